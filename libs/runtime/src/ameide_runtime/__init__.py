@@ -1,0 +1,1 @@
+"""Shared service plumbing: settings, identity, errors, tokens, telemetry and the gRPC server lifecycle."""
