@@ -128,7 +128,9 @@ class Settings:
         if self.auth == "insecure-headers":
             # Dev mode only: tokens from one process run are not valid in another.
             return _DEV_TOKEN_SECRET
-        raise SettingsError("AMEIDE_TOKEN_SECRET: required (at least 16 characters) unless AMEIDE_AUTH=insecure-headers")
+        raise SettingsError(
+            "AMEIDE_TOKEN_SECRET: required (at least 16 characters) unless AMEIDE_AUTH=insecure-headers"
+        )
 
 
 _DEV_TOKEN_SECRET = secrets.token_bytes(32)
