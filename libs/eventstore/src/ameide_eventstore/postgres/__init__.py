@@ -1,0 +1,5 @@
+"""PostgreSQL implementation of the event store and of outbox consumption."""
+
+from ameide_eventstore.postgres.store import PostgresEventStore
+
+__all__ = ["PostgresEventStore"]
