@@ -1,0 +1,1 @@
+"""Pure projections: stored events in, read-model row changes out (no I/O)."""

@@ -1,0 +1,1 @@
+"""The read model's tables and the SQL that writes them (the only SQL of the projector)."""
