@@ -1,0 +1,34 @@
+"""Python client SDK of Ameide Threads.
+
+``AmeideClient`` exposes typed grpc.aio stubs of the four services, ``threads_artifact`` (ChatArtifactHelper:
+artifact-first sends with one idempotency key across retries) and resumable, deduplicated subscriptions.
+"""
+
+from __future__ import annotations
+
+from ameide_sdk.auth import auth_interceptors, auth_metadata, dev_headers
+from ameide_sdk.chat_artifact import ChatArtifactHelper, RetryPolicy, SendResult
+from ameide_sdk.checkpoints import CheckpointStore, FileCheckpointStore, InMemoryCheckpointStore
+from ameide_sdk.client import AmeideClient
+from ameide_sdk.errors import AmeideSdkError, ResumeExpired, error_reason
+from ameide_sdk.pagination import page_through
+from ameide_sdk.subscriptions import ReconnectPolicy, Subscription
+
+__all__ = [
+    "AmeideClient",
+    "AmeideSdkError",
+    "ChatArtifactHelper",
+    "CheckpointStore",
+    "FileCheckpointStore",
+    "InMemoryCheckpointStore",
+    "ReconnectPolicy",
+    "ResumeExpired",
+    "RetryPolicy",
+    "SendResult",
+    "Subscription",
+    "auth_interceptors",
+    "auth_metadata",
+    "dev_headers",
+    "error_reason",
+    "page_through",
+]
