@@ -1,0 +1,61 @@
+"""How feed entries are laid out in Redis; shared by the publisher (projector) and the readers (query service).
+
+Each feed is one Redis stream ``<prefix><feed_key>`` whose entry ids are ``<seq>-0``, so Redis itself rejects
+a replayed XADD (the id is not above the top) and a reader can detect a gap by the sequence alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ameide_projector.feed.models import FeedEntry
+
+KEY_PREFIX = "ameide:feed:"
+# Holds a random value written by the publisher; when it disappears, Redis lost its data (flush, restart
+# without persistence) and the publisher republishes the recent tail of every feed from rm_feed.
+EPOCH_SUFFIX = "__epoch__"
+# Field names inside a stream entry: payload, tenant, occurred-at (microseconds since the epoch).
+FIELD_PAYLOAD = b"p"
+FIELD_TENANT = b"t"
+FIELD_OCCURRED = b"o"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def stream_key(feed_key: str, prefix: str = KEY_PREFIX) -> str:
+    """The Redis key of a feed."""
+    return prefix + feed_key
+
+
+def epoch_key(prefix: str = KEY_PREFIX) -> str:
+    """The Redis key whose disappearance means Redis lost its streams."""
+    return prefix + EPOCH_SUFFIX
+
+
+def entry_id(seq: int) -> str:
+    """The explicit stream entry id of a sequence number."""
+    return f"{seq}-0"
+
+
+def seq_of(entry_id_value: bytes | str) -> int:
+    """The sequence number of a stream entry id (``b"12-0"`` -> 12)."""
+    text = entry_id_value.decode() if isinstance(entry_id_value, bytes) else entry_id_value
+    return int(text.partition("-")[0])
+
+
+def encode_fields(entry: FeedEntry) -> dict[bytes, bytes]:
+    """The stream entry fields of a feed entry."""
+    micros = (entry.occurred_at - _EPOCH) // timedelta(microseconds=1)
+    return {FIELD_PAYLOAD: entry.payload, FIELD_TENANT: entry.tenant_id.encode(), FIELD_OCCURRED: str(micros).encode()}
+
+
+def decode_fields(feed_key: str, entry_id_value: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
+    """The feed entry stored in a stream entry (raises KeyError/ValueError when it is not one)."""
+    micros = int(fields[FIELD_OCCURRED])
+    return FeedEntry(
+        feed_key=feed_key,
+        tenant_id=fields[FIELD_TENANT].decode(),
+        payload=bytes(fields[FIELD_PAYLOAD]),
+        occurred_at=_EPOCH + timedelta(microseconds=micros),
+        seq=seq_of(entry_id_value),
+    )

@@ -1,0 +1,37 @@
+"""Tables of the durable update feed (design.md section 7).
+
+``rm_feed`` holds every live update of every chat and artifact feed under a gapless per-feed ``seq``;
+``rm_feed_heads`` holds each feed's latest ``seq`` (what GetChat/GetMessages/GetArtifact issue checkpoint tokens
+at) and ``published_seq``, the high-water of what has reached Redis. Rows of ``rm_feed`` are pruned once older
+than the resume-token TTL; heads are kept forever so sequences never restart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, MetaData, Table, Text, text
+
+metadata = MetaData()
+
+rm_feed = Table(
+    "rm_feed",
+    metadata,
+    Column("feed_key", Text, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("tenant_id", Text, nullable=False),
+    # A serialized ChatUpdate / ArtifactUpdate without checkpoint_token (added per subscriber when sent).
+    Column("payload", LargeBinary, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    # BRIN: rows arrive roughly in time order, and the pruner only needs coarse ranges.
+    Index("rm_feed_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+)
+
+rm_feed_heads = Table(
+    "rm_feed_heads",
+    metadata,
+    Column("feed_key", Text, primary_key=True),
+    Column("tenant_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("published_seq", BigInteger, nullable=False, server_default=text("0")),
+    # The publisher's catch-up loop looks only at feeds Redis may lack; this index keeps that cheap.
+    Index("rm_feed_heads_unpublished", "feed_key", postgresql_where=text("seq > published_seq")),
+)

@@ -1,0 +1,78 @@
+"""Append updates to their feeds inside the projector's read-model transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ameide_projector.feed.models import FeedEntry, FeedUpdate
+
+# One round trip per batch. The heads upsert runs over the feeds in sorted order, so two projector workers that
+# touch overlapping feeds lock their head rows in the same order and cannot deadlock; the row lock then makes the
+# per-feed sequence gapless (concurrent appenders to one feed queue behind each other until commit). The update
+# of a data-modifying CTE runs even though the final SELECT does not read it.
+_APPEND = text(
+    """
+    WITH batch AS (
+        SELECT u.feed_key, u.tenant_id, u.payload, u.occurred_at,
+               count(*) OVER (PARTITION BY u.feed_key) AS n,
+               row_number() OVER (PARTITION BY u.feed_key ORDER BY u.ord) AS k
+        FROM unnest(CAST(:feed_keys AS text[]), CAST(:tenant_ids AS text[]), CAST(:payloads AS bytea[]),
+                    CAST(:occurred AS timestamptz[]))
+             WITH ORDINALITY AS u(feed_key, tenant_id, payload, occurred_at, ord)
+    ),
+    heads AS (
+        INSERT INTO rm_feed_heads AS h (feed_key, tenant_id, seq)
+        SELECT feed_key, min(tenant_id), count(*) FROM batch GROUP BY feed_key ORDER BY feed_key
+        ON CONFLICT (feed_key) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+        RETURNING h.feed_key, h.seq
+    ),
+    stored AS (
+        INSERT INTO rm_feed (feed_key, seq, tenant_id, payload, occurred_at)
+        SELECT b.feed_key, hd.seq - b.n + b.k, b.tenant_id, b.payload, b.occurred_at
+        FROM batch AS b JOIN heads AS hd ON hd.feed_key = b.feed_key
+    )
+    SELECT feed_key, seq FROM heads
+    """
+)
+
+
+async def append_feed_entries(conn: AsyncConnection, updates: Sequence[FeedUpdate]) -> list[FeedEntry]:
+    """Give each update the next sequence of its feed and store it in ``rm_feed``, in the caller's transaction.
+
+    Updates of one feed keep their order in ``updates``. Returns the stored entries in the same order as
+    ``updates``; the caller publishes them after its transaction commits (``FeedPublisher.publish``).
+    """
+    if not updates:
+        return []
+    result = await conn.execute(
+        _APPEND,
+        {
+            "feed_keys": [u.feed_key for u in updates],
+            "tenant_ids": [u.tenant_id for u in updates],
+            "payloads": [u.payload for u in updates],
+            "occurred": [u.occurred_at for u in updates],
+        },
+    )
+    heads = {str(row.feed_key): int(row.seq) for row in result}
+    counts: dict[str, int] = defaultdict(int)
+    for update in updates:
+        counts[update.feed_key] += 1
+    seen: dict[str, int] = defaultdict(int)
+    entries: list[FeedEntry] = []
+    for update in updates:
+        seen[update.feed_key] += 1
+        seq = heads[update.feed_key] - counts[update.feed_key] + seen[update.feed_key]
+        entries.append(
+            FeedEntry(
+                feed_key=update.feed_key,
+                tenant_id=update.tenant_id,
+                payload=update.payload,
+                occurred_at=update.occurred_at,
+                seq=seq,
+            )
+        )
+    return entries
