@@ -1,0 +1,1 @@
+"""The command deployable: every write on chats and artifacts, as event-sourced aggregates behind gRPC."""

@@ -1,0 +1,7 @@
+"""Pure decision logic: chat and artifact aggregates as decide/evolve functions (no I/O).
+
+The stored events are the protobuf messages of the wire contract (``ameide_core_proto``); the domain emits them
+directly rather than mirroring them as dataclasses, because the event protos *are* the contract the projector
+decodes and a parallel dataclass tree would only add a lossy mapping (message parts, attachments, labels).
+Errors are the ``ameide_runtime.errors`` classes, which are plain exceptions.
+"""

@@ -1,0 +1,106 @@
+"""The artifact aggregate: deciders and ``evolve``. Every tenant user reads, links and edits; the owner deletes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from google.protobuf.message import Message
+
+from ameide_command.domain import access
+from ameide_command.domain.commands import (
+    CreateArtifact,
+    DeleteArtifact,
+    UpdateArtifactContent,
+    UpdateArtifactMetadata,
+)
+from ameide_command.domain.model import Actor, ArtifactState, Happened, Link
+from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as events_pb2
+from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types_pb2
+from ameide_runtime.errors import Aborted
+
+
+def create(command: CreateArtifact, actor: Actor) -> events_pb2.ArtifactCreatedEvent:
+    """The event creating an artifact owned by ``actor`` (version 1)."""
+    return events_pb2.ArtifactCreatedEvent(
+        artifact_id=command.artifact_id,
+        tenant_id=actor.tenant_id,
+        user_id=actor.user_id,
+        title=command.title,
+        kind=command.kind,
+        labels=dict(command.labels),
+        content=command.content or types_pb2.ArtifactContent(),
+        primary_threads_id=command.primary_chat_id,
+    )
+
+
+def check_version(artifact: ArtifactState, expected: int | None) -> None:
+    """Optimistic concurrency requested by the caller: another current version -> ABORTED."""
+    if expected is not None and expected != artifact.version:
+        raise Aborted(
+            f"artifact {artifact.artifact_id} is at version {artifact.version}, not {expected}",
+            reason="VERSION_MISMATCH",
+        )
+
+
+def update_content(artifact: ArtifactState | None, command: UpdateArtifactContent, actor: Actor) -> list[Message]:
+    """A new content version (always a new version, even when the body is unchanged)."""
+    current = access.tenant_artifact(artifact, actor, command.artifact_id)
+    check_version(current, command.expected_version)
+    return [
+        events_pb2.ArtifactContentUpdatedEvent(
+            artifact_id=current.artifact_id, content=command.content, threads_id=command.chat_id
+        )
+    ]
+
+
+def update_metadata(artifact: ArtifactState | None, command: UpdateArtifactMetadata, actor: Actor) -> list[Message]:
+    """New title and/or labels; the event carries the complete result. Nothing changed -> no event."""
+    current = access.tenant_artifact(artifact, actor, command.artifact_id)
+    check_version(current, command.expected_version)
+    title = current.title if command.title is None else command.title
+    labels = dict(current.labels) if command.labels is None else dict(command.labels)
+    if title == current.title and labels == dict(current.labels):
+        return []
+    return [
+        events_pb2.ArtifactMetadataUpdatedEvent(
+            artifact_id=current.artifact_id, title=title, labels=labels, old_title=current.title
+        )
+    ]
+
+
+def delete(artifact: ArtifactState | None, command: DeleteArtifact, actor: Actor) -> list[Message]:
+    """Soft-delete (owner only); deleting again is NOT_FOUND."""
+    owned = access.owned_artifact(artifact, actor, command.artifact_id)
+    return [events_pb2.ArtifactDeletedEvent(artifact_id=owned.artifact_id)]
+
+
+def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
+    """Apply one stored artifact event; unknown payloads only bump the version."""
+    payload = event.payload
+    if isinstance(payload, events_pb2.ArtifactCreatedEvent):
+        return ArtifactState(
+            artifact_id=payload.artifact_id,
+            tenant_id=payload.tenant_id,
+            owner_id=payload.user_id or event.user_id,
+            title=payload.title,
+            kind=payload.kind,
+            created_at=event.at,
+            updated_at=event.at,
+            version=1,
+            primary_chat_id=payload.primary_threads_id,
+            labels=dict(payload.labels),
+        )
+    if state is None:
+        raise ValueError(f"{payload.DESCRIPTOR.full_name} before ArtifactCreatedEvent")
+    state = dataclasses.replace(state, version=state.version + 1, updated_at=event.at)
+    if isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
+        return dataclasses.replace(state, title=payload.title, labels=dict(payload.labels))
+    if isinstance(payload, events_pb2.ArtifactChatLinkedEvent):
+        link = Link(relation=payload.relation_type, linked_at=event.at, linked_by=event.user_id)
+        return dataclasses.replace(state, chats={**state.chats, payload.threads_id: link})
+    if isinstance(payload, events_pb2.ArtifactChatUnlinkedEvent):
+        remaining = {key: link for key, link in state.chats.items() if key != payload.threads_id}
+        return dataclasses.replace(state, chats=remaining)
+    if isinstance(payload, events_pb2.ArtifactDeletedEvent):
+        return dataclasses.replace(state, deleted=True)
+    return state

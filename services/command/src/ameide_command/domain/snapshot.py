@@ -1,0 +1,129 @@
+"""Snapshots: the decision state of a stream as compact JSON, stored on the stream row with every append.
+
+A snapshot is a cache of ``evolve`` over the stream's events, never the source of truth: one of another format
+version (or none) is rebuilt from the events. Times are epoch microseconds to keep it small and exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ameide_command.domain.model import ArtifactState, ChatState, Link, Relation, Visibility
+
+FORMAT = 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _time(micros: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+def _links(links: Mapping[str, Link]) -> dict[str, list[Any]]:
+    return {key: [int(link.relation), _micros(link.linked_at), link.linked_by] for key, link in links.items()}
+
+
+def _parse_links(raw: dict[str, list[Any]]) -> dict[str, Link]:
+    return {key: Link(Relation(value[0]), _time(value[1]), value[2]) for key, value in raw.items()}
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def dump_chat(state: ChatState) -> bytes:
+    """Serialize a chat's decision state."""
+    return _dump(
+        {
+            "f": FORMAT,
+            "id": state.chat_id,
+            "tenant": state.tenant_id,
+            "owner": state.owner_id,
+            "title": state.title,
+            "vis": int(state.visibility),
+            "agent": state.agent_id,
+            "created": _micros(state.created_at),
+            "updated": _micros(state.updated_at),
+            "active": _micros(state.last_activity_at),
+            "version": state.version,
+            "messages": state.message_count,
+            "deleted": state.deleted,
+            "labels": dict(state.labels),
+            "description": state.description,
+            "tags": list(state.tags),
+            "links": _links(state.artifacts),
+        }
+    )
+
+
+def load_chat(raw: bytes) -> ChatState | None:
+    """A chat's decision state, or ``None`` when the snapshot is of another format (rebuild from events)."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or doc.get("f") != FORMAT:
+        return None
+    return ChatState(
+        chat_id=doc["id"],
+        tenant_id=doc["tenant"],
+        owner_id=doc["owner"],
+        title=doc["title"],
+        visibility=Visibility(doc["vis"]),
+        agent_id=doc["agent"],
+        created_at=_time(doc["created"]),
+        updated_at=_time(doc["updated"]),
+        last_activity_at=_time(doc["active"]),
+        version=doc["version"],
+        message_count=doc["messages"],
+        deleted=doc["deleted"],
+        labels=doc["labels"],
+        description=doc["description"],
+        tags=tuple(doc["tags"]),
+        artifacts=_parse_links(doc["links"]),
+    )
+
+
+def dump_artifact(state: ArtifactState) -> bytes:
+    """Serialize an artifact's decision state."""
+    return _dump(
+        {
+            "f": FORMAT,
+            "id": state.artifact_id,
+            "tenant": state.tenant_id,
+            "owner": state.owner_id,
+            "title": state.title,
+            "kind": state.kind,
+            "created": _micros(state.created_at),
+            "updated": _micros(state.updated_at),
+            "version": state.version,
+            "deleted": state.deleted,
+            "primary": state.primary_chat_id,
+            "labels": dict(state.labels),
+            "links": _links(state.chats),
+        }
+    )
+
+
+def load_artifact(raw: bytes) -> ArtifactState | None:
+    """An artifact's decision state, or ``None`` when the snapshot is of another format."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or doc.get("f") != FORMAT:
+        return None
+    return ArtifactState(
+        artifact_id=doc["id"],
+        tenant_id=doc["tenant"],
+        owner_id=doc["owner"],
+        title=doc["title"],
+        kind=doc["kind"],
+        created_at=_time(doc["created"]),
+        updated_at=_time(doc["updated"]),
+        version=doc["version"],
+        deleted=doc["deleted"],
+        primary_chat_id=doc["primary"],
+        labels=doc["labels"],
+        chats=_parse_links(doc["links"]),
+    )
