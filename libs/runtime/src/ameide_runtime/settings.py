@@ -60,6 +60,7 @@ class Settings:
     command_metrics_port: int = 9464
     query_metrics_port: int = 9465
     projector_metrics_port: int = 9466
+    projector_health_port: int = 50053
     shutdown_grace_seconds: float = 20.0
     grpc_max_message_bytes: int = 8 * 1024 * 1024
     idempotency_ttl_hours: float = 24.0
@@ -106,7 +107,14 @@ class Settings:
             raise SettingsError(
                 "AMEIDE_JWT_SECRET: required when AMEIDE_AUTH=jwt (or set AMEIDE_JWT_PUBLIC_KEY for RS256/ES256)"
             )
-        for port_field in ("command_port", "query_port"):
+        for port_field in (
+            "command_port",
+            "query_port",
+            "projector_health_port",
+            "command_metrics_port",
+            "query_metrics_port",
+            "projector_metrics_port",
+        ):
             port = getattr(self, port_field)
             if not 0 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
                 raise SettingsError(f"AMEIDE_{port_field.upper()}: {port} is not a TCP port")

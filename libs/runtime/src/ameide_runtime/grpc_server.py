@@ -1,0 +1,201 @@
+"""The lifecycle every deployable shares: a grpc.aio server with health, reflection and the interceptors.
+
+``serve`` runs the command and query services; ``run_worker`` runs a non-gRPC deployable (the projector) with
+only a health endpoint beside it. Both stop gracefully on SIGTERM/SIGINT: health turns NOT_SERVING first (so
+load balancers stop sending), shutdown callbacks run (e.g. live streams end with a resumable UNAVAILABLE),
+then the server drains for ``AMEIDE_SHUTDOWN_GRACE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from ameide_runtime.auth import AuthInterceptor, authenticator_for, is_public
+from ameide_runtime.grpc_errors import ErrorInterceptor
+from ameide_runtime.metrics import MetricsInterceptor, start_metrics_server
+from ameide_runtime.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+ShutdownCallback = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBinding:
+    """One gRPC service a deployable serves: its full proto name and the generated ``add_*_to_server``."""
+
+    full_name: str
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: object
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` with IPv6 hosts bracketed."""
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, int]]:
+    """Channel options: message size limits, and SO_REUSEPORT only when asked for."""
+    return [
+        ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+        ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
+        # gRPC enables SO_REUSEPORT by default on Linux, which would let a second server silently share a port
+        # that is already in use; only `--workers N` wants that.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+    ]
+
+
+def build_server(settings: Settings, *, reuse_port: bool = False, authenticate: bool = True) -> grpc.aio.Server:
+    """A grpc.aio server with the interceptors in order: tracing, metrics, auth, errors (innermost)."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        aio_server_interceptor(filter_=lambda details: not is_public(details.method)),  # type: ignore[no-untyped-call]
+        MetricsInterceptor(),
+    ]
+    if authenticate:
+        interceptors.append(AuthInterceptor(authenticator_for(settings)))
+    interceptors.append(ErrorInterceptor())
+    return grpc.aio.server(interceptors=interceptors, options=server_options(settings, reuse_port=reuse_port))
+
+
+async def add_health_and_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:
+    """Register health (SERVING for "" and each service) and reflection (each service + health)."""
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    return health_servicer
+
+
+def bind(server: grpc.aio.Server, host: str, port: int) -> int:
+    """Listen on ``host:port`` (0 = an ephemeral port); return the bound port."""
+    address = host_port(host, port)
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen on {address}: the port is in use or the address is invalid") from exc
+    if bound == 0:
+        raise OSError(f"cannot listen on {address}: the port is in use or the address is invalid")
+    return bound
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    # Signal handlers can only be installed from the main thread; in-process tests pass their own `stop`.
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _run_callbacks(callbacks: Sequence[ShutdownCallback], seconds: float) -> None:
+    for callback in callbacks:
+        try:
+            async with asyncio.timeout(seconds):
+                await callback()
+        except Exception:
+            logger.exception("shutdown callback %r failed", callback)
+
+
+@contextlib.contextmanager
+def _metrics(port: int | None, host: str) -> Iterator[None]:
+    stop_metrics = start_metrics_server(port, host) if port else None
+    if port:
+        logger.info("metrics on http://%s/metrics", host_port(host, port))
+    try:
+        yield
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+
+
+async def serve(
+    settings: Settings,
+    bindings: Sequence[ServiceBinding],
+    *,
+    port: int,
+    metrics_port: int | None,
+    on_shutdown: Sequence[ShutdownCallback] = (),
+    ready: Callable[[int], None] | None = None,
+    reuse_port: bool = False,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve ``bindings`` until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
+    stop = stop or asyncio.Event()
+    server = build_server(settings, reuse_port=reuse_port)
+    for binding in bindings:
+        binding.add_to_server(binding.servicer, server)
+    health_servicer = await add_health_and_reflection(server, [b.full_name for b in bindings])
+    bound = bind(server, settings.bind_host, port)
+    with _metrics(metrics_port, settings.bind_host), _stop_on_signals(stop):
+        await server.start()
+        logger.info("listening on %s", host_port(settings.bind_host, bound))
+        if ready is not None:
+            ready(bound)
+        await stop.wait()
+        logger.info("shutting down: health NOT_SERVING, draining for %ss", settings.shutdown_grace_seconds)
+        await health_servicer.enter_graceful_shutdown()
+        await _run_callbacks(on_shutdown, settings.shutdown_grace_seconds)
+        await server.stop(settings.shutdown_grace_seconds)
+    logger.info("stopped")
+
+
+async def run_worker(
+    settings: Settings,
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    *,
+    service_name: str,
+    health_port: int,
+    metrics_port: int | None,
+    ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``run(stop)`` beside a health-only gRPC server; a crash of ``run`` turns health NOT_SERVING and raises."""
+    stop = stop or asyncio.Event()
+    server = build_server(settings, authenticate=False)
+    health_servicer = await add_health_and_reflection(server, [service_name])
+    bound = bind(server, settings.bind_host, health_port)
+    with _metrics(metrics_port, settings.bind_host), _stop_on_signals(stop):
+        await server.start()
+        logger.info("health listening on %s", host_port(settings.bind_host, bound))
+        if ready is not None:
+            ready(bound)
+        task = asyncio.create_task(run(stop), name=service_name)
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await health_servicer.enter_graceful_shutdown()
+            if not task.done():
+                logger.info("shutting down: waiting for %s to finish its batch", service_name)
+                await asyncio.wait({task}, timeout=settings.shutdown_grace_seconds)
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            stopper.cancel()
+            await server.stop(settings.shutdown_grace_seconds)
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+    logger.info("stopped")
