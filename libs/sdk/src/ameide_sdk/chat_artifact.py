@@ -44,9 +44,17 @@ class RetryPolicy:
         return AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=self.initial_backoff, max=self.max_backoff),
+            wait=jittered_backoff(self.initial_backoff, self.max_backoff),
             reraise=True,
         )
+
+
+def jittered_backoff(initial: float, maximum: float) -> wait_exponential_jitter:
+    """``initial * 2**n`` plus up to ``initial`` of jitter, capped at ``maximum``."""
+    try:
+        return wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
+    except TypeError:  # tenacity before 9.2 names the base delay ``initial``
+        return wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
 
 
 def _is_retryable(error: BaseException) -> bool:

@@ -71,4 +71,4 @@ def is_resume_expired(error: grpc.aio.AioRpcError) -> bool:
 
 def is_transport_reset(error: grpc.aio.AioRpcError) -> bool:
     """True for a stream torn down underneath the call (an HTTP/2 reset), which is safe to resume."""
-    return error.code() == grpc.StatusCode.INTERNAL and "RST_STREAM" in (error.details() or "")
+    return error.code() == grpc.StatusCode.INTERNAL and "rst_stream" in (error.details() or "").lower()
