@@ -1,0 +1,258 @@
+{{/* Names --------------------------------------------------------------------------------------------- */}}
+
+{{- define "ameide.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name, kept to 50 chars so "-projector-metrics" style suffixes stay within the 63-char DNS label. */}}
+{{- define "ameide.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ameide.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ameide.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ameide.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ameide.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels ------------------------------------------------------------------------------------------------
+     Call with (dict "root" $ "component" "command"). Selector labels never change after install. */}}
+
+{{- define "ameide.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ameide.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end -}}
+
+{{- define "ameide.labels" -}}
+helm.sh/chart: {{ include "ameide.chart" .root }}
+{{ include "ameide.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: ameide-threads
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Validation that JSON Schema cannot express (relations between values). Included by every Deployment. */}}
+{{- define "ameide.validate" -}}
+{{- $grace := float64 .Values.config.shutdownGraceSeconds -}}
+{{- range $c := list "command" "query" "projector" -}}
+{{- $v := index $.Values $c -}}
+{{- if le (float64 $v.terminationGracePeriodSeconds) $grace -}}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%v) must be greater than config.shutdownGraceSeconds (%v): Kubernetes would SIGKILL the pod before in-flight RPCs drain" $c $v.terminationGracePeriodSeconds $.Values.config.shutdownGraceSeconds) -}}
+{{- end -}}
+{{- if and (hasKey $v "autoscaling") $v.autoscaling.enabled -}}
+{{- if gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas) -}}
+{{- fail (printf "%s.autoscaling.minReplicas must not exceed maxReplicas" $c) -}}
+{{- end -}}
+{{- if not (and $v.resources.requests $v.resources.requests.cpu) -}}
+{{- fail (printf "%s.autoscaling needs %s.resources.requests.cpu: CPU utilisation is measured against the request" $c $c) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq .Values.config.auth "jwt") (not .Values.secrets.jwt.name) -}}
+{{- fail "secrets.jwt.name is required when config.auth is jwt" -}}
+{{- end -}}
+{{- if eq .Values.config.auth "jwt" -}}
+{{- range .Values.config.jwtAlgorithms -}}
+{{- $hmac := hasPrefix "HS" . -}}
+{{- if and $hmac (ne $.Values.secrets.jwt.type "hmacSecret") -}}
+{{- fail (printf "config.jwtAlgorithms has %s but secrets.jwt.type is %s: HS* algorithms need type hmacSecret" . $.Values.secrets.jwt.type) -}}
+{{- end -}}
+{{- if and (not $hmac) (ne $.Values.secrets.jwt.type "publicKey") -}}
+{{- fail (printf "config.jwtAlgorithms has %s but secrets.jwt.type is %s: asymmetric algorithms need type publicKey" . $.Values.secrets.jwt.type) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.networkPolicy.enabled -}}
+{{- range $t := list "postgres" "redis" -}}
+{{- $e := index $.Values.networkPolicy.egress $t -}}
+{{- if not (or $e.cidrs $e.peers) -}}
+{{- fail (printf "networkPolicy.egress.%s needs cidrs or peers when networkPolicy.enabled: the pods could not reach %s" $t $t) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $.Values.otel.endpoint (not (or .Values.networkPolicy.egress.otlp.cidrs .Values.networkPolicy.egress.otlp.peers)) -}}
+{{- fail "networkPolicy.egress.otlp needs cidrs or peers when otel.endpoint is set and networkPolicy.enabled" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) -}}
+{{- fail "ingress.host is required when ingress.enabled" -}}
+{{- end -}}
+{{- if and .Values.grpcRoute.enabled (not .Values.grpcRoute.parentRefs) -}}
+{{- fail "grpcRoute.parentRefs needs at least one Gateway when grpcRoute.enabled" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Env from existing Secrets, per component: only secretKeyRef, never values.
+     Call with (dict "root" $ "component" "command"|"query"|"projector"|"migrate"). */}}
+{{- define "ameide.secretEnv" -}}
+{{- $s := .root.Values.secrets -}}
+- name: AMEIDE_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.database.name }}
+      key: {{ $s.database.key }}
+{{- if and (eq .component "query") $s.queryDatabase.name }}
+- name: AMEIDE_QUERY_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.queryDatabase.name }}
+      key: {{ $s.queryDatabase.key }}
+{{- end }}
+{{- if ne .component "migrate" }}
+{{- /* command PUBLISHes the projector wake-up, projector XADDs the feed, query reads it. */}}
+- name: AMEIDE_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.redis.name }}
+      key: {{ $s.redis.key }}
+{{- end }}
+{{- if has .component (list "command" "query") }}
+- name: AMEIDE_TOKEN_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.tokenSecret.name }}
+      key: {{ $s.tokenSecret.key }}
+{{- end }}
+{{- /* Every process validates the JWT key at start (Settings.from_env), so all of them get the reference.
+       A publicKey exposes nothing; with an HS* secret prefer narrowing this once only the servers check it. */}}
+{{- if eq .root.Values.config.auth "jwt" }}
+- name: {{ ternary "AMEIDE_JWT_SECRET" "AMEIDE_JWT_PUBLIC_KEY" (eq $s.jwt.type "hmacSecret") }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.jwt.name }}
+      key: {{ $s.jwt.key }}
+{{- end }}
+{{- end -}}
+
+{{/* Tracing env; the OTLP variables appear only when an endpoint is set (tracing is off otherwise). */}}
+{{- define "ameide.otelEnv" -}}
+- name: OTEL_SERVICE_NAME
+  value: ameide-threads-{{ .component }}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "service.namespace={{ .root.Release.Namespace }},service.version={{ .root.Chart.AppVersion }},k8s.namespace.name={{ .root.Release.Namespace }},k8s.pod.name=$(K8S_POD_NAME)"
+{{- with .root.Values.otel }}
+{{- if .endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .protocol | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .tracesSampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .tracesSamplerArg | quote }}
+{{- if .headersSecret.name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .headersSecret.name }}
+      key: {{ .headersSecret.key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Security context ---------------------------------------------------------------------------------- */}}
+
+{{- define "ameide.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurityContext.runAsUser }}
+runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
+fsGroup: {{ .Values.podSecurityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "ameide.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Native gRPC probes against grpc.health.v1. Call with (dict "port" 50051 "probes" .probes). */}}
+{{- define "ameide.probes" -}}
+startupProbe:
+  grpc:
+    port: {{ .port }}
+    service: {{ .probes.service | quote }}
+  periodSeconds: {{ .probes.startup.periodSeconds }}
+  failureThreshold: {{ .probes.startup.failureThreshold }}
+livenessProbe:
+  grpc:
+    port: {{ .port }}
+    service: {{ .probes.service | quote }}
+  periodSeconds: {{ .probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ .probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ .probes.liveness.failureThreshold }}
+readinessProbe:
+  grpc:
+    port: {{ .port }}
+    service: {{ .probes.service | quote }}
+  periodSeconds: {{ .probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ .probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ .probes.readiness.failureThreshold }}
+{{- end -}}
+
+{{/* One NetworkPolicy egress rule from {cidrs, peers, ports} (validated non-empty in ameide.validate). */}}
+{{- define "ameide.egressRule" -}}
+- to:
+    {{- range .cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+    {{- with .peers }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  ports:
+    {{- range .ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- end -}}
+
+{{/* Fully qualified gRPC services each deployable serves; GRPCRoute and Ingress route on these names. */}}
+{{- define "ameide.grpcServices" -}}
+command:
+  - ameide_core_proto.threads.v1.ChatCommandService
+  - ameide_core_proto.artifacts.v1.ArtifactCommandService
+query:
+  - ameide_core_proto.threads.v1.ChatQueryService
+  - ameide_core_proto.artifacts.v1.ArtifactQueryService
+{{- end -}}
