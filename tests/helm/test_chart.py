@@ -1,0 +1,352 @@
+"""Assertions on the rendered Helm chart: what Kubernetes will actually receive.
+
+Rendering uses helm-python-sdk (Helm's Go SDK, no binary, no cluster); schema-level validation of the same
+output against the Kubernetes JSON schemas lives in ``tools/helm_check.py``. No product package is imported.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "ameide"
+RELEASE = "threads"
+PREFIX = f"{RELEASE}-ameide"
+SECRET_VARS = {
+    "AMEIDE_DATABASE_URL",
+    "AMEIDE_QUERY_DATABASE_URL",
+    "AMEIDE_REDIS_URL",
+    "AMEIDE_JWT_SECRET",
+    "AMEIDE_JWT_PUBLIC_KEY",
+    "AMEIDE_TOKEN_SECRET",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+}
+GRPC_PORTS = {"command": 50051, "query": 50052, "projector": 50053}
+
+Doc = dict[str, Any]
+
+
+@cache
+def _chart() -> helm.Chart:
+    return helm.Chart.load(str(CHART))
+
+
+def ci_values(name: str) -> dict[str, Any]:
+    """Values of one of the chart's ci/ files."""
+    values: dict[str, Any] = yaml.safe_load((CHART / "ci" / name).read_text())
+    return values
+
+
+def render(values: dict[str, Any] | None = None) -> list[Doc]:
+    """Every rendered manifest (hooks included), like `helm template`."""
+    rendered = _chart().render(values or {}, name=RELEASE, namespace="ameide", is_install=True)
+    return [
+        doc
+        for path, text in rendered.items()
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    ]
+
+
+def find(docs: list[Doc], kind: str, name: str | None = None) -> list[Doc]:
+    """Documents of a kind, optionally only the one with this metadata.name."""
+    return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+
+
+def one(docs: list[Doc], kind: str, name: str) -> Doc:
+    """The single document of this kind and name."""
+    matches = find(docs, kind, name)
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
+
+
+def deployment(docs: list[Doc], component: str) -> Doc:
+    """The Deployment of command, query or projector."""
+    return one(docs, "Deployment", f"{PREFIX}-{component}")
+
+
+def container(workload: Doc) -> Doc:
+    """The only container of a Deployment or Job."""
+    containers: list[Doc] = workload["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def env(workload: Doc) -> dict[str, Doc]:
+    """Container env entries by name."""
+    return {e["name"]: e for e in container(workload).get("env", [])}
+
+
+def workloads(docs: list[Doc]) -> list[Doc]:
+    """Everything that runs a pod: the three Deployments and the migration Job."""
+    return find(docs, "Deployment") + find(docs, "Job")
+
+
+ALL_VALUE_SETS = pytest.mark.parametrize(
+    "values",
+    [{}, ci_values("minimal-values.yaml"), ci_values("production-values.yaml")],
+    ids=["default", "minimal", "production"],
+)
+
+
+@pytest.mark.parametrize("component", ["command", "query", "projector"])
+def test_probes_are_native_grpc_on_the_health_port(component: str) -> None:
+    """Kubelet asks grpc.health.v1 on the deployable's own gRPC (or projector health) port."""
+    c = container(deployment(render(), component))
+    port = GRPC_PORTS[component]
+    assert port in {p["containerPort"] for p in c["ports"]}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["grpc"] == {"port": port, "service": ""}
+        assert not {"httpGet", "tcpSocket", "exec"} & c[probe].keys()
+
+
+def test_ports_flow_from_values_to_probes_config_and_service() -> None:
+    """One value sets the listen port, the probes, the ConfigMap and the Service target."""
+    docs = render({"command": {"port": 6001, "service": {"port": 443}}, "projector": {"healthPort": 6003}})
+    assert container(deployment(docs, "command"))["readinessProbe"]["grpc"]["port"] == 6001
+    assert container(deployment(docs, "projector"))["livenessProbe"]["grpc"]["port"] == 6003
+    data = one(docs, "ConfigMap", PREFIX)["data"]
+    assert data["AMEIDE_COMMAND_PORT"] == "6001"
+    assert data["AMEIDE_PROJECTOR_HEALTH_PORT"] == "6003"
+    grpc_port = one(docs, "Service", f"{PREFIX}-command")["spec"]["ports"][0]
+    assert grpc_port == {"name": "grpc", "port": 443, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"}
+
+
+def test_services_declare_grpc_app_protocol() -> None:
+    """Declaring appProtocol grpc tells gateways and meshes to speak HTTP/2 cleartext to the pods."""
+    docs = render()
+    for component in ("command", "query"):
+        ports = {p["name"]: p for p in one(docs, "Service", f"{PREFIX}-{component}")["spec"]["ports"]}
+        assert ports["grpc"]["appProtocol"] == "grpc"
+        assert ports["metrics"]["port"] == {"command": 9464, "query": 9465}[component]
+    assert one(docs, "Service", f"{PREFIX}-projector")["spec"]["clusterIP"] == "None"
+
+
+def test_each_deployable_runs_its_own_serve_subcommand() -> None:
+    """One image: the args pick the deployable; workers > 1 adds --workers."""
+    docs = render()
+    for component in ("command", "query", "projector"):
+        assert container(deployment(docs, component))["args"] == ["serve", component]
+    prod = render(ci_values("production-values.yaml"))
+    assert container(deployment(prod, "query"))["args"] == ["serve", "query", "--workers", "2"]
+
+
+def test_migration_job_is_a_pre_install_and_pre_upgrade_hook() -> None:
+    """Migrations run before new pods start, and a failed Job stays for its logs."""
+    job = one(render(), "Job", f"{PREFIX}-migrate")
+    annotations = job["metadata"]["annotations"]
+    assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
+    assert set(annotations["helm.sh/hook-delete-policy"].split(",")) == {"before-hook-creation", "hook-succeeded"}
+    spec = job["spec"]["template"]["spec"]
+    assert spec["restartPolicy"] == "Never"
+    assert container(job)["args"] == ["migrate"]
+    # The hook runs before the release's ConfigMap and ServiceAccount exist, so it must not depend on them.
+    assert "envFrom" not in container(job)
+    assert spec["serviceAccountName"] == "default"
+
+
+def test_migrations_can_be_turned_off() -> None:
+    """Operators who migrate out of band can drop the hook."""
+    assert not find(render({"migrations": {"enabled": False}}), "Job")
+
+
+@ALL_VALUE_SETS
+def test_every_pod_is_locked_down(values: dict[str, Any]) -> None:
+    """Non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp everywhere."""
+    for workload in workloads(render(values)):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 10001
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        sc = container(workload)["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["runAsNonRoot"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        # The only writable path is an emptyDir at /tmp.
+        assert container(workload)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - a pod path
+        assert "emptyDir" in pod["volumes"][0]
+
+
+def test_replicas_flow_from_values_without_autoscaling() -> None:
+    """Each deployable's replica count comes from its own value."""
+    docs = render({"command": {"replicas": 5}, "query": {"replicas": 7}, "projector": {"replicas": 4}})
+    assert [deployment(docs, c)["spec"]["replicas"] for c in ("command", "query", "projector")] == [5, 7, 4]
+    assert not find(docs, "HorizontalPodAutoscaler")
+
+
+def test_autoscaling_owns_the_replica_count_per_deployable() -> None:
+    """With an HPA the Deployment omits replicas, so upgrades do not reset the scale."""
+    docs = render(
+        {
+            "query": {
+                "autoscaling": {
+                    "enabled": True,
+                    "minReplicas": 3,
+                    "maxReplicas": 9,
+                    "targetCPUUtilizationPercentage": 55,
+                }
+            }
+        }
+    )
+    hpa = one(docs, "HorizontalPodAutoscaler", f"{PREFIX}-query")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{PREFIX}-query"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 9)
+    target = hpa["spec"]["metrics"][0]["resource"]
+    assert target == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 55}}
+    # Reads scale apart from writes: the query Deployment leaves replicas to the HPA, command keeps its own.
+    assert "replicas" not in deployment(docs, "query")["spec"]
+    assert deployment(docs, "command")["spec"]["replicas"] == 2
+    assert not find(docs, "HorizontalPodAutoscaler", f"{PREFIX}-command")
+
+
+def test_production_values_autoscale_command_and_query_but_not_the_projector() -> None:
+    """Reads and writes scale on CPU; the projector scale is a fixed count."""
+    docs = render(ci_values("production-values.yaml"))
+    assert {h["metadata"]["name"] for h in find(docs, "HorizontalPodAutoscaler")} == {
+        f"{PREFIX}-command",
+        f"{PREFIX}-query",
+    }
+    assert deployment(docs, "projector")["spec"]["replicas"] == 3
+    assert len(find(docs, "PodDisruptionBudget")) == 3
+
+
+@ALL_VALUE_SETS
+def test_secrets_only_come_from_secret_key_refs(values: dict[str, Any]) -> None:
+    """No secret value is ever rendered: only references to existing Secrets."""
+    docs = render(values)
+    assert not find(docs, "Secret"), "the chart must never create a Secret holding values"
+    for workload in workloads(docs):
+        for name, entry in env(workload).items():
+            if name in SECRET_VARS:
+                assert "value" not in entry, f"{name} has a plain value"
+                assert set(entry["valueFrom"]) == {"secretKeyRef"}
+        assert all(e.get("secretRef") is None for e in container(workload).get("envFrom", []))
+    data = one(docs, "ConfigMap", PREFIX)["data"]
+    assert not SECRET_VARS & data.keys()
+
+
+def test_every_deployable_gets_the_secrets_it_needs() -> None:
+    """Each deployable gets the references it needs, and the projector no token key."""
+    docs = render()
+    database = {"secretKeyRef": {"name": "ameide-threads", "key": "database-url"}}
+    for component in ("command", "query", "projector"):
+        assert env(deployment(docs, component))["AMEIDE_DATABASE_URL"]["valueFrom"] == database
+        assert "AMEIDE_REDIS_URL" in env(deployment(docs, component))
+    for component in ("command", "query"):
+        assert "AMEIDE_TOKEN_SECRET" in env(deployment(docs, component))
+    assert "AMEIDE_TOKEN_SECRET" not in env(deployment(docs, "projector"))
+    assert env(one(docs, "Job", f"{PREFIX}-migrate"))["AMEIDE_DATABASE_URL"]["valueFrom"] == database
+
+
+def test_query_reads_the_replica_from_its_own_secret_when_set() -> None:
+    """The read replica URL reaches the query service only, from its own Secret."""
+    default = render()
+    assert "AMEIDE_QUERY_DATABASE_URL" not in env(deployment(default, "query"))
+
+    docs = render(ci_values("production-values.yaml"))
+    query_env = env(deployment(docs, "query"))
+    assert query_env["AMEIDE_QUERY_DATABASE_URL"]["valueFrom"] == {
+        "secretKeyRef": {"name": "ameide-threads-postgres", "key": "replica-url"}
+    }
+    assert query_env["AMEIDE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "primary-url"
+    for component in ("command", "projector"):
+        assert "AMEIDE_QUERY_DATABASE_URL" not in env(deployment(docs, component))
+
+
+def test_jwt_key_type_selects_the_variable() -> None:
+    """An HMAC secret and a public key go to different variables."""
+    hmac = env(deployment(render(), "command"))
+    assert "AMEIDE_JWT_SECRET" in hmac
+    assert "AMEIDE_JWT_PUBLIC_KEY" not in hmac
+    public = env(deployment(render(ci_values("production-values.yaml")), "command"))
+    assert public["AMEIDE_JWT_PUBLIC_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "ameide-threads-idp"
+    assert "AMEIDE_JWT_SECRET" not in public
+
+
+def test_network_policy_present_only_when_enabled() -> None:
+    """Enabled policies admit gRPC from listed peers, metrics from monitoring, egress to stores."""
+    assert not find(render(), "NetworkPolicy")
+    docs = render(ci_values("production-values.yaml"))
+    policies = {p["metadata"]["name"]: p["spec"] for p in find(docs, "NetworkPolicy")}
+    assert set(policies) == {f"{PREFIX}-{c}" for c in ("command", "query", "projector", "migrate")}
+    command = policies[f"{PREFIX}-command"]
+    assert command["policyTypes"] == ["Ingress", "Egress"]
+    grpc_rule, metrics_rule = command["ingress"]
+    assert grpc_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
+    assert len(grpc_rule["from"]) == 2
+    assert metrics_rule["ports"] == [{"port": 9464, "protocol": "TCP"}]
+    assert metrics_rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    egress_ports = [{p["port"] for p in rule["ports"]} for rule in command["egress"]]
+    assert egress_ports[:3] == [{5432, 6432}, {6379}, {53}]
+    assert {"ipBlock": {"cidr": "10.20.0.0/24"}} in command["egress"][0]["to"]
+    # The projector serves no RPC: only metrics may come in.
+    assert len(policies[f"{PREFIX}-projector"]["ingress"]) == 1
+    assert policies[f"{PREFIX}-migrate"]["ingress"] == []
+
+
+def test_grace_period_must_exceed_the_drain_time() -> None:
+    """Kubernetes must not SIGKILL a pod while it still drains RPCs."""
+    with pytest.raises(helm.HelmRenderError, match="terminationGracePeriodSeconds"):
+        render({"config": {"shutdownGraceSeconds": 30}})
+    docs = render(
+        {
+            "config": {"shutdownGraceSeconds": 30},
+            "command": {"terminationGracePeriodSeconds": 45},
+            "query": {"terminationGracePeriodSeconds": 45},
+            "projector": {"terminationGracePeriodSeconds": 45},
+        }
+    )
+    assert one(docs, "ConfigMap", PREFIX)["data"]["AMEIDE_SHUTDOWN_GRACE_SECONDS"] == "30"
+    assert deployment(docs, "query")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 45
+
+
+def test_grpc_route_sends_each_service_to_its_deployable() -> None:
+    """One hostname: writes go to command, reads and streams to query."""
+    route = one(render(ci_values("production-values.yaml")), "GRPCRoute", PREFIX)
+    routed = {
+        match["method"]["service"]: rule["backendRefs"][0]["name"]
+        for rule in route["spec"]["rules"]
+        for match in rule["matches"]
+    }
+    assert routed == {
+        "ameide_core_proto.threads.v1.ChatCommandService": f"{PREFIX}-command",
+        "ameide_core_proto.artifacts.v1.ArtifactCommandService": f"{PREFIX}-command",
+        "ameide_core_proto.threads.v1.ChatQueryService": f"{PREFIX}-query",
+        "ameide_core_proto.artifacts.v1.ArtifactQueryService": f"{PREFIX}-query",
+    }
+
+
+def test_service_monitor_scrapes_every_metrics_port() -> None:
+    """The ServiceMonitor is opt-in and selects the metrics port of all Services."""
+    assert not find(render(), "ServiceMonitor")
+    monitor = one(render(ci_values("production-values.yaml")), "ServiceMonitor", PREFIX)
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_ingress_routes_grpc_paths() -> None:
+    """A plain Ingress routes /package.Service/ prefixes to the deployable."""
+    docs = render({"ingress": {"enabled": True, "className": "nginx", "host": "t.example.com"}})
+    paths = one(docs, "Ingress", PREFIX)["spec"]["rules"][0]["http"]["paths"]
+    assert {p["path"]: p["backend"]["service"]["name"] for p in paths}[
+        "/ameide_core_proto.threads.v1.ChatQueryService"
+    ] == f"{PREFIX}-query"
+
+
+def test_config_change_rolls_the_pods() -> None:
+    """Env from a ConfigMap is read at start, so a settings change must restart the pods."""
+    before = deployment(render(), "query")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    changed = render({"config": {"logLevel": "DEBUG"}})
+    after = deployment(changed, "query")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    assert before != after
