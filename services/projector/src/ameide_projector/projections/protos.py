@@ -1,0 +1,62 @@
+"""Wire messages built from read-model rows: the chat inside state updates, and the feed updates themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_svc
+from ameide_core_proto.threads.v1 import threads_service_pb2 as chat_svc
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_projector.projections.envelope import Envelope
+from ameide_projector.projections.rows import ChatRow, Publish
+from ameide_runtime.resume import artifact_feed, chat_feed
+
+
+def timestamp(value: dt.datetime) -> Timestamp:
+    """A protobuf timestamp of an aware datetime."""
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def chat_message(row: ChatRow) -> types.Chat:
+    """The Chat the query side would show for this row."""
+    return types.Chat(
+        id=str(row.id),
+        title=row.title,
+        user_id=row.owner,
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+        visibility=row.visibility,  # type: ignore[arg-type]
+        metadata=types.ChatMetadata(labels=dict(row.labels), description=row.description, tags=list(row.tags)),
+        tenant_id=row.tenant_id,
+        agent_id=row.agent_id,
+        message_count=row.message_count,
+        last_activity_at=timestamp(row.last_activity_at),
+        version=row.version,
+    )
+
+
+def chat_update(event: Envelope, update: chat_svc.ChatUpdate) -> Publish:
+    """Publish ``update`` on the chat's feed, stamped with the event time."""
+    update.timestamp.CopyFrom(timestamp(event.occurred_at))
+    return Publish(
+        feed_key=chat_feed(str(event.stream_id)),
+        tenant_id=event.tenant_id,
+        update=update.SerializeToString(deterministic=True),
+        occurred_at=event.occurred_at,
+    )
+
+
+def artifact_update(event: Envelope, update: art_svc.ArtifactUpdate) -> Publish:
+    """Publish ``update`` on the artifact's feed, stamped with the event time and the new version."""
+    update.timestamp.CopyFrom(timestamp(event.occurred_at))
+    update.version = event.version
+    return Publish(
+        feed_key=artifact_feed(str(event.stream_id)),
+        tenant_id=event.tenant_id,
+        update=update.SerializeToString(deterministic=True),
+        occurred_at=event.occurred_at,
+    )

@@ -1,0 +1,91 @@
+"""The projector's batch handler: one outbox batch -> read-model rows + feed entries, in the consumer's transaction.
+
+The outbox consumer calls the handler inside the transaction that deletes the batch's outbox rows, so read-model
+writes, feed entries and the outbox deletion commit together (exactly once, per-stream order). The handler
+returns an after-commit callback that publishes the new feed entries to Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ameide_eventstore import AfterCommit, RecordedEvent
+from ameide_projector import metrics
+from ameide_projector.feed.models import FeedEntry, FeedUpdate
+from ameide_projector.projections.batch import Plan, decode_batch, plan_batch
+from ameide_projector.read_model import writer
+
+logger = logging.getLogger(__name__)
+
+# Appends updates to their feeds inside the transaction (ameide_projector.feed.writer.append_feed_entries).
+FeedAppender = Callable[[AsyncConnection, Sequence[FeedUpdate]], Awaitable[list[FeedEntry]]]
+
+
+class Publisher(Protocol):
+    """Sends committed feed entries to Redis (ameide_projector.feed's FeedPublisher)."""
+
+    async def publish(self, entries: Sequence[FeedEntry]) -> None:
+        """Publish after commit; must not raise for Redis trouble (the publisher catches up from rm_feed)."""
+        ...
+
+
+class ReadModelProjector:
+    """The ``BatchHandler`` of the read model.
+
+    Args:
+        append_feed: Writes feed entries in the transaction; ``None`` projects without live updates (rebuilds).
+        publisher: Publishes the entries after commit; ``None`` leaves them to the publisher's catch-up.
+    """
+
+    def __init__(self, *, append_feed: FeedAppender | None = None, publisher: Publisher | None = None) -> None:
+        self._append_feed = append_feed
+        self._publisher = publisher
+
+    async def __call__(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
+        """Apply one batch (see the module docstring)."""
+        try:
+            return await self._apply(conn, events)
+        except Exception as exc:
+            metrics.PROJECTION_ERRORS.labels(type(exc).__name__).inc()
+            first = events[0] if events else None
+            logger.exception(
+                "projection failed for a batch of %d events (first: %s at position %s)",
+                len(events),
+                first.event_type if first else "-",
+                first.global_position if first else "-",
+            )
+            raise
+
+    async def _apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
+        await writer.hold_shared_lock(conn)
+        applied = await writer.load_applied(conn, {e.stream_id for e in events})
+        decoded = decode_batch(events, applied)
+        for event in decoded.unknown:
+            metrics.EVENTS_UNKNOWN.labels(event.event_type).inc()
+            logger.warning("skipped unknown event type %s at position %d", event.event_type, event.global_position)
+        chats = await writer.load_chats(conn, decoded.chat_ids())
+        artifacts = await writer.load_artifacts(conn, decoded.artifact_ids())
+        plan = plan_batch(decoded, chats, artifacts)
+        await writer.write_plan(conn, plan, decoded.heads)
+        metrics.EVENTS_APPLIED.inc(len(decoded.envelopes))
+        metrics.EVENTS_DUPLICATE.inc(len(events) - len(decoded.envelopes) - len(decoded.unknown))
+        return await self._feed(conn, plan)
+
+    async def _feed(self, conn: AsyncConnection, plan: Plan) -> AfterCommit | None:
+        if self._append_feed is None or not plan.publish:
+            return None
+        updates = [FeedUpdate(p.feed_key, p.tenant_id, p.update, p.occurred_at) for p in plan.publish]
+        entries = await self._append_feed(conn, updates)
+        metrics.FEED_UPDATES.inc(len(entries))
+        publisher = self._publisher
+        if publisher is None:
+            return None
+
+        async def publish() -> None:
+            await publisher.publish(entries)
+
+        return publish
