@@ -1,0 +1,215 @@
+"""The one Redis reader of a query process, fanning feed entries out to every subscriber.
+
+A single ``XREAD BLOCK`` covers every subscribed feed with the last id seen on each, plus a private wake key:
+adding a feed XADDs to the wake key so the blocked read returns and is re-issued with the new key set. Thousands
+of idle subscribers therefore cost one Redis connection, not one each. When Redis fails, the hub polls
+``rm_feed_heads`` for the subscribed feeds instead and subscribers fetch from ``rm_feed``: correctness never
+depends on Redis, only latency does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import Gauge
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_projector.feed import keys
+from ameide_query.streams import reads
+from ameide_query.streams.subscription import Subscription
+
+_log = logging.getLogger(__name__)
+
+SUBSCRIBERS = Gauge("ameide_live_subscribers", "Open StreamChatUpdates/StreamArtifactUpdates streams")
+DEGRADED = Gauge("ameide_live_redis_degraded", "1 while live streams poll rm_feed because Redis is unreachable")
+
+
+class FeedHub:
+    """Shared reader: tracks subscribed feeds and offers each new entry to their subscriptions."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        engine: AsyncEngine,
+        *,
+        key_prefix: str = keys.KEY_PREFIX,
+        block_ms: int = 1000,
+        count: int = 100,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._redis = redis
+        self._engine = engine
+        self._prefix = key_prefix
+        self._block_ms = block_ms
+        self._read_count = count
+        self._poll_interval = poll_interval
+        self._wake_key = f"{key_prefix}__wake__:{uuid.uuid4().hex}"
+        self._wake_id = "0-0"
+        self._wake_pending = False
+        self._subs: dict[str, set[Subscription]] = {}
+        self._last: dict[str, int] = {}
+        self._count = 0
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.degraded = False
+
+    def add(self, sub: Subscription, head: int) -> None:
+        """Follow ``sub``'s feed from ``head`` (the feed's head the subscriber read) on, if not followed yet."""
+        subs = self._subs.get(sub.feed_key)
+        if subs is None:
+            self._subs[sub.feed_key] = subs = set()
+            self._last[sub.feed_key] = head
+            self._wake()
+        sub.note_head(self._last[sub.feed_key])
+        subs.add(sub)
+        self._count += 1
+        self._empty.clear()
+        SUBSCRIBERS.inc()
+
+    def remove(self, sub: Subscription) -> None:
+        """Stop offering entries to ``sub``; a feed nobody follows leaves the next read."""
+        subs = self._subs.get(sub.feed_key)
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        self._count -= 1
+        if not self._count:
+            self._empty.set()
+        SUBSCRIBERS.dec()
+        if not subs:
+            del self._subs[sub.feed_key]
+            del self._last[sub.feed_key]
+
+    def subscriptions(self) -> Iterable[Subscription]:
+        """Every open subscription."""
+        return [sub for subs in self._subs.values() for sub in subs]
+
+    def __len__(self) -> int:
+        return self._count
+
+    async def wait_empty(self) -> None:
+        """Return once no subscription is open."""
+        await self._empty.wait()
+
+    def _wake(self) -> None:
+        if self._task is None or self._wake_pending or self.degraded:
+            return
+        self._wake_pending = True
+        task = asyncio.create_task(self._send_wake())
+        task.add_done_callback(lambda _: None)
+
+    async def _send_wake(self) -> None:
+        try:
+            await self._redis.xadd(self._wake_key, {b"w": b"1"}, maxlen=8, approximate=False)
+            await self._redis.expire(self._wake_key, 3600)
+        except (RedisError, OSError) as exc:
+            _log.debug("could not wake the live reader: %s", exc)
+        finally:
+            self._wake_pending = False
+
+    async def start(self) -> None:
+        """Start the reader loop."""
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="live-feed-reader")
+
+    async def stop(self) -> None:
+        """Stop the reader loop and remove the wake key."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.delete(self._wake_key)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            if self.degraded:
+                await self._degraded_pass()
+                continue
+            try:
+                response = await self._read()
+            except (RedisError, OSError) as exc:
+                _log.warning("live reader lost Redis, polling rm_feed until it returns: %s", exc)
+                self._set_degraded(value=True)
+                continue
+            self._dispatch(response)
+
+    async def _read(self) -> Any:  # noqa: ANN401 - redis-py returns RESP2 lists or RESP3 dicts
+        streams: dict[str, str] = {self._wake_key: self._wake_id}
+        for feed_key, last in self._last.items():
+            streams[keys.stream_key(feed_key, self._prefix)] = keys.entry_id(last)
+        return await self._redis.xread(streams, count=self._read_count, block=self._block_ms)  # type: ignore[arg-type]
+
+    def _dispatch(self, response: Any) -> None:  # noqa: ANN401 - see _read
+        items = response.items() if isinstance(response, dict) else (response or [])
+        for raw_key, raw_entries in items:
+            key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+            if key == self._wake_key:
+                if raw_entries:
+                    last_id = raw_entries[-1][0]
+                    self._wake_id = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+                continue
+            self._offer(key[len(self._prefix) :], raw_entries)
+
+    def _offer(self, feed_key: str, raw_entries: list[Any]) -> None:
+        subs = self._subs.get(feed_key)
+        if subs is None:
+            return
+        for entry_id, fields in raw_entries:
+            seq = keys.seq_of(entry_id)
+            if seq <= self._last[feed_key]:
+                continue
+            try:
+                entry = keys.decode_fields(feed_key, entry_id, fields)
+            except (KeyError, ValueError):
+                _log.warning("skipping malformed entry %s of feed %s", entry_id, feed_key)
+                continue
+            self._last[feed_key] = seq
+            for sub in subs:
+                sub.offer(entry)
+
+    async def _degraded_pass(self) -> None:
+        """Poll rm_feed_heads for every followed feed, then check whether Redis is back."""
+        await self._poll_heads()
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError):
+            await asyncio.sleep(self._poll_interval)
+            return
+        _log.info("live reader reached Redis again")
+        # Entries committed while Redis was away are fetched from rm_feed by the subscribers; continue from the
+        # heads just polled.
+        await self._poll_heads()
+        self._set_degraded(value=False)
+
+    async def _poll_heads(self) -> None:
+        feed_keys = list(self._subs)
+        try:
+            async with self._engine.connect() as conn:
+                found = await reads.heads(conn, feed_keys)
+        except (SQLAlchemyError, OSError) as exc:
+            _log.warning("live reader could not poll rm_feed_heads: %s", exc)
+            return
+        for feed_key, seq in found.items():
+            subs = self._subs.get(feed_key)
+            if subs is None:
+                continue
+            self._last[feed_key] = max(self._last[feed_key], seq)
+            for sub in subs:
+                sub.note_head(seq)
+
+    def _set_degraded(self, *, value: bool) -> None:
+        self.degraded = value
+        DEGRADED.set(1 if value else 0)

@@ -1,0 +1,80 @@
+"""What differs between the chat and the artifact stream: message type, feed key, access rule, ending updates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
+from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_runtime import resume
+from ameide_runtime.errors import FieldViolation, InvalidArgument
+from ameide_runtime.identity import Identity
+
+Update = threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate
+Readable = Callable[[AsyncConnection, Identity, str], Awaitable[object | None]]
+
+
+class AccessRules(Protocol):
+    """The read rules of design.md section 5 (``ameide_query.views.access``): a row when readable, else None."""
+
+    async def readable_chat(self, conn: AsyncConnection, caller: Identity, threads_id: str) -> object | None:
+        """The chat if ``caller`` may read it."""
+
+    async def readable_artifact(self, conn: AsyncConnection, caller: Identity, artifact_id: str) -> object | None:
+        """The artifact if ``caller`` may read it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedKind:
+    """One kind of live stream."""
+
+    id_field: str
+    message_type: type[threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate]
+    feed_of: Callable[[str], str]
+    readable: Readable
+    # After one of these the stream ends normally (the resource is gone for everyone).
+    terminal: frozenset[str]
+    # After one of these the caller may have lost access: check again, and end with NOT_FOUND if so.
+    recheck: frozenset[str]
+
+    def parse_id(self, raw: str) -> str:
+        """The resource id of the request, canonical; INVALID_ARGUMENT when it is not a UUID."""
+        if not raw:
+            raise InvalidArgument(FieldViolation(self.id_field, "required"))
+        try:
+            return str(uuid.UUID(raw))
+        except ValueError as exc:
+            raise InvalidArgument(FieldViolation(self.id_field, "must be a UUID")) from exc
+
+    def decode(self, payload: bytes) -> Update:
+        """The stored update."""
+        return self.message_type.FromString(payload)
+
+
+def chat_kind(access: AccessRules) -> FeedKind:
+    """StreamChatUpdates."""
+    return FeedKind(
+        id_field="threads_id",
+        message_type=threads_service_pb2.ChatUpdate,
+        feed_of=resume.chat_feed,
+        readable=access.readable_chat,
+        terminal=frozenset({"deleted"}),
+        recheck=frozenset({"state_changed", "metadata", "relation_removed"}),
+    )
+
+
+def artifact_kind(access: AccessRules) -> FeedKind:
+    """StreamArtifactUpdates."""
+    return FeedKind(
+        id_field="artifact_id",
+        message_type=artifacts_service_pb2.ArtifactUpdate,
+        feed_of=resume.artifact_feed,
+        readable=access.readable_artifact,
+        terminal=frozenset({"deleted"}),
+        recheck=frozenset({"metadata_changed", "threads_removed"}),
+    )

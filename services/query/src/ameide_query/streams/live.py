@@ -1,0 +1,120 @@
+"""``LiveUpdates``: the query service's StreamChatUpdates / StreamArtifactUpdates (design.md section 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import grpc.aio
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
+from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_projector.feed import keys
+from ameide_query.streams.hub import FeedHub
+from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
+from ameide_query.streams.session import Session, StreamDeps
+from ameide_query.streams.source import EntrySource
+from ameide_runtime import identity
+from ameide_runtime.errors import Unavailable
+from ameide_runtime.settings import Settings
+from ameide_runtime.tokens import TokenCodec
+
+_SHUTDOWN_RETRY_MS = 500
+
+
+class LiveUpdates:
+    """Serves live update streams from one shared Redis reader, with ``rm_feed`` as the source of truth.
+
+    ``start()`` before serving, ``stop()`` on shutdown: every open stream then ends with UNAVAILABLE (resumable
+    elsewhere with its last checkpoint token). The Redis client must return bytes (``decode_responses=False``).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: AsyncEngine,
+        redis: Redis,
+        codec: TokenCodec,
+        access: AccessRules,
+        key_prefix: str = keys.KEY_PREFIX,
+        fetch_batch: int = 200,
+        poll_interval: float = 0.5,
+        drain_timeout: float = 5.0,
+    ) -> None:
+        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("LiveUpdates needs a Redis client with decode_responses=False (payloads are bytes)")
+        self._hub = FeedHub(redis, engine, key_prefix=key_prefix, poll_interval=poll_interval)
+        self._deps = StreamDeps(
+            engine=engine,
+            hub=self._hub,
+            source=EntrySource(redis, engine, self._hub, key_prefix=key_prefix),
+            codec=codec,
+            ttl_seconds=settings.resume_token_ttl_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            queue_size=settings.subscriber_queue_size,
+            fetch_batch=fetch_batch,
+        )
+        self._chat = chat_kind(access)
+        self._artifact = artifact_kind(access)
+        self._drain_timeout = drain_timeout
+        self._closing = False
+
+    @property
+    def hub(self) -> FeedHub:
+        """The shared reader (for metrics and tests)."""
+        return self._hub
+
+    async def start(self) -> None:
+        """Start the shared Redis reader."""
+        self._closing = False
+        await self._hub.start()
+
+    async def stop(self) -> None:
+        """End every stream with UNAVAILABLE, wait (bounded) for them to finish, stop the reader."""
+        self._closing = True
+        for sub in self._hub.subscriptions():
+            sub.close(self._shutdown_error())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._drain_timeout):
+                await self._hub.wait_empty()
+        await self._hub.stop()
+
+    async def chat_updates(
+        self, request: threads_service_pb2.StreamChatRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[threads_service_pb2.ChatUpdate]:
+        """StreamChatUpdates."""
+        del context  # cancellation arrives as CancelledError at the next await
+        caller = identity.reconcile(tenant_id=request.tenant_id)
+        async for update in self._stream(self._chat, caller, request.threads_id, request.resume_token):
+            yield cast("threads_service_pb2.ChatUpdate", update)
+
+    async def artifact_updates(
+        self, request: artifacts_service_pb2.StreamArtifactRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[artifacts_service_pb2.ArtifactUpdate]:
+        """StreamArtifactUpdates."""
+        del context  # cancellation arrives as CancelledError at the next await
+        caller = identity.reconcile(tenant_id=request.tenant_id)
+        async for update in self._stream(self._artifact, caller, request.artifact_id, request.resume_token):
+            yield cast("artifacts_service_pb2.ArtifactUpdate", update)
+
+    async def _stream(
+        self, kind: FeedKind, caller: identity.Identity, raw_id: str, resume_token: str
+    ) -> AsyncIterator[Update]:
+        if self._closing:
+            raise self._shutdown_error()
+        session = Session(self._deps, kind, caller, kind.parse_id(raw_id))
+        async for update in session.run(resume_token):
+            yield update
+
+    @staticmethod
+    def _shutdown_error() -> Unavailable:
+        return Unavailable(
+            "server is shutting down; resume with the last checkpoint_token",
+            reason="SHUTTING_DOWN",
+            retry_after_ms=_SHUTDOWN_RETRY_MS,
+        )

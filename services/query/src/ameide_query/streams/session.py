@@ -1,0 +1,170 @@
+"""One StreamChatUpdates / StreamArtifactUpdates call: authorise, replay after the token, then follow live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_core_proto.threads.v1 import threads_types_pb2
+from ameide_projector.feed.models import FeedEntry
+from ameide_query.streams import reads
+from ameide_query.streams.hub import FeedHub
+from ameide_query.streams.kinds import FeedKind, Update
+from ameide_query.streams.source import EntrySource
+from ameide_query.streams.subscription import Subscription
+from ameide_runtime import resume
+from ameide_runtime.errors import NotFound, ResourceExhausted
+from ameide_runtime.identity import Identity
+from ameide_runtime.tokens import TokenCodec
+
+Kind = threads_types_pb2.StreamControl.Kind
+
+CUT_SLOW = Counter("ameide_live_slow_subscribers_total", "Live streams ended because the subscriber fell behind")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDeps:
+    """What every session shares (owned by ``LiveUpdates``)."""
+
+    engine: AsyncEngine
+    hub: FeedHub
+    source: EntrySource
+    codec: TokenCodec
+    ttl_seconds: int
+    heartbeat_seconds: float
+    queue_size: int
+    fetch_batch: int
+
+
+class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
+    """The resource is gone for everyone (deleted): end the stream normally."""
+
+
+class Session:
+    """The state of one live stream: the caller, the feed and the next sequence the client needs."""
+
+    def __init__(self, deps: StreamDeps, kind: FeedKind, caller: Identity, resource_id: str) -> None:
+        self._deps = deps
+        self._kind = kind
+        self._caller = caller
+        self._id = resource_id
+        self._feed = kind.feed_of(resource_id)
+        self._expected = 1
+        self._last_sent = time.monotonic()
+
+    async def run(self, resume_token: str) -> AsyncIterator[Update]:
+        """The stream's updates (raises the documented errors)."""
+        async with self._deps.engine.connect() as conn:
+            if await self._kind.readable(conn, self._caller, self._id) is None:
+                raise NotFound(f"{self._kind.id_field} {self._id} not found")
+            head = await reads.head(conn, self._feed)
+        if resume_token:
+            point = resume.parse(
+                self._deps.codec,
+                resume_token,
+                tenant_id=self._caller.tenant_id,
+                feed=self._feed,
+                ttl_seconds=self._deps.ttl_seconds,
+            )
+            start, token, valid_until = point.seq, resume_token, point.valid_until(self._deps.ttl_seconds)
+        else:
+            start, token, valid_until = head, self._token(head), time.time() + self._deps.ttl_seconds
+        self._expected = start + 1
+        sub = Subscription(self._feed, maxsize=self._deps.queue_size)
+        self._deps.hub.add(sub, head)
+        try:
+            yield self._control(Kind.KIND_SUBSCRIBED, token, valid_until)
+            # Replay what existed when the call started; later entries are live.
+            while self._expected <= head:
+                for entry in await self._fetch(head):
+                    update = self._render(entry)
+                    yield update
+                    await self._after(update)
+            sub.live = True
+            yield self._control(Kind.KIND_CAUGHT_UP, self._token(self._expected - 1))
+            async for update in self._follow(sub):
+                yield update
+        except _Ended:
+            return
+        finally:
+            self._deps.hub.remove(sub)
+
+    async def _follow(self, sub: Subscription) -> AsyncIterator[Update]:
+        while True:
+            if sub.closed is not None:
+                raise sub.closed
+            if sub.overflowed:
+                CUT_SLOW.inc()
+                yield self._control(Kind.KIND_FELL_BEHIND, self._token(self._expected - 1))
+                raise ResourceExhausted(
+                    "subscriber fell too far behind; resume with the last checkpoint_token", reason="FELL_BEHIND"
+                )
+            entry = sub.pop()
+            if entry is not None and entry.seq < self._expected:
+                continue
+            pending: list[FeedEntry] = []
+            if entry is not None and entry.seq == self._expected:
+                pending = [entry]
+            elif entry is not None or sub.known_head >= self._expected:
+                # A gap (an entry that never reached the queue) or entries only known by their sequence.
+                pending = await self._fetch(max(sub.known_head, entry.seq if entry else 0))
+            if pending:
+                for item in pending:
+                    update = self._render(item)
+                    yield update
+                    await self._after(update)
+                continue
+            idle = self._deps.heartbeat_seconds - (time.monotonic() - self._last_sent)
+            if idle <= 0 or not await sub.wait(idle):
+                await self._check_access(sub)
+                yield self._control(Kind.KIND_HEARTBEAT, self._token(self._expected - 1))
+
+    async def _fetch(self, upto: int) -> list[FeedEntry]:
+        return await self._deps.source.fetch(
+            self._feed, after=self._expected - 1, upto=upto, limit=self._deps.fetch_batch
+        )
+
+    async def _after(self, update: Update) -> None:
+        """End the stream after an update that removes the resource or the caller's access."""
+        case = update.WhichOneof("update")
+        if case in self._kind.terminal:
+            raise _Ended
+        if case in self._kind.recheck:
+            await self._check_access(None)
+
+    async def _check_access(self, sub: Subscription | None) -> None:
+        async with self._deps.engine.connect() as conn:
+            readable = await self._kind.readable(conn, self._caller, self._id)
+            head = await reads.head(conn, self._feed) if sub is not None else 0
+        if readable is None:
+            raise NotFound(f"{self._kind.id_field} {self._id} not found")
+        if sub is not None:
+            # A safety net: an entry whose notification was lost is still found within one heartbeat.
+            sub.note_head(head)
+
+    def _render(self, entry: FeedEntry) -> Update:
+        update = self._kind.decode(entry.payload)
+        update.checkpoint_token = self._token(entry.seq)
+        if not update.HasField("timestamp"):
+            update.timestamp.FromDatetime(entry.occurred_at)
+        self._expected = entry.seq + 1
+        self._last_sent = time.monotonic()
+        return update
+
+    def _control(self, kind: threads_types_pb2.StreamControl.Kind.ValueType, token: str, valid: float = 0) -> Update:
+        update = self._kind.message_type()
+        update.control.kind = kind
+        if valid:
+            update.control.resume_valid_until.FromDatetime(datetime.fromtimestamp(valid, UTC))
+        update.checkpoint_token = token
+        update.timestamp.FromDatetime(datetime.now(UTC))
+        self._last_sent = time.monotonic()
+        return update
+
+    def _token(self, seq: int) -> str:
+        return resume.issue(self._deps.codec, tenant_id=self._caller.tenant_id, feed=self._feed, seq=seq)

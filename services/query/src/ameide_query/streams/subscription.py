@@ -1,0 +1,67 @@
+"""One subscriber's mailbox: a bounded queue of feed entries filled by the shared reader."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+
+from ameide_projector.feed.models import FeedEntry
+from ameide_runtime.errors import AmeideError
+
+
+class Subscription:
+    """What the shared reader knows about one subscriber, and how it wakes it.
+
+    ``known_head`` is the highest sequence known to exist in the feed: the subscriber fetches whatever it has not
+    received up to it (from Redis, else ``rm_feed``), so an entry that never reached the queue (dropped during
+    replay, missed while Redis was down) is never lost. Once ``live``, a full queue means the subscriber cannot
+    keep up: it is marked ``overflowed`` and its stream ends with RESOURCE_EXHAUSTED.
+    """
+
+    __slots__ = ("_event", "_maxsize", "_queue", "closed", "feed_key", "known_head", "live", "overflowed")
+
+    def __init__(self, feed_key: str, *, maxsize: int) -> None:
+        self.feed_key = feed_key
+        self.known_head = 0
+        self.live = False
+        self.overflowed = False
+        self.closed: AmeideError | None = None
+        self._maxsize = maxsize
+        self._queue: deque[FeedEntry] = deque()
+        self._event = asyncio.Event()
+
+    def offer(self, entry: FeedEntry) -> None:
+        """Called by the shared reader for each new entry of the feed."""
+        self.known_head = max(self.known_head, entry.seq)
+        if len(self._queue) < self._maxsize:
+            self._queue.append(entry)
+        elif self.live:
+            self.overflowed = True
+        # While replaying, a dropped entry is simply fetched again once replay reaches it.
+        self._event.set()
+
+    def note_head(self, seq: int) -> None:
+        """The feed has entries up to ``seq`` (learned without their content, e.g. by polling rm_feed)."""
+        if seq > self.known_head:
+            self.known_head = seq
+            self._event.set()
+
+    def close(self, error: AmeideError) -> None:
+        """End the subscriber's stream with ``error`` (server shutdown)."""
+        self.closed = error
+        self._event.set()
+
+    def pop(self) -> FeedEntry | None:
+        """The oldest queued entry, if any."""
+        return self._queue.popleft() if self._queue else None
+
+    async def wait(self, seconds: float) -> bool:
+        """Wait until something is offered (True) or ``seconds`` pass (False)."""
+        if not self._event.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._event.wait()
+        woke = self._event.is_set()
+        self._event.clear()
+        return woke
