@@ -1,7 +1,7 @@
 """Prometheus metrics: the HTTP endpoint of each deployable and the RPC metrics interceptor.
 
 With ``ameide serve --workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` for its workers and serves
-their aggregated metrics itself (``start_metrics_server(..., multiprocess=True)``); otherwise each process
+their aggregated metrics itself (``start_metrics_server(..., multiprocess_dir=...)``); otherwise each process
 serves its own registry.
 """
 
@@ -27,12 +27,15 @@ RPC_DURATION = Histogram(
 )
 
 
-def start_metrics_server(port: int, host: str, *, multiprocess: bool = False) -> Callable[[], None]:
-    """Serve ``/metrics`` on ``host:port`` in a background thread; return a function that stops it."""
+def start_metrics_server(port: int, host: str, *, multiprocess_dir: str | None = None) -> Callable[[], None]:
+    """Serve ``/metrics`` on ``host:port`` in a background thread; return a function that stops it.
+
+    With ``multiprocess_dir``, serve the metrics that worker processes write there instead of this process's own.
+    """
     registry: CollectorRegistry = REGISTRY
-    if multiprocess:
+    if multiprocess_dir is not None:
         registry = CollectorRegistry()
-        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        prometheus_multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
     server, thread = start_http_server(port, addr=host, registry=registry)
 
     def stop() -> None:

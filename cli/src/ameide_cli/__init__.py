@@ -1,0 +1,1 @@
+"""The ``ameide`` command: dev, serve, migrate, token, bench, import-legacy, projector rebuild."""

@@ -1,0 +1,129 @@
+"""``ameide serve command|query|projector [--workers N]``: run one deployable.
+
+Each deployable's composition root is ``ameide_<name>.bootstrap.bootstrap(settings)``, an async context manager
+yielding an app: command and query apps have ``bindings`` (``ServiceBinding``s) and ``on_shutdown`` callbacks;
+the projector app has ``async run(stop_event)``. With ``--workers N`` the process supervises N workers that share
+the port (SO_REUSEPORT) and serves their aggregated Prometheus metrics itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+import sys
+import tempfile
+from collections.abc import Mapping
+
+from ameide_cli.commands import Bootstrap, Subparsers
+from ameide_cli.errors import CliError
+from ameide_cli.supervisor import ChildSpec, Supervisor
+from ameide_runtime.grpc_server import run_worker, serve
+from ameide_runtime.metrics import start_metrics_server
+from ameide_runtime.settings import Settings
+from ameide_runtime.telemetry import configure_logging, configure_tracing, shutdown_tracing
+
+SERVICES = ("command", "query", "projector")
+PROJECTOR_HEALTH_NAME = "ameide.projector"
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser("serve", help="run the command, query or projector deployable")
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("--workers", type=_positive, default=1, help="processes sharing the port (default 1)")
+    # Set by the --workers supervisor on its children: share the port, leave metrics to the supervisor.
+    parser.add_argument("--pool-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def ports(settings: Settings, service: str) -> tuple[int, int]:
+    """The (serving or health port, metrics port) of a service."""
+    if service == "command":
+        return settings.command_port, settings.command_metrics_port
+    if service == "query":
+        return settings.query_port, settings.query_metrics_port
+    return settings.projector_health_port, settings.projector_metrics_port
+
+
+def load_bootstrap(service: str) -> Bootstrap:
+    """``ameide_<service>.bootstrap.bootstrap``, imported only now (each deployable loads only its own code)."""
+    module_name = f"ameide_{service}.bootstrap"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise CliError(f"the {service} service is not installed yet ({module_name} is missing)") from exc
+        raise
+    bootstrap: Bootstrap = module.bootstrap
+    return bootstrap
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Entry point of ``ameide serve``."""
+    settings = Settings.from_env(environ)
+    configure_logging(settings, args.service)
+    if args.workers > 1:
+        return asyncio.run(_supervise_pool(args.service, args.workers, settings, environ))
+    bootstrap = load_bootstrap(args.service)
+    configure_tracing(f"ameide-{args.service}", environ)
+    try:
+        asyncio.run(_serve_one(args.service, bootstrap, settings, pool_worker=args.pool_worker))
+    finally:
+        shutdown_tracing()
+    return 0
+
+
+async def _serve_one(service: str, bootstrap: Bootstrap, settings: Settings, *, pool_worker: bool) -> None:
+    port, metrics_port = ports(settings, service)
+    metrics = None if pool_worker or metrics_port == 0 else metrics_port
+    async with bootstrap(settings) as app:
+        if service == "projector":
+            await run_worker(
+                settings, app.run, service_name=PROJECTOR_HEALTH_NAME, health_port=port, metrics_port=metrics
+            )
+        else:
+            await serve(
+                settings,
+                app.bindings,
+                port=port,
+                metrics_port=metrics,
+                on_shutdown=list(app.on_shutdown),
+                reuse_port=pool_worker,
+            )
+
+
+async def _supervise_pool(service: str, workers: int, settings: Settings, environ: Mapping[str, str]) -> int:
+    port, metrics_port = ports(settings, service)
+    if port == 0:
+        raise CliError("--workers needs a fixed port: set the service's AMEIDE_*_PORT to a non-zero value")
+    with tempfile.TemporaryDirectory(prefix="ameide-metrics-") as metrics_dir:
+        env = {**environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        argv = [sys.executable, "-m", "ameide_cli", "serve", service, "--pool-worker"]
+        specs = [ChildSpec(f"{service}-{index}", argv, env) for index in range(workers)]
+        supervisor = Supervisor(
+            specs,
+            grace_seconds=settings.shutdown_grace_seconds + 5,
+            on_event=lambda name, text: print(f"[{name}] {text}", file=sys.stderr, flush=True),
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        stop_metrics = None
+        if metrics_port:
+            stop_metrics = start_metrics_server(metrics_port, settings.bind_host, multiprocess_dir=metrics_dir)
+        try:
+            await supervisor.run(stop)
+        finally:
+            if stop_metrics is not None:
+                stop_metrics()
+    return 0
