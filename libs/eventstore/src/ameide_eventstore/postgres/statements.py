@@ -91,3 +91,40 @@ READ_ALL = text(
     f"SELECT {_RECORDED} FROM es_events WHERE global_position > :after ORDER BY global_position"  # noqa: S608
     " LIMIT :limit"
 )
+
+# --- outbox consumption ---------------------------------------------------------------------------------------
+
+_BATCH_COLUMNS = (
+    "b.id AS outbox_id, b.shard, e.global_position, e.stream_id, e.stream_type, e.tenant_id, e.version, e.event_id,"
+    " e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at"
+)
+
+# Claim, delete and fetch a batch in one round trip. The delete is undone if the handler's transaction rolls back.
+# FOR UPDATE without SKIP LOCKED: if two workers ever overlap on a shard (a lock connection died mid-batch), the
+# second waits for the first and then skips the rows it deleted, so nothing is applied twice or out of order.
+CLAIM_BATCH = text(f"""
+WITH b AS (
+    DELETE FROM es_outbox WHERE id IN (
+        SELECT id FROM es_outbox WHERE shard = ANY(CAST(:shards AS smallint[])) ORDER BY id LIMIT :limit FOR UPDATE
+    )
+    RETURNING id, shard, global_position
+)
+SELECT {_BATCH_COLUMNS} FROM b JOIN es_events e ON e.global_position = b.global_position ORDER BY b.id
+""")  # noqa: S608 - constants only
+
+CLAIM_ONE = text(f"""
+WITH b AS (DELETE FROM es_outbox WHERE id = :outbox_id RETURNING id, shard, global_position)
+SELECT {_BATCH_COLUMNS} FROM b JOIN es_events e ON e.global_position = b.global_position
+""")  # noqa: S608 - constants only
+
+PARK = text("""
+WITH b AS (DELETE FROM es_outbox WHERE id = :outbox_id RETURNING shard, global_position, stream_id)
+INSERT INTO es_dead_letters (global_position, stream_id, event_type, error, shard)
+SELECT b.global_position, b.stream_id, :event_type, :error, b.shard FROM b
+""")
+
+OUTBOX_STATS = text("""
+SELECT (SELECT count(*) FROM es_outbox) AS depth,
+       coalesce(extract(epoch FROM now() - (SELECT created_at FROM es_outbox ORDER BY id LIMIT 1)), 0) AS oldest,
+       (SELECT count(*) FROM es_dead_letters) AS dead_letters
+""")

@@ -1,0 +1,196 @@
+"""Outbox consumption for the projector: exactly-once, per-stream ordered, sharded across workers.
+
+A batch is claimed (deleted) from the worker's shards and handed to the handler in the SAME transaction, so the
+read-model writes and the outbox delete commit together or not at all. Shards are owned through advisory locks
+(``ownership``). A batch whose handler fails is retried event by event; the failing event is parked in
+``es_dead_letters`` (``on_error="park"``) or its shard halts (``"halt"``), and every other shard goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats
+from ameide_eventstore.errors import TransientStoreError
+from ameide_eventstore.events import RecordedEvent
+from ameide_eventstore.ports import BatchHandler
+from ameide_eventstore.postgres import statements as sql
+from ameide_eventstore.postgres.ownership import ShardOwnership, libpq_url
+from ameide_eventstore.postgres.store import recorded_event
+from ameide_eventstore.postgres.translate import is_transient, transient_errors
+from ameide_eventstore.sharding import DEFAULT_SHARD_COUNT
+from ameide_eventstore.upcasting import Upcaster, Upcasters, as_upcasters
+
+logger = logging.getLogger(__name__)
+
+Wake = Callable[[], Awaitable[object]]
+
+
+class PostgresOutboxConsumer:
+    """The production ``OutboxConsumer``.
+
+    Args:
+        engine: Engine for batch transactions (the handler gets one of its connections).
+        shard_count: Number of virtual shards; must equal the store's.
+        batch_size: Most events per handler call.
+        poll_interval: Wait after the first empty poll; doubled per empty poll up to ``max_poll_interval``.
+        max_poll_interval: Longest idle wait.
+        rebalance_interval: How often ownership is re-balanced against the live workers.
+        wake: Optional awaitable factory (e.g. a Redis hint) that ends an idle wait early.
+        on_error: ``"park"`` poison events, or ``"halt"`` their shard.
+        worker_id: Name used in logs.
+        metrics: Sink for batch sizes, apply latency, parked events and ownership.
+        upcasters: Upcasters applied to events before the handler sees them.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        shard_count: int = DEFAULT_SHARD_COUNT,
+        batch_size: int = 500,
+        poll_interval: float = 0.2,
+        max_poll_interval: float = 1.0,
+        rebalance_interval: float = 1.0,
+        wake: Wake | None = None,
+        on_error: OnError = "park",
+        worker_id: str | None = None,
+        metrics: ConsumerMetrics | None = None,
+        upcasters: Upcasters | Mapping[tuple[str, int], Upcaster] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._shard_count = shard_count
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_poll_interval = max_poll_interval
+        self._rebalance_interval = rebalance_interval
+        self._wake = wake
+        self._on_error = on_error
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self._metrics = metrics or NullMetrics()
+        self._upcasters = as_upcasters(upcasters)
+        self.halted_shards: set[int] = set()
+        self.owned_shards: frozenset[int] = frozenset()
+
+    async def run(self, handler: BatchHandler, *, stop: Callable[[], bool]) -> None:
+        """Own shards and apply batches until ``stop()`` is true; closing the lock connection frees the shards."""
+        ownership = ShardOwnership(libpq_url(self._engine.url), shard_count=self._shard_count, stop=stop)
+        interval, balanced_at = self._poll_interval, -self._rebalance_interval
+        try:
+            while not stop():
+                if time.monotonic() - balanced_at >= self._rebalance_interval:
+                    await self._rebalance(ownership)
+                    balanced_at = time.monotonic()
+                shards = self.owned_shards - self.halted_shards
+                applied = await self._guarded(self.run_once(handler, shards)) if shards else 0
+                if applied:
+                    interval = self._poll_interval  # work begets work: poll again at once
+                    continue
+                await self._idle(interval, stop)
+                interval = min(interval * 2, self._max_poll_interval)
+        finally:
+            await ownership.close()
+            self.owned_shards = frozenset()
+
+    async def _rebalance(self, ownership: ShardOwnership) -> None:
+        owned = await ownership.rebalance()
+        if owned != self.owned_shards:
+            logger.info("worker %s owns %d shards (%d workers)", self.worker_id, len(owned), ownership.members)
+            self._metrics.shards_owned(len(owned))
+        self.owned_shards = owned
+
+    async def _guarded(self, batch: Awaitable[int]) -> int:
+        # A transient failure (database restart, failover) must not kill the worker: back off and poll again.
+        try:
+            return await batch
+        except TransientStoreError:
+            logger.warning("worker %s: transient database error, backing off", self.worker_id, exc_info=True)
+            return 0
+
+    async def run_once(self, handler: BatchHandler, shards: frozenset[int]) -> int:
+        """Apply one batch from ``shards``; return how many events left the outbox."""
+        started = time.perf_counter()
+        with transient_errors():
+            async with self._engine.connect() as conn:
+                rows = (
+                    await conn.execute(sql.CLAIM_BATCH, {"shards": sorted(shards), "limit": self._batch_size})
+                ).all()
+                if not rows:
+                    return 0
+                try:
+                    after_commit = await handler(conn, [self._event(row) for row in rows])
+                    await conn.commit()
+                except Exception as error:
+                    if is_transient(error) or isinstance(error, TransientStoreError):
+                        raise
+                    await conn.rollback()
+                    return await self._one_by_one(handler, rows)
+        self._metrics.batch_applied(len(rows), time.perf_counter() - started)
+        if after_commit is not None:
+            await after_commit()
+        return len(rows)
+
+    async def _one_by_one(self, handler: BatchHandler, rows: Sequence[Row[Any]]) -> int:
+        """Find the poison event(s): each event in its own transaction, in the batch's order."""
+        done = 0
+        for row in rows:
+            if row.shard in self.halted_shards:
+                continue  # a halted shard keeps its order: nothing after the poison event runs
+            async with self._engine.connect() as conn:
+                claimed = (await conn.execute(sql.CLAIM_ONE, {"outbox_id": row.outbox_id})).first()
+                if claimed is None:
+                    continue  # applied meanwhile by a worker that overlapped on this shard
+                try:
+                    after_commit = await handler(conn, [self._event(claimed)])
+                    await conn.commit()
+                except Exception as error:
+                    if is_transient(error) or isinstance(error, TransientStoreError):
+                        raise
+                    await conn.rollback()
+                    await self._poison(row, error)
+                    continue
+            done += 1
+            if after_commit is not None:
+                await after_commit()
+        return done
+
+    async def _poison(self, row: Row[Any], error: Exception) -> None:
+        logger.error("worker %s: event %s failed: %r", self.worker_id, row.global_position, error)
+        if self._on_error == "halt":
+            self.halted_shards.add(row.shard)
+            self._metrics.shard_halted(row.shard)
+            return
+        params = {"outbox_id": row.outbox_id, "event_type": row.event_type, "error": repr(error)[:4000]}
+        async with self._engine.begin() as conn:
+            await conn.execute(sql.PARK, params)
+        self._metrics.event_parked(row.event_type, row.shard)
+
+    def _event(self, row: Row[Any]) -> RecordedEvent:
+        return recorded_event(row, self._upcasters)
+
+    async def _idle(self, interval: float, stop: Callable[[], bool]) -> None:
+        if stop():
+            return
+        if self._wake is None:
+            await asyncio.sleep(interval)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake(), interval)
+
+    async def stats(self) -> OutboxStats:
+        """Outbox depth, age of the oldest unapplied row and parked events (cheap: index lookups + counts)."""
+        with transient_errors():
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(sql.OUTBOX_STATS)).one()
+        return OutboxStats(
+            depth=int(row.depth), oldest_age_seconds=float(row.oldest), dead_letters=int(row.dead_letters)
+        )

@@ -1,0 +1,98 @@
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_eventstore import ConcurrencyError, ExpectedVersion
+from ameide_eventstore.postgres import PostgresEventStore
+from ameide_eventstore.testing import idem, stream
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(name="store")
+def fixture_store(engine: AsyncEngine) -> PostgresEventStore:
+    """A store on the run's shared database (tests isolate by random stream ids)."""
+    return PostgresEventStore(engine)
+
+
+class TestRacingWriters:
+    async def test_32_writers_same_expected_version(self, store: PostgresEventStore) -> None:
+        """32 concurrent appends expecting the same version: one wins, 31 conflict, the stream has no holes."""
+        sid = uuid.uuid4()
+        await store.append([stream(sid, 0, 2)])
+        results = await asyncio.gather(*(store.append([stream(sid, 2, 3)]) for _ in range(32)), return_exceptions=True)
+        winners = [r for r in results if not isinstance(r, BaseException)]
+        losers = [r for r in results if isinstance(r, BaseException)]
+        assert 1 == len(winners)
+        assert all(isinstance(r, ConcurrencyError) and (r.expected, r.actual) == (2, 5) for r in losers)
+        assert list(range(1, 6)) == [e.version for e in await store.read_stream(sid)]
+        assert 5 == (await store.load_states([sid]))[sid].version
+
+    async def test_32_creators_of_one_stream(self, store: PostgresEventStore) -> None:
+        """32 concurrent creations of one stream: one wins, the rest conflict with actual = its length."""
+        sid = uuid.uuid4()
+        results = await asyncio.gather(*(store.append([stream(sid, 0, 2)]) for _ in range(32)), return_exceptions=True)
+        losers = [r for r in results if isinstance(r, BaseException)]
+        assert 31 == len(losers)
+        assert all(isinstance(r, ConcurrencyError) and r.actual == 2 for r in losers)
+        assert [1, 2] == [e.version for e in await store.read_stream(sid)]
+
+    async def test_opposite_pairs_never_deadlock(self, store: PostgresEventStore) -> None:
+        """Commands touching {A, B} and {B, A} concurrently all succeed (ANY) without a deadlock."""
+        a, b = uuid.uuid4(), uuid.uuid4()
+        pairs = [[stream(a, ExpectedVersion.ANY), stream(b, ExpectedVersion.ANY)] for _ in range(20)]
+        pairs += [[stream(b, ExpectedVersion.ANY), stream(a, ExpectedVersion.ANY)] for _ in range(20)]
+        await asyncio.gather(*(store.append(pair) for pair in pairs))
+        states = await store.load_states([a, b])
+        assert (40, 40) == (states[a].version, states[b].version)
+
+    async def test_opposite_pairs_with_exact_versions_conflict_cleanly(self, store: PostgresEventStore) -> None:
+        """With exact versions, racing {A, B} / {B, A} commands either win or get ConcurrencyError, atomically."""
+        a, b = uuid.uuid4(), uuid.uuid4()
+        await store.append([stream(a, 0), stream(b, 0)])
+        for _ in range(5):
+            states = await store.load_states([a, b])
+            va, vb = states[a].version, states[b].version
+            results = await asyncio.gather(
+                *(store.append([stream(a, va), stream(b, vb)][:: 1 if i % 2 else -1]) for i in range(16)),
+                return_exceptions=True,
+            )
+            assert 1 == sum(not isinstance(r, BaseException) for r in results)
+            assert all(isinstance(r, ConcurrencyError) for r in results if isinstance(r, BaseException))
+        states = await store.load_states([a, b])
+        assert (6, 6) == (states[a].version, states[b].version)
+
+
+class TestConcurrentIdempotency:
+    async def test_50_calls_one_key(self, store: PostgresEventStore) -> None:
+        """50 concurrent calls with one key: one effect and 50 identical responses."""
+        sid, key = uuid.uuid4(), uuid.uuid4().hex
+        response = uuid.uuid4().bytes
+        results = await asyncio.gather(
+            *(
+                store.append([stream(sid, ExpectedVersion.ANY)], idempotency=idem(key, response=response))
+                for _ in range(50)
+            )
+        )
+        assert {response} == {r.response for r in results}
+        assert 49 == sum(r.replayed for r in results)
+        assert 1 == len({r.expires_at for r in results})
+        assert 1 == (await store.load_states([sid]))[sid].version
+
+    async def test_concurrent_different_request_is_rejected(self, store: PostgresEventStore) -> None:
+        """Racing calls with one key but different requests: the losers get IdempotencyKeyReusedError."""
+        from ameide_eventstore import IdempotencyKeyReusedError  # noqa: PLC0415 - local to this test
+
+        sid, key = uuid.uuid4(), uuid.uuid4().hex
+        results = await asyncio.gather(
+            *(
+                store.append([stream(sid, ExpectedVersion.ANY)], idempotency=idem(key, request_hash=bytes([i])))
+                for i in range(10)
+            ),
+            return_exceptions=True,
+        )
+        assert 1 == sum(not isinstance(r, BaseException) for r in results)
+        assert all(isinstance(r, IdempotencyKeyReusedError) for r in results if isinstance(r, BaseException))
+        assert 1 == (await store.load_states([sid]))[sid].version

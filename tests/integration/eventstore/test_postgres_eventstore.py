@@ -1,0 +1,73 @@
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ameide_eventstore import TransientStoreError
+from ameide_eventstore.postgres import PostgresEventStore
+from ameide_eventstore.sharding import SHARD_SQL, shard_of
+from ameide_eventstore.testing import CONTRACT_UPCASTERS, EventStoreContract, stream
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(name="store")
+def fixture_store(engine: AsyncEngine) -> PostgresEventStore:
+    """A store on the run's shared database (tests isolate by random stream ids)."""
+    return PostgresEventStore(engine, upcasters=CONTRACT_UPCASTERS)
+
+
+class TestPostgresEventStore(EventStoreContract):
+    """The Postgres store passes the shared contract."""
+
+
+class TestSnapshots:
+    async def test_loading_a_long_stream_reads_one_row(self, store: PostgresEventStore, engine: AsyncEngine) -> None:
+        """A stream with thousands of events loads with one statement on es_streams, never touching es_events."""
+        sid = uuid.uuid4()
+        await store.append([stream(sid, 0, 1000)])
+        await store.append([stream(sid, 1000, 1000, snapshot=b"decision-state")])
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        sa_event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            states = await store.load_states([sid])
+        finally:
+            sa_event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert (2000, b"decision-state") == (states[sid].version, states[sid].snapshot)
+        [statement] = statements
+        assert "es_streams" in statement
+        assert "es_events" not in statement
+
+
+class TestSharding:
+    async def test_python_and_sql_agree(self, engine: AsyncEngine) -> None:
+        """shard_of and SHARD_SQL give the same shard for the same id."""
+        ids = [uuid.uuid4() for _ in range(200)] + [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]
+        shard = SHARD_SQL.format(column="u", shard_count=64)
+        query = text(f"SELECT {shard} FROM unnest(CAST(:ids AS uuid[])) u")  # noqa: S608 - a library constant
+        async with engine.connect() as conn:
+            from_sql = [row[0] for row in await conn.execute(query, {"ids": ids})]
+        assert [shard_of(i) for i in ids] == from_sql
+        assert len(set(from_sql)) > 40  # spread over the shards
+
+
+class TestErrorTranslation:
+    async def test_unreachable_database_is_transient(self) -> None:
+        """A database that cannot be reached raises TransientStoreError, nothing driver-specific."""
+        engine = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+        store = PostgresEventStore(engine)
+        try:
+            with pytest.raises(TransientStoreError):
+                await store.append([stream(uuid.uuid4(), 0)])
+            with pytest.raises(TransientStoreError):
+                await store.load_states([uuid.uuid4()])
+        finally:
+            await engine.dispose()
