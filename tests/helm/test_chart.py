@@ -246,6 +246,8 @@ def test_every_deployable_gets_the_secrets_it_needs() -> None:
     for component in ("command", "query"):
         assert "AMEIDE_TOKEN_SECRET" in env(deployment(docs, component))
     assert "AMEIDE_TOKEN_SECRET" not in env(deployment(docs, "projector"))
+    # `ameide migrate` reads only the database URL: the hook Job gets no other secret.
+    assert set(env(one(docs, "Job", f"{PREFIX}-migrate"))) & SECRET_VARS == {"AMEIDE_DATABASE_URL"}
     assert env(one(docs, "Job", f"{PREFIX}-migrate"))["AMEIDE_DATABASE_URL"]["valueFrom"] == database
 
 

@@ -141,9 +141,9 @@ app.kubernetes.io/part-of: ameide-threads
       name: {{ $s.tokenSecret.name }}
       key: {{ $s.tokenSecret.key }}
 {{- end }}
-{{- /* Every process validates the JWT key at start (Settings.from_env), so all of them get the reference.
-       A publicKey exposes nothing; with an HS* secret prefer narrowing this once only the servers check it. */}}
-{{- if eq .root.Values.config.auth "jwt" }}
+{{- /* Every `ameide serve` process validates the JWT key at start (Settings.from_env), the projector too; a
+       publicKey exposes nothing. `ameide migrate` reads only AMEIDE_DATABASE_URL, so the hook Job gets no key. */}}
+{{- if and (eq .root.Values.config.auth "jwt") (ne .component "migrate") }}
 - name: {{ ternary "AMEIDE_JWT_SECRET" "AMEIDE_JWT_PUBLIC_KEY" (eq $s.jwt.type "hmacSecret") }}
   valueFrom:
     secretKeyRef:
