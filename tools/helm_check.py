@@ -135,7 +135,8 @@ class Checker:
 
     def render(self, values: dict[str, Any]) -> dict[str, str]:
         """Render like `helm template`/install: hooks included, no cluster contacted."""
-        return self.chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        manifests: dict[str, str] = self.chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        return manifests
 
     def documents(self, values: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield (template path, manifest) for every rendered document; NOTES.txt is text, not a manifest."""
