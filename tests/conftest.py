@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -53,3 +54,22 @@ async def fixture_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url, pool_size=10, max_overflow=20)
     yield engine
     await engine.dispose()
+
+
+_KINDS = frozenset({"unit", "integration", "e2e"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse tests whose folder and marker disagree: tox selects by both, so such a test would never run."""
+    tests_root = Path(__file__).resolve().parent
+    unmarked = []
+    for item in items:
+        try:
+            kind = item.path.resolve().relative_to(tests_root).parts[0]
+        except (ValueError, IndexError):
+            continue
+        if kind in _KINDS and item.get_closest_marker(kind) is None:
+            unmarked.append(item.nodeid)
+    if unmarked:
+        listed = "\n  ".join(unmarked[:20])
+        raise pytest.UsageError(f"tests under tests/<kind>/ must carry pytestmark = pytest.mark.<kind>:\n  {listed}")

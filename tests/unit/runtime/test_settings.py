@@ -1,0 +1,115 @@
+"""Settings: parsed once from AMEIDE_* variables; every error names the variable; all are documented."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from ameide_runtime.settings import Settings, SettingsError, normalize_database_url, parse_mapping
+
+pytestmark = pytest.mark.unit
+
+JWT = {"AMEIDE_JWT_SECRET": "s" * 32}
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+class TestFromEnv:
+    def test_defaults_match_the_design(self) -> None:
+        """Ports and limits default to design.md section 8's values."""
+        settings = Settings.from_env(JWT)
+        assert (50051, 50052, 50053, 9464, 9465, 9466) == (
+            settings.command_port,
+            settings.query_port,
+            settings.projector_health_port,
+            settings.command_metrics_port,
+            settings.query_metrics_port,
+            settings.projector_metrics_port,
+        )
+
+    def test_values_are_parsed_by_type(self) -> None:
+        """Integers, floats, tuples, mappings and URLs are parsed from their text."""
+        settings = Settings.from_env(
+            {
+                **JWT,
+                "AMEIDE_COMMAND_PORT": "6000",
+                "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2.5",
+                "AMEIDE_JWT_ALGORITHMS": "HS256, RS256",
+                "AMEIDE_AGENT_BY_KIND": "bpmn=bpmn-assistant,code=coder",
+                "AMEIDE_DATABASE_URL": "postgres://u@h/db",
+            }
+        )
+        assert settings.command_port == 6000
+        assert settings.shutdown_grace_seconds == 2.5
+        assert settings.jwt_algorithms == ("HS256", "RS256")
+        assert dict(settings.agent_by_kind) == {"bpmn": "bpmn-assistant", "code": "coder"}
+        assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("AMEIDE_COMMAND_PORT", "not-a-number"),
+            ("AMEIDE_QUERY_PORT", "70000"),
+            ("AMEIDE_PROJECTOR_HEALTH_PORT", "-1"),
+            ("AMEIDE_AUTH", "magic"),
+            ("AMEIDE_DATABASE_URL", "mysql://x"),
+            ("AMEIDE_TOKEN_SECRET", "short"),
+            ("AMEIDE_AGENT_BY_KIND", "bpmn"),
+            ("AMEIDE_OUTBOX_SHARDS", "0"),
+            ("AMEIDE_LOG_FORMAT", "xml"),
+            ("AMEIDE_SHUTDOWN_GRACE_SECONDS", "soon"),
+        ],
+    )
+    def test_invalid_value_names_the_variable(self, name: str, value: str) -> None:
+        """A bad value raises SettingsError whose message starts with the variable's name."""
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env({**JWT, name: value})
+        assert str(caught.value).startswith(name)
+
+    def test_jwt_mode_needs_a_key(self) -> None:
+        """AMEIDE_AUTH=jwt without a secret or public key names AMEIDE_JWT_SECRET."""
+        with pytest.raises(SettingsError, match=r"^AMEIDE_JWT_SECRET"):
+            Settings.from_env({})
+
+    def test_insecure_headers_needs_no_key(self) -> None:
+        """The dev mode starts without JWT settings."""
+        assert Settings.from_env({"AMEIDE_AUTH": "insecure-headers"}).auth == "insecure-headers"
+
+    def test_missing_database_names_the_variable(self) -> None:
+        """Asking for the database when none is configured names AMEIDE_DATABASE_URL."""
+        with pytest.raises(SettingsError, match=r"^AMEIDE_DATABASE_URL"):
+            Settings.from_env(JWT).require_database()
+
+    def test_token_key_required_in_jwt_mode(self) -> None:
+        """Production mode refuses to sign tokens without AMEIDE_TOKEN_SECRET."""
+        with pytest.raises(SettingsError, match=r"^AMEIDE_TOKEN_SECRET"):
+            Settings.from_env(JWT).token_key()
+
+    def test_query_database_defaults_to_primary(self) -> None:
+        """Without a replica URL the query service reads the primary."""
+        settings = Settings.from_env({**JWT, "AMEIDE_DATABASE_URL": "postgresql://u@h/db"})
+        assert settings.read_database_url() == settings.database_url
+
+    def test_unknown_variables_are_ignored(self) -> None:
+        """Variables the settings do not know do not stop the process."""
+        assert Settings.from_env({**JWT, "AMEIDE_SOMETHING_ELSE": "1"}).auth == "jwt"
+
+
+class TestHelpers:
+    def test_mapping_rejects_items_without_equals(self) -> None:
+        """parse_mapping needs key=value items."""
+        with pytest.raises(ValueError, match="key=value"):
+            parse_mapping("a=b,c")
+
+    def test_database_url_schemes(self) -> None:
+        """postgres://, postgresql:// and postgresql+psycopg:// all become the psycopg 3 driver."""
+        urls = ["postgres://h/d", "postgresql://h/d", "postgresql+psycopg://h/d"]
+        assert {normalize_database_url(url) for url in urls} == {"postgresql+psycopg://h/d"}
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    """The README's configuration table lists every AMEIDE_* variable."""
+    text = README.read_text(encoding="utf-8")
+    missing = [f"AMEIDE_{f.name.upper()}" for f in fields(Settings) if f"`AMEIDE_{f.name.upper()}`" not in text]
+    assert missing == []
