@@ -1,0 +1,138 @@
+"""ChatQueryService's unary reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
+from ameide_query import paging
+from ameide_query.reads.chat_filter import binding, chat_filter
+from ameide_query.reads.common import ConsistencyWaiter, keyset, parse_id, position
+from ameide_query.views import chats, messages, search
+from ameide_runtime import resume
+from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from ameide_runtime.identity import reconcile
+from ameide_runtime.tokens import TokenCodec
+
+
+def _chat_not_found(chat_id: uuid.UUID) -> NotFound:
+    return NotFound(f"chat {chat_id} not found", reason="CHAT_NOT_FOUND")
+
+
+class ChatReads:
+    """Handlers of GetChat, ListChats, GetMessages, GetChatArtifacts and SearchChats."""
+
+    def __init__(self, engine: AsyncEngine, codec: TokenCodec, waiter: ConsistencyWaiter) -> None:
+        self._engine = engine
+        self._codec = codec
+        self._waiter = waiter
+
+    async def get_chat(self, request: svc.GetChatRequest) -> svc.GetChatResponse:
+        """One readable chat, with a checkpoint token of its feed."""
+        caller = reconcile(tenant_id=request.tenant_id)
+        chat_id = parse_id(request.threads_id, "threads_id")
+        await self._waiter.wait(request.consistency_token)
+        feed = resume.chat_feed(str(chat_id))
+        async with self._engine.connect() as conn:
+            found = await chats.get_chat(conn, caller, chat_id, feed)
+        if found is None:
+            raise _chat_not_found(chat_id)
+        chat, seq = found
+        token = resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=seq)
+        return svc.GetChatResponse(threads=chat.message(), checkpoint_token=token)
+
+    async def list_chats(self, request: svc.ListChatsRequest) -> svc.ListChatsResponse:
+        """The caller's visible chats, most recently active first."""
+        caller = reconcile(user_id=request.user_id, tenant_id=request.tenant_id)
+        values = chat_filter(request.filter)
+        limit = paging.page_size(request.page_size, paging.CHATS)
+        tokens = paging.PageTokens(self._codec, caller, paging.query_hash("ListChats", binding(values)))
+        after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
+        await self._waiter.wait(request.consistency_token)
+        async with self._engine.connect() as conn:
+            page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
+        reply = svc.ListChatsResponse(threads=[c.message() for c in page.rows], total_count=page.total)
+        if page.has_more:
+            last = page.rows[-1]
+            reply.next_page_token = tokens.issue(position(last.last_activity_at, last.id))
+        return reply
+
+    async def get_messages(self, request: svc.GetMessagesRequest) -> svc.GetMessagesResponse:
+        """A page of a readable chat's messages, with a checkpoint token matching it."""
+        caller = reconcile(tenant_id=request.tenant_id)
+        chat_id = parse_id(request.threads_id, "threads_id")
+        limit = paging.page_size(request.page_size, paging.MESSAGES)
+        binding_hash = paging.query_hash("GetMessages", str(chat_id), request.newest_first)
+        tokens = paging.PageTokens(self._codec, caller, binding_hash)
+        after = keyset(tokens.position(request.page_token), int)
+        await self._waiter.wait(request.consistency_token)
+        feed = resume.chat_feed(str(chat_id))
+        async with self._engine.connect() as conn:
+            page = await messages.messages_page(
+                conn,
+                caller,
+                chat_id,
+                feed,
+                after_seq=after[0] if after else None,
+                limit=limit,
+                newest_first=request.newest_first,
+            )
+        if page is None:
+            raise _chat_not_found(chat_id)
+        reply = svc.GetMessagesResponse(
+            messages=page.messages,
+            has_more=page.has_more,
+            total_count=page.total,
+            checkpoint_token=resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=page.feed_seq),
+        )
+        if page.has_more:
+            reply.next_page_token = tokens.issue([page.last_seq])
+        return reply
+
+    async def get_chat_artifacts(self, request: svc.GetChatArtifactsRequest) -> svc.GetChatArtifactsResponse:
+        """Artifacts linked to a readable chat that the caller may read, most recently linked first."""
+        caller = reconcile(tenant_id=request.tenant_id)
+        chat_id = parse_id(request.threads_id, "threads_id")
+        limit = paging.page_size(request.page_size, paging.CHATS)
+        tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetChatArtifacts", str(chat_id)))
+        after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
+        feed = resume.chat_feed(str(chat_id))
+        async with self._engine.connect() as conn:
+            if await chats.get_chat(conn, caller, chat_id, feed) is None:
+                raise _chat_not_found(chat_id)
+            page = await chats.chat_artifacts(conn, caller, chat_id, after=after, limit=limit)
+        reply = svc.GetChatArtifactsResponse(artifacts=[a.message() for a in page.rows], total_count=page.total)
+        if page.has_more:
+            last = page.rows[-1]
+            reply.next_page_token = tokens.issue(position(last.linked_at, last.artifact_id))
+        return reply
+
+    async def search_chats(self, request: svc.SearchChatsRequest) -> svc.SearchChatsResponse:
+        """Visible chats matching the query, best first, with a highlighted snippet each."""
+        caller = reconcile(user_id=request.user_id, tenant_id=request.tenant_id)
+        values = chat_filter(request.filter)
+        query = request.query.strip()
+        if not query and not values.query:
+            raise InvalidArgument(FieldViolation("query", "is required (or filter.query)"))
+        if not query:
+            # Only filter.query was given: it is the search query.
+            query, values = values.query, dataclasses.replace(values, query="")
+        limit = paging.page_size(request.page_size, paging.CHATS)
+        tokens = paging.PageTokens(self._codec, caller, paging.query_hash("SearchChats", query, binding(values)))
+        after = keyset(tokens.position(request.page_token), float, dt.datetime, uuid.UUID)
+        async with self._engine.connect() as conn:
+            page = await search.search_chats(conn, caller, query, values, after=after, limit=limit)
+            found = await search.snippets(conn, query, values.query, [h.chat.id for h in page.rows])
+        reply = svc.SearchChatsResponse(
+            threads=[h.chat.message() for h in page.rows],
+            total_count=page.total,
+            snippets={str(k): v for k, v in found.items()},
+        )
+        if page.has_more:
+            last = page.rows[-1]
+            reply.next_page_token = tokens.issue(position(last.rank, last.chat.updated_at, last.chat.id))
+        return reply

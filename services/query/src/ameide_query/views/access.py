@@ -1,0 +1,65 @@
+"""Who may read what (design.md section 5), applied on every read.
+
+Chats: PRIVATE -> the owner only; TEAM -> every user of the tenant; PUBLIC -> as TEAM, plus read-only by id for
+any authenticated caller (never listed or searched outside its tenant). Artifacts: every user of their tenant.
+Deleted resources and other tenants' resources are simply absent (NOT_FOUND, no existence leak).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ameide_query.views.rows import CHAT_COLUMNS, PUBLIC, TEAM, ArtifactRow, ChatRow
+from ameide_runtime.identity import Identity
+
+# The listing rule in SQL (alias c = rm_chats): a caller's own chats, and the tenant's TEAM and PUBLIC chats.
+# Tenant isolation is a separate `c.tenant_id = :tenant` so the keyset indexes apply.
+LISTABLE_CHAT = "NOT c.deleted AND (c.owner = :user OR c.visibility IN (2, 3))"
+
+_CHAT = text(f"SELECT {CHAT_COLUMNS} FROM rm_chats AS c WHERE c.id = :id")  # noqa: S608 - constant columns
+_ARTIFACT = text(
+    "SELECT id, tenant_id, owner, title, kind, labels, version, mime, primary_chat_id, created_at, updated_at, "
+    "deleted FROM rm_artifacts WHERE id = :id"
+)
+
+
+def can_read_chat(chat: ChatRow, caller: Identity) -> bool:
+    """Whether ``caller`` may read ``chat`` by id."""
+    if chat.deleted:
+        return False
+    if chat.visibility == PUBLIC:
+        return True
+    if chat.tenant_id != caller.tenant_id:
+        return False
+    return chat.visibility == TEAM or chat.owner == caller.user_id
+
+
+def can_list_chat(chat: ChatRow, caller: Identity) -> bool:
+    """Whether ``chat`` appears in ``caller``'s lists and searches (never outside its tenant)."""
+    return chat.tenant_id == caller.tenant_id and can_read_chat(chat, caller)
+
+
+def can_read_artifact(artifact: ArtifactRow, caller: Identity) -> bool:
+    """Whether ``caller`` may read ``artifact``."""
+    return not artifact.deleted and artifact.tenant_id == caller.tenant_id
+
+
+async def readable_chat(conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
+    """The chat if ``caller`` may read it, else ``None`` (unknown, deleted, another tenant's, or private)."""
+    row = (await conn.execute(_CHAT, {"id": threads_id})).first()
+    if row is None:
+        return None
+    chat = ChatRow.of(row)
+    return chat if can_read_chat(chat, caller) else None
+
+
+async def readable_artifact(conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
+    """The artifact (without content) if ``caller`` may read it, else ``None``."""
+    row = (await conn.execute(_ARTIFACT, {"id": artifact_id})).first()
+    if row is None:
+        return None
+    artifact = ArtifactRow(**{**row._asdict(), "body": None})
+    return artifact if can_read_artifact(artifact, caller) else None

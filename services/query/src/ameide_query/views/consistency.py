@@ -1,0 +1,17 @@
+"""Read-your-writes: how far the projection has applied each stream."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_APPLIED = text("SELECT stream_id, version FROM rm_stream_versions WHERE stream_id = ANY(CAST(:ids AS uuid[]))")
+
+
+async def applied_versions(conn: AsyncConnection, stream_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The projected version of each stream (absent = nothing projected yet)."""
+    rows = await conn.execute(_APPLIED, {"ids": list(stream_ids)})
+    return {row.stream_id: int(row.version) for row in rows}

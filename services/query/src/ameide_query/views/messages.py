@@ -1,0 +1,81 @@
+"""A chat's messages by keyset on the per-chat sequence: one statement reads access facts, feed head and page.
+
+One statement is one snapshot, so the feed head (the checkpoint token) matches the messages returned exactly;
+pages never skip or repeat a message however many arrive meanwhile (the sequence only grows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_runtime.identity import Identity
+
+# Readable by id: not deleted, and PUBLIC, or the caller's tenant and (TEAM or the caller's own).
+_READABLE = "NOT c.deleted AND (c.visibility = 3 OR (c.tenant_id = :tenant AND (c.visibility = 2 OR c.owner = :user)))"
+
+
+def _statement(order: str, bound: str) -> str:
+    return (
+        "SELECT c.message_count, (SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq, "  # noqa: S608 - constant fragments
+        "m.seq, m.payload FROM rm_chats AS c "
+        f"LEFT JOIN LATERAL (SELECT seq, payload FROM rm_messages WHERE chat_id = c.id AND seq {bound} :after "
+        f"ORDER BY seq {order} LIMIT :limit) AS m ON true "
+        f"WHERE c.id = :id AND {_READABLE} ORDER BY m.seq {order}"
+    )
+
+
+OLDEST_FIRST = _statement("ASC", ">")
+NEWEST_FIRST = _statement("DESC", "<")
+_OLDEST_FIRST = text(OLDEST_FIRST)
+_NEWEST_FIRST = text(NEWEST_FIRST)
+_BEFORE_ALL = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """Messages of one page, with the chat's message count and its feed head."""
+
+    messages: list[types.ChatMessage]
+    last_seq: int
+    has_more: bool
+    total: int
+    feed_seq: int
+
+
+async def messages_page(
+    conn: AsyncConnection,
+    caller: Identity,
+    chat_id: uuid.UUID,
+    feed: str,
+    *,
+    after_seq: int | None,
+    limit: int,
+    newest_first: bool,
+) -> MessagePage | None:
+    """One page of messages after ``after_seq`` in the requested order; ``None`` if the chat is not readable."""
+    after = after_seq if after_seq is not None else (_BEFORE_ALL if newest_first else 0)
+    params = {
+        "id": chat_id,
+        "feed": feed,
+        "tenant": caller.tenant_id,
+        "user": caller.user_id,
+        "after": after,
+        "limit": limit + 1,
+    }
+    rows = (await conn.execute(_NEWEST_FIRST if newest_first else _OLDEST_FIRST, params)).all()
+    if not rows:
+        return None
+    found = [r for r in rows if r.seq is not None]
+    page = found[:limit]
+    return MessagePage(
+        messages=[types.ChatMessage.FromString(r.payload) for r in page],
+        last_seq=int(page[-1].seq) if page else 0,
+        has_more=len(found) > limit,
+        total=int(rows[0].message_count),
+        feed_seq=int(rows[0].feed_seq or 0),
+    )

@@ -1,0 +1,127 @@
+"""Read-model rows as the query side reads them, and their wire messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+
+PRIVATE = int(types.CHAT_VISIBILITY_PRIVATE)
+TEAM = int(types.CHAT_VISIBILITY_TEAM)
+PUBLIC = int(types.CHAT_VISIBILITY_PUBLIC)
+
+# Columns of rm_chats every chat read selects, in ChatRow's order.
+CHAT_COLUMNS = (
+    "c.id, c.tenant_id, c.owner, c.title, c.visibility, c.description, c.labels, c.tags, c.agent_id, "
+    "c.message_count, c.created_at, c.updated_at, c.last_activity_at, c.deleted, c.version"
+)
+
+
+def timestamp(value: dt.datetime) -> Timestamp:
+    """A protobuf timestamp."""
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """A chat of the read model."""
+
+    id: uuid.UUID
+    tenant_id: str
+    owner: str
+    title: str
+    visibility: int
+    description: str
+    labels: Mapping[str, str]
+    tags: list[str]
+    agent_id: str
+    message_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_activity_at: dt.datetime
+    deleted: bool
+    version: int
+
+    @classmethod
+    def of(cls, row: Any) -> ChatRow:  # noqa: ANN401 - an SQLAlchemy Row selecting CHAT_COLUMNS
+        """Build from a result row selecting ``CHAT_COLUMNS`` (extra columns ignored)."""
+        return cls(
+            row.id,
+            row.tenant_id,
+            row.owner,
+            row.title,
+            row.visibility,
+            row.description,
+            row.labels,
+            row.tags,
+            row.agent_id,
+            row.message_count,
+            row.created_at,
+            row.updated_at,
+            row.last_activity_at,
+            row.deleted,
+            row.version,
+        )
+
+    def message(self) -> types.Chat:
+        """The wire Chat."""
+        return types.Chat(
+            id=str(self.id),
+            title=self.title,
+            user_id=self.owner,
+            created_at=timestamp(self.created_at),
+            updated_at=timestamp(self.updated_at),
+            visibility=self.visibility,  # type: ignore[arg-type]
+            metadata=types.ChatMetadata(labels=self.labels, description=self.description, tags=self.tags),
+            tenant_id=self.tenant_id,
+            agent_id=self.agent_id,
+            message_count=self.message_count,
+            last_activity_at=timestamp(self.last_activity_at),
+            version=self.version,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    """An artifact of the read model (``body`` only when content was read)."""
+
+    id: uuid.UUID
+    tenant_id: str
+    owner: str
+    title: str
+    kind: str
+    labels: Mapping[str, str]
+    version: int
+    mime: str
+    body: bytes | None
+    primary_chat_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted: bool
+
+    def message(self) -> art_types.ArtifactView:
+        """The wire ArtifactView (content only when it was read)."""
+        view = art_types.ArtifactView(
+            id=str(self.id),
+            title=self.title,
+            kind=self.kind,
+            labels=self.labels,
+            version=self.version,
+            user_id=self.owner,
+            created_at=timestamp(self.created_at),
+            updated_at=timestamp(self.updated_at),
+            primary_threads_id=str(self.primary_chat_id) if self.primary_chat_id else "",
+            tenant_id=self.tenant_id,
+        )
+        if self.body is not None:
+            view.content.CopyFrom(art_types.ArtifactContent(mime_type=self.mime, body=self.body))
+        return view
