@@ -23,7 +23,7 @@ CONTENT = types.ArtifactContent(mime_type="application/xml", body=b"<bpmn/>")
 class TestCreateArtifact:
     def test_created_event_carries_owner_tenant_and_primary_chat(self) -> None:
         """The artifact belongs to the caller's tenant and records the chat it was created in."""
-        command = CreateArtifact(ARTIFACT_ID, "Order", "bpmn", {"a": "b"}, CONTENT, CHAT_ID)
+        command = CreateArtifact("Order", "bpmn", {"a": "b"}, CONTENT, CHAT_ID, artifact_id=ARTIFACT_ID)
         event = artifact.create(command, OWNER)
         assert event == ev.ArtifactCreatedEvent(
             artifact_id=ARTIFACT_ID,

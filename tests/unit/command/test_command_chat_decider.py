@@ -35,20 +35,20 @@ pytestmark = pytest.mark.unit
 
 def send(state: ChatState | None, actor: Actor) -> ev.MessageSentEvent:
     """Send a one-part text message as ``actor``."""
-    command = SendMessage(CHAT_ID, "m-1", text_message(), T0, idempotency_key="k-1")
+    command = SendMessage(CHAT_ID, text_message(), idempotency_key="k-1", message_id="m-1", at=T0)
     return chat.send_message(state, command, actor)
 
 
 class TestStartChat:
     def test_unspecified_visibility_means_private(self) -> None:
         """A chat created without visibility is PRIVATE and owned by the caller."""
-        event = chat.start(StartChat(CHAT_ID, "Plan", UNSPECIFIED_VISIBILITY, "agent"), OWNER)
+        event = chat.start(StartChat("Plan", UNSPECIFIED_VISIBILITY, "agent", chat_id=CHAT_ID), OWNER)
         assert event.visibility == PRIVATE
         assert (event.user_id, event.tenant_id, event.threads_id) == (OWNER.user_id, OWNER.tenant_id, CHAT_ID)
 
     def test_keeps_requested_visibility_and_metadata(self) -> None:
         """Visibility, agent and metadata are taken as given."""
-        command = StartChat(CHAT_ID, "Plan", TEAM, "bpmn-assistant", {"k": "v"}, "about", ("a", "b"))
+        command = StartChat("Plan", TEAM, "bpmn-assistant", {"k": "v"}, "about", ("a", "b"), chat_id=CHAT_ID)
         event = chat.start(command, OWNER)
         assert event.visibility == TEAM
         assert event.agent_id == "bpmn-assistant"

@@ -46,7 +46,9 @@ def decide(
     max_title: int = 256,
 ) -> ensure.EnsureDecision:
     """Decide an Ensure about the test artifact into ``chat_id`` or a new chat."""
-    command = EnsureChatForArtifact(ARTIFACT_ID, chat_id, OTHER_ID, "m-1", text_message(), visibility, T0, "key-1")
+    command = EnsureChatForArtifact(
+        ARTIFACT_ID, chat_id, text_message(), visibility, "key-1", new_chat_id=OTHER_ID, message_id="m-1", at=T0
+    )
     return ensure.ensure(chat, artifact, command, actor, agents=AGENTS, max_title_chars=max_title)
 
 

@@ -1,7 +1,8 @@
 """Commands: what a caller asks for, already parsed and validated in shape (ids, limits, enums).
 
 Anything a decision must not invent (new ids, the current time) is part of the command, so deciders stay pure
-and deterministic.
+and deterministic. Those fields come last with empty defaults: the application handler assigns them
+(``dataclasses.replace``) once per request, so a retried decision reuses the same ids.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from ameide_command.domain.model import Relation, Visibility
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2
 
+# Placeholder of the time a handler has not assigned yet.
+UNSET_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)
+
 
 @dataclass(frozen=True, slots=True)
 class StartChat:
     """Create a chat owned by the caller (UNSPECIFIED visibility means PRIVATE)."""
 
-    chat_id: str
     title: str
     visibility: Visibility
     agent_id: str
@@ -27,6 +30,7 @@ class StartChat:
     description: str = ""
     tags: tuple[str, ...] = ()
     artifact_id: str = ""
+    chat_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +38,10 @@ class SendMessage:
     """Append a message to a chat."""
 
     chat_id: str
-    message_id: str
     message: threads_types_pb2.ChatMessageInput
-    at: dt.datetime
     idempotency_key: str = ""
+    message_id: str = ""
+    at: dt.datetime = UNSET_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +90,24 @@ class EnsureChatForArtifact:
 
     artifact_id: str
     chat_id: str
-    new_chat_id: str
-    message_id: str
     message: threads_types_pb2.ChatMessageInput
     visibility: Visibility
-    at: dt.datetime
     idempotency_key: str = ""
+    new_chat_id: str = ""
+    message_id: str = ""
+    at: dt.datetime = UNSET_TIME
 
 
 @dataclass(frozen=True, slots=True)
 class CreateArtifact:
     """Create an artifact owned by the caller, optionally created from (and linked to) a chat."""
 
-    artifact_id: str
     title: str
     kind: str
     labels: Mapping[str, str] = field(default_factory=dict)
     content: artifacts_types_pb2.ArtifactContent | None = None
     primary_chat_id: str = ""
+    artifact_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

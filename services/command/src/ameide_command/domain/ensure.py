@@ -41,10 +41,10 @@ def ensure(
     target_artifact = access.tenant_artifact(artifact, actor, command.artifact_id)
     send = SendMessage(
         chat_id=command.chat_id or command.new_chat_id,
-        message_id=command.message_id,
         message=command.message,
-        at=command.at,
         idempotency_key=command.idempotency_key,
+        message_id=command.message_id,
+        at=command.at,
     )
     if command.chat_id:
         target = access.writable_chat(existing_chat, actor, command.chat_id)

@@ -1,0 +1,1 @@
+"""Adapters of the command deployable to infrastructure other than the event store (Redis)."""

@@ -1,0 +1,1 @@
+"""gRPC entrypoints: parse and validate requests into commands, call the handlers, build replies."""
