@@ -1,0 +1,32 @@
+"""Embedded PostgreSQL and Redis really start, answer on 127.0.0.1 and keep their data across restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+
+pytestmark = pytest.mark.integration
+
+
+def test_postgres_starts_and_keeps_data(tmp_path: Path) -> None:
+    """A table created in one run is there in the next run on the same data directory."""
+    with EmbeddedPostgres(tmp_path / "pg") as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (n int)")
+        conn.execute("INSERT INTO kept VALUES (42)")
+        assert server.url().startswith("postgresql://postgres@127.0.0.1:")
+    with EmbeddedPostgres(tmp_path / "pg") as server, psycopg.connect(server.url()) as conn:
+        row = conn.execute("SELECT n FROM kept").fetchone()
+    assert row == (42,)
+
+
+def test_redis_starts_and_keeps_data(tmp_path: Path) -> None:
+    """A key written in one run is there in the next run on the same data directory."""
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        redis.Redis.from_url(server.url).set("kept", "yes")
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        assert redis.Redis.from_url(server.url).get("kept") == b"yes"
