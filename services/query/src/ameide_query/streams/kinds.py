@@ -16,16 +16,16 @@ from ameide_runtime.errors import FieldViolation, InvalidArgument
 from ameide_runtime.identity import Identity
 
 Update = threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate
-Readable = Callable[[AsyncConnection, Identity, str], Awaitable[object | None]]
+Readable = Callable[[AsyncConnection, Identity, uuid.UUID], Awaitable[object | None]]
 
 
 class AccessRules(Protocol):
     """The read rules of design.md section 5 (``ameide_query.views.access``): a row when readable, else None."""
 
-    async def readable_chat(self, conn: AsyncConnection, caller: Identity, threads_id: str) -> object | None:
+    async def readable_chat(self, conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> object | None:
         """The chat if ``caller`` may read it."""
 
-    async def readable_artifact(self, conn: AsyncConnection, caller: Identity, artifact_id: str) -> object | None:
+    async def readable_artifact(self, conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> object | None:
         """The artifact if ``caller`` may read it."""
 
 
@@ -42,12 +42,12 @@ class FeedKind:
     # After one of these the caller may have lost access: check again, and end with NOT_FOUND if so.
     recheck: frozenset[str]
 
-    def parse_id(self, raw: str) -> str:
-        """The resource id of the request, canonical; INVALID_ARGUMENT when it is not a UUID."""
+    def parse_id(self, raw: str) -> uuid.UUID:
+        """The resource id of the request; INVALID_ARGUMENT when it is missing or not a UUID."""
         if not raw:
             raise InvalidArgument(FieldViolation(self.id_field, "required"))
         try:
-            return str(uuid.UUID(raw))
+            return uuid.UUID(raw)
         except ValueError as exc:
             raise InvalidArgument(FieldViolation(self.id_field, "must be a UUID")) from exc
 

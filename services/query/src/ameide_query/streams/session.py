@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,12 +49,12 @@ class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
 class Session:
     """The state of one live stream: the caller, the feed and the next sequence the client needs."""
 
-    def __init__(self, deps: StreamDeps, kind: FeedKind, caller: Identity, resource_id: str) -> None:
+    def __init__(self, deps: StreamDeps, kind: FeedKind, caller: Identity, resource_id: uuid.UUID) -> None:
         self._deps = deps
         self._kind = kind
         self._caller = caller
         self._id = resource_id
-        self._feed = kind.feed_of(resource_id)
+        self._feed = kind.feed_of(str(resource_id))
         self._expected = 1
         self._last_sent = time.monotonic()
 
