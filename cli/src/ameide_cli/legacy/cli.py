@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ameide_cli.legacy import console, importer, verify
 from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.source import LegacySource
-from ameide_cli.legacy.writer import StreamWriter
+from ameide_cli.legacy.writer import AfterAppend, StreamWriter
 from ameide_eventstore import TransientStoreError
 from ameide_eventstore.postgres import PostgresEventStore
 from ameide_runtime.settings import normalize_database_url
@@ -99,6 +99,7 @@ async def run(args: argparse.Namespace, out: Console) -> Report:
                     report=report,
                     dry_run=args.dry_run,
                     incremental=args.since is not None,
+                    after_append=_pause_hook(os.environ.get("AMEIDE_LEGACY_TEST_PAUSE", "")),
                 )
                 with console.progress(out, totals, enabled=not args.quiet) as advance:
                     await importer.run(importer.Context(source, writer, args.tenant, report, advance))
@@ -109,6 +110,23 @@ async def run(args: argparse.Namespace, out: Console) -> Report:
         await engine.dispose()
     _print(report, args, out)
     return report
+
+
+def _pause_hook(spec: str) -> AfterAppend | None:
+    """Test seam ("N:path"): once N events are appended, touch ``path`` and wait forever (to be killed there).
+
+    Lets a test SIGKILL a real import at a known point instead of racing it with a timer.
+    """
+    if not spec:
+        return None
+    count, _, marker = spec.partition(":")
+
+    async def pause(appended: int) -> None:
+        if appended >= int(count):
+            await asyncio.to_thread(Path(marker).touch)
+            await asyncio.Event().wait()
+
+    return pause
 
 
 async def _totals(source: LegacySource) -> dict[str, int | None]:

@@ -17,6 +17,7 @@ concurrent writer), each of its streams is retried alone from freshly loaded sta
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ameide_cli.legacy import state
@@ -38,6 +39,8 @@ from ameide_eventstore import (
 )
 
 ATTEMPTS = 3
+# Called after each successful append with the number of events appended so far in this run.
+AfterAppend = Callable[[int], Awaitable[None]]
 # Outcome precedence: any other status is a failure reason.
 _RANK = {"appended": 2, "already": 1}
 
@@ -66,6 +69,7 @@ class StreamWriter:
         incremental: bool = False,
         batch_events: int = 2000,
         chunk_events: int = 1000,
+        after_append: AfterAppend | None = None,
     ) -> None:
         self._store = store
         self._tenant = tenant_id
@@ -76,6 +80,8 @@ class StreamWriter:
         self._chunk = chunk_events
         # Per write(): what became of each planned event (appended wins over already; failed only if neither).
         self._outcome: dict[uuid.UUID, tuple[Planned, str]] = {}
+        self._after_append = after_append
+        self.appended = 0
 
     async def write(self, plans: list[StreamPlan]) -> None:
         """Bring every planned stream up to its plan."""
@@ -177,16 +183,19 @@ class StreamWriter:
             snapshot=pending.snapshots[stop - 1],
         )
 
-    def _done(self, planned: list[Planned]) -> None:
+    async def _done(self, planned: list[Planned]) -> None:
         for item in planned:
             self._mark(item, "appended")
+        self.appended += len(planned)
+        if self._after_append is not None:
+            await self._after_append(self.appended)
 
     async def _write_batch(self, batch: list[Pending]) -> None:
         if not batch:
             return
         if self._dry:
             for pending in batch:
-                self._done(pending.planned)
+                await self._done(pending.planned)
             return
         try:
             await self._store.append([self._appends(p, 0, len(p.events)) for p in batch])
@@ -196,7 +205,7 @@ class StreamWriter:
                 await self._retry(pending.plan)
             return
         for pending in batch:
-            self._done(pending.planned)
+            await self._done(pending.planned)
 
     async def _write_alone(self, pending: Pending) -> None:
         for start in range(0, len(pending.events), self._chunk):
@@ -207,7 +216,7 @@ class StreamWriter:
                 except (ConcurrencyError, DuplicateEventError, TenantMismatchError):
                     await self._retry(pending.plan)
                     return
-            self._done(pending.planned[start:stop])
+            await self._done(pending.planned[start:stop])
 
     async def _retry(self, plan: StreamPlan) -> None:
         error: EventStoreError | None = None
@@ -220,7 +229,7 @@ class StreamWriter:
                 for start in range(0, len(pending.events), self._chunk):
                     stop = min(start + self._chunk, len(pending.events))
                     await self._store.append([self._appends(pending, start, stop)])
-                    self._done(pending.planned[start:stop])
+                    await self._done(pending.planned[start:stop])
             except (ConcurrencyError, DuplicateEventError, TenantMismatchError) as exc:
                 error = exc
                 continue
