@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from ameide_cli import delegates, dev_token, migrate, serve
+from ameide_cli import delegates, dev, dev_token, migrate, serve
 from ameide_cli.errors import CliError, explain, first_line
 from ameide_runtime.settings import SettingsError
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
     parser = _Parser(prog="ameide", description="Ameide Threads: chats and artifacts over gRPC.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for module in (serve, migrate, dev_token, delegates):
+    for module in (dev, serve, migrate, dev_token, delegates):
         module.register(subparsers)
     return parser
 

@@ -180,6 +180,8 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Own session: a Ctrl-C in the terminal must not stop Redis before the services using it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while not self._answers():

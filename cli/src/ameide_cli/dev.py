@@ -1,0 +1,153 @@
+"""``ameide dev``: the whole product on this machine in one command.
+
+Embedded PostgreSQL and Redis (or ``AMEIDE_DATABASE_URL`` / ``AMEIDE_REDIS_URL``), migrations, then the three
+services as supervised child processes (``python -m ameide_cli serve ...``, JWT auth with a secret persisted in
+the data directory). A crashed service is reported and restarted. Once all three answer health checks, the
+endpoints, a token and calls to paste are printed. Ctrl-C stops the services, then the embedded servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from ameide_cli import dev_env
+from ameide_cli.commands import Subparsers
+from ameide_cli.dev_output import DevConsole, Endpoints
+from ameide_cli.errors import CliError
+from ameide_cli.supervisor import ChildSpec, Supervisor
+from ameide_runtime.auth import mint_token
+from ameide_runtime.settings import normalize_database_url
+
+SERVICES = ("command", "query", "projector")
+DEV_USER, DEV_TENANT = "dev-user", "dev-tenant"
+TOKEN_TTL_SECONDS = 7 * 24 * 3600
+HEALTH_TIMEOUT = 90.0
+METRICS_PORTS = {"COMMAND": 9464, "QUERY": 9465, "PROJECTOR": 9466}
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``dev`` subcommand."""
+    parser = subparsers.add_parser("dev", help="run everything locally (embedded PostgreSQL + Redis)")
+    parser.add_argument("--command-port", type=_port, default=50051, help="command service port (default 50051)")
+    parser.add_argument("--query-port", type=_port, default=50052, help="query service port (default 50052)")
+    parser.add_argument("--projector-port", type=_port, default=50053, help="projector health port (default 50053)")
+    parser.add_argument("--data-dir", type=Path, default=Path(".ameide-dev"), help="data directory (./.ameide-dev)")
+    parser.add_argument("--reset", action="store_true", help="delete the data directory's contents first")
+    parser.set_defaults(handler=run)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:  # noqa: PLR2004 - the TCP port range
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
+    return value
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Entry point of ``ameide dev``."""
+    out = DevConsole()
+    ports = {"command": args.command_port, "query": args.query_port, "projector": args.projector_port}
+    data_dir: Path = args.data_dir.resolve()
+    with dev_env.exclusive(data_dir):
+        busy = [f"{name} port {port}" for name, port in ports.items() if not dev_env.port_free(port)]
+        if busy:
+            raise CliError(f"{', '.join(busy)} in use: stop what listens there or pass --command-port/--query-port")
+        if args.reset:
+            out.say(f"resetting {data_dir}")
+            dev_env.reset(data_dir)
+        keys = dev_env.load_secrets(data_dir)
+        out.say(f"data in {data_dir}; starting PostgreSQL and Redis")
+        with dev_env.stores(data_dir, environ) as stores:
+            from ameide_migrations import upgrade  # noqa: PLC0415 - Alembic is loaded only to migrate
+
+            upgrade(normalize_database_url(stores.database_url))
+            out.say("database migrated")
+            env = _child_env(environ, stores, keys, ports)
+            token = mint_token(keys.jwt_secret, user_id=DEV_USER, tenant_id=DEV_TENANT, ttl_seconds=TOKEN_TTL_SECONDS)
+            endpoints = Endpoints(
+                command=f"127.0.0.1:{ports['command']}",
+                query=f"127.0.0.1:{ports['query']}",
+                projector_health=f"127.0.0.1:{ports['projector']}",
+                database_url=stores.database_url,
+                redis_url=stores.redis_url,
+                token=token,
+                user_id=DEV_USER,
+                tenant_id=DEV_TENANT,
+            )
+            asyncio.run(_supervise(env, endpoints, out))
+    out.say("stopped")
+    return 0
+
+
+def _child_env(
+    environ: Mapping[str, str], stores: dev_env.Stores, keys: dev_env.DevSecrets, ports: Mapping[str, int]
+) -> dict[str, str]:
+    env = dict(environ)
+    env.update(
+        {
+            "AMEIDE_DATABASE_URL": stores.database_url,
+            "AMEIDE_REDIS_URL": stores.redis_url,
+            "AMEIDE_AUTH": "jwt",
+            "AMEIDE_JWT_SECRET": keys.jwt_secret,
+            "AMEIDE_TOKEN_SECRET": keys.token_secret,
+            "AMEIDE_BIND_HOST": "127.0.0.1",
+            "AMEIDE_COMMAND_PORT": str(ports["command"]),
+            "AMEIDE_QUERY_PORT": str(ports["query"]),
+            "AMEIDE_PROJECTOR_HEALTH_PORT": str(ports["projector"]),
+            "AMEIDE_LOG_FORMAT": environ.get("AMEIDE_LOG_FORMAT", "text"),
+            "AMEIDE_SHUTDOWN_GRACE_SECONDS": "3",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    # Metrics on the standard ports when free; otherwise off rather than a crash loop.
+    for name, port in METRICS_PORTS.items():
+        env[f"AMEIDE_{name}_METRICS_PORT"] = str(port if dev_env.port_free(port) else 0)
+    return env
+
+
+async def _supervise(env: dict[str, str], endpoints: Endpoints, out: DevConsole) -> None:
+    specs = [ChildSpec(name, [sys.executable, "-m", "ameide_cli", "serve", name], env) for name in SERVICES]
+    supervisor = Supervisor(specs, grace_seconds=10, on_output=out.log_line, on_event=out.event)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    running = asyncio.create_task(supervisor.run(stop))
+    targets = {"command": endpoints.command, "query": endpoints.query, "projector": endpoints.projector_health}
+    if await _all_serving(targets, stop):
+        out.banner(endpoints)
+    elif not stop.is_set():
+        out.say(f"not every service answered its health check within {HEALTH_TIMEOUT:.0f}s; see the logs above")
+    await running
+    out.say("services stopped; stopping PostgreSQL and Redis")
+
+
+async def _all_serving(targets: Mapping[str, str], stop: asyncio.Event) -> bool:
+    deadline = time.monotonic() + HEALTH_TIMEOUT
+    pending = dict(targets)
+    while pending and not stop.is_set() and time.monotonic() < deadline:
+        for name, target in list(pending.items()):
+            if await _serving(target):
+                del pending[name]
+        if pending:
+            await asyncio.sleep(0.2)
+    return not pending
+
+
+async def _serving(target: str) -> bool:
+    async with grpc.aio.insecure_channel(target) as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
