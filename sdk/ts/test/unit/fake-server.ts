@@ -1,0 +1,134 @@
+// A scripted in-process Connect server (gRPC protocol over HTTP/2) standing in for the services in unit tests.
+import { type AddressInfo } from "node:net";
+import { type Http2Session, createServer } from "node:http2";
+
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+
+import {
+  ChatCommandService,
+  ChatQueryService,
+  type ChatUpdate,
+  ChatUpdateSchema,
+  type EnsureChatForArtifactAndSendMessageRequest,
+  type EnsureChatForArtifactAndSendMessageResponse,
+  EnsureChatForArtifactAndSendMessageResponseSchema,
+} from "../../src/gen/ameide_core_proto/threads/v1/threads_service_pb.js";
+import { StreamControl_Kind } from "../../src/gen/ameide_core_proto/threads/v1/threads_types_pb.js";
+
+export function makeToken(seq: number, issuedAt = 1): string {
+  return `${Buffer.from(JSON.stringify({ f: "feed", i: issuedAt, q: seq, t: "tenant" })).toString("base64url")}.bWFj`;
+}
+
+export function tokenSeq(token: string): number {
+  if (!token) {
+    return 0;
+  }
+  return (JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()) as { q: number }).q;
+}
+
+export interface Script {
+  /** Codes the next EnsureChat... calls fail with, in order. */
+  failures: Code[];
+  calls: { request: EnsureChatForArtifactAndSendMessageRequest; authorization: string | null }[];
+  responses: Map<string, EnsureChatForArtifactAndSendMessageResponse>;
+  /** Stream: data updates 1..length; connection i breaks with breaks[i] = [code, after n updates]. */
+  length: number;
+  breaks: [Code, number][];
+  /** A resumed stream re-sends this many updates before the resume point (at-least-once). */
+  overlap: number;
+  resumeTokens: string[];
+}
+
+function control(kind: StreamControl_Kind, seq: number): ChatUpdate {
+  return create(ChatUpdateSchema, {
+    update: { case: "control", value: { kind } },
+    checkpointToken: makeToken(seq, 2),
+  });
+}
+
+function routes(script: Script) {
+  return (router: ConnectRouter): void => {
+    router.rpc(ChatCommandService.method.ensureChatForArtifactAndSendMessage, async (request, context) => {
+      script.calls.push({ request, authorization: context.requestHeader.get("authorization") });
+      const failure = script.failures.shift();
+      if (failure !== undefined) {
+        throw new ConnectError("scripted", failure);
+      }
+      let response = script.responses.get(request.idempotencyKey);
+      if (!response) {
+        response = create(EnsureChatForArtifactAndSendMessageResponseSchema, {
+          threadsId: request.threadsId || crypto.randomUUID(),
+          persistedMessage: { id: crypto.randomUUID(), role: "user" },
+          threadsCreated: !request.threadsId,
+        });
+        script.responses.set(request.idempotencyKey, response);
+      }
+      return response;
+    });
+    router.rpc(ChatQueryService.method.streamChatUpdates, async function* (request) {
+      const connection = script.resumeTokens.length;
+      script.resumeTokens.push(request.resumeToken);
+      const after = tokenSeq(request.resumeToken);
+      yield control(StreamControl_Kind.SUBSCRIBED, after);
+      const [code, cutAfter] = script.breaks[connection] ?? [undefined, -1];
+      let sent = 0;
+      for (let seq = Math.max(1, after + 1 - script.overlap); seq <= script.length; seq++) {
+        if (code !== undefined && sent === cutAfter) {
+          throw new ConnectError("scripted", code);
+        }
+        yield create(ChatUpdateSchema, {
+          update: { case: "message", value: { id: `m${seq}`, sequence: BigInt(seq) } },
+          checkpointToken: makeToken(seq),
+        });
+        sent += 1;
+      }
+      yield control(StreamControl_Kind.CAUGHT_UP, script.length);
+    });
+  };
+}
+
+export interface FakeServer {
+  baseUrl: string;
+  script: Script;
+  close(): Promise<void>;
+}
+
+export async function startFakeServer(): Promise<FakeServer> {
+  const script: Script = {
+    failures: [],
+    calls: [],
+    responses: new Map(),
+    length: 10,
+    breaks: [],
+    overlap: 0,
+    resumeTokens: [],
+  };
+  const server = createServer(connectNodeAdapter({ routes: routes(script) }));
+  // Clients keep their HTTP/2 session open; close() would wait for them forever.
+  const sessions = new Set<Http2Session>();
+  server.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    script,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) {
+          session.destroy();
+        }
+      }),
+  };
+}
+
+export function grpcTransport(baseUrl: string, interceptors: Parameters<typeof createGrpcTransport>[0]["interceptors"] = []) {
+  return createGrpcTransport({ baseUrl, interceptors });
+}
+
+export { Code };
