@@ -26,7 +26,7 @@ from ameide_runtime.auth import mint_token
 from tests.support.servers import free_port
 
 SERVICES = ("command", "query", "projector")
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 
 
