@@ -16,6 +16,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_projector.feed import keys
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
+from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.session import Session, StreamDeps
 from ameide_query.streams.source import EntrySource
 from ameide_runtime import identity
@@ -54,6 +55,7 @@ class LiveUpdates:
             hub=self._hub,
             source=EntrySource(redis, engine, self._hub, key_prefix=key_prefix),
             codec=codec,
+            renderer=Renderer(codec),
             ttl_seconds=settings.resume_token_ttl_seconds,
             heartbeat_seconds=settings.heartbeat_seconds,
             queue_size=settings.subscriber_queue_size,

@@ -16,6 +16,7 @@ from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import FeedKind, Update
+from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.source import EntrySource
 from ameide_query.streams.subscription import Subscription
 from ameide_runtime import resume
@@ -36,6 +37,7 @@ class StreamDeps:
     hub: FeedHub
     source: EntrySource
     codec: TokenCodec
+    renderer: Renderer
     ttl_seconds: int
     heartbeat_seconds: float
     queue_size: int
@@ -149,10 +151,7 @@ class Session:
             sub.note_head(head)
 
     def _render(self, entry: FeedEntry) -> Update:
-        update = self._kind.decode(entry.payload)
-        update.checkpoint_token = self._token(entry.seq)
-        if not update.HasField("timestamp"):
-            update.timestamp.FromDatetime(entry.occurred_at)
+        update = self._deps.renderer.render(self._kind, entry, self._caller.tenant_id)
         self._expected = entry.seq + 1
         self._last_sent = time.monotonic()
         return update
@@ -168,4 +167,4 @@ class Session:
         return update
 
     def _token(self, seq: int) -> str:
-        return resume.issue(self._deps.codec, tenant_id=self._caller.tenant_id, feed=self._feed, seq=seq)
+        return self._deps.renderer.token(tenant_id=self._caller.tenant_id, feed=self._feed, seq=seq)

@@ -1,0 +1,45 @@
+"""Turn stored feed entries into the updates sent to subscribers, once per entry and tenant.
+
+Many subscribers of one chat receive the same entry at the same moment: decoding the payload and signing its
+checkpoint token once, and sharing the (never mutated afterwards) message between their streams, keeps the cost
+of a fan-out close to the cost of writing the bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ameide_projector.feed.models import FeedEntry
+from ameide_query.streams.kinds import FeedKind, Update
+from ameide_runtime import resume
+from ameide_runtime.tokens import TokenCodec
+
+_CACHE_SIZE = 4096
+
+
+class Renderer:
+    """Renders entries with their checkpoint token and timestamp; a small LRU shares recent renders."""
+
+    def __init__(self, codec: TokenCodec) -> None:
+        self._codec = codec
+        self._recent: OrderedDict[tuple[str, int, str], Update] = OrderedDict()
+
+    def token(self, *, tenant_id: str, feed: str, seq: int) -> str:
+        """A checkpoint token for having seen ``seq`` of ``feed``."""
+        return resume.issue(self._codec, tenant_id=tenant_id, feed=feed, seq=seq)
+
+    def render(self, kind: FeedKind, entry: FeedEntry, tenant_id: str) -> Update:
+        """The update to send for ``entry`` to a caller of ``tenant_id``; callers must not mutate it."""
+        key = (entry.feed_key, entry.seq, tenant_id)
+        cached = self._recent.get(key)
+        if cached is not None:
+            self._recent.move_to_end(key)
+            return cached
+        update = kind.decode(entry.payload)
+        update.checkpoint_token = self.token(tenant_id=tenant_id, feed=entry.feed_key, seq=entry.seq)
+        if not update.HasField("timestamp"):
+            update.timestamp.FromDatetime(entry.occurred_at)
+        self._recent[key] = update
+        if len(self._recent) > _CACHE_SIZE:
+            self._recent.popitem(last=False)
+        return update
