@@ -6,6 +6,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from sqlalchemy import exc as sa_exc
@@ -15,20 +16,24 @@ from ameide_eventstore.errors import EventStoreError, TransientStoreError
 EVENT_ID_CONSTRAINT = "es_events_event_id_key"
 STREAM_VERSION_CONSTRAINT = "es_events_stream_id_version_key"
 
-_KEY_UUID = re.compile(r"=\(([0-9a-fA-F-]{36})[,)]")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def constraint_name(error: sa_exc.IntegrityError) -> str | None:
-    """The violated constraint reported by Postgres, if any."""
-    diag = getattr(error.orig, "diag", None)
-    return getattr(diag, "constraint_name", None)
+def _diag(error: Exception) -> Any:  # noqa: ANN401 - psycopg's Diagnostic
+    return getattr(getattr(error, "orig", error), "diag", None)
 
 
-def key_uuid(error: sa_exc.IntegrityError) -> uuid.UUID | None:
-    """The first UUID of a unique-violation key ("Key (event_id)=(...) already exists.")."""
-    diag = getattr(error.orig, "diag", None)
-    match = _KEY_UUID.search(getattr(diag, "message_detail", None) or "")
-    return uuid.UUID(match.group(1)) if match else None
+def constraint_name(error: Exception) -> str | None:
+    """The violated constraint reported by Postgres, if any (psycopg or SQLAlchemy-wrapped error)."""
+    return getattr(_diag(error), "constraint_name", None)
+
+
+def key_uuid(error: Exception) -> uuid.UUID | None:
+    """The first UUID an error names: a unique violation's key ("Key (event_id)=(...)") or a conflict's stream."""
+    diag = _diag(error)
+    text = f"{getattr(diag, 'message_detail', None) or ''} {getattr(diag, 'message_primary', None) or ''}"
+    match = _UUID.search(text)
+    return uuid.UUID(match.group(0)) if match else None
 
 
 def is_transient(error: BaseException) -> bool:

@@ -75,6 +75,13 @@ def upgrade() -> None:
         sa.Column("shard", sa.SmallInteger, nullable=False),
         _created_at("parked_at"),
     )
+    # Lets an append statement fail when a guard does not hold (expected version, idempotency key), so the whole
+    # append can be sent at once and still be all or nothing: no client-side check between writing and COMMIT.
+    # `kind` only carries the result type (e.g. NULL::bigint) so the call fits in coalesce().
+    op.execute(
+        "CREATE FUNCTION es_fail(kind anyelement, code text, message text) RETURNS anyelement LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message; END $$"
+    )
     # The outbox is a queue: rows live for milliseconds. Vacuum it eagerly so dead tuples never pile up
     # (the "40 GB outbox of dead tuples" failure mode), and keep its statistics fresh.
     op.execute(
@@ -84,6 +91,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION es_fail(anyelement, text, text)")
     op.drop_table("es_dead_letters")
     op.drop_index("es_idempotency_expires_at_idx", table_name="es_idempotency")
     op.drop_table("es_idempotency")

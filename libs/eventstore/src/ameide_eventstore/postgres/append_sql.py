@@ -1,0 +1,119 @@
+"""The append statements (psycopg placeholders): every variant is built once, at import.
+
+One statement moves the stream head (insert, or update guarded by the expected version), inserts the events
+numbered from the new head and one outbox row per event. When the guard fails, ``es_version_conflict`` raises
+SQLSTATE ES409 (``es_fail``), so the statement (and its transaction) is all or nothing and needs no client-side
+check before COMMIT. A single-stream append runs as ONE autocommit statement: one round trip, nothing held between
+statements. The "claim" variants also claim the idempotency key first in the same statement: if an unexpired
+record exists (after waiting for a concurrent writer of the same key to finish) nothing is written and
+``replayed`` is true.
+"""
+
+# ruff: noqa: S608  # statements are assembled from module constants only; values are always bound parameters
+
+from __future__ import annotations
+
+from enum import Enum
+
+CONFLICT_SQLSTATE = "ES409"
+REPLAYED_SQLSTATE = "ES200"
+
+_EVENT_COLUMNS = "tenant_id, stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata"
+_STREAM_VALUES = "%(stream_id)s, %(tenant_id)s, %(stream_type)s, %(n)s, %(state)s"
+_UPDATE = "UPDATE es_streams SET version = version + %(n)s, state = coalesce(%(state)s, state), updated_at = now()"
+_CLAIMED = " AND EXISTS (SELECT 1 FROM claim)"
+
+
+class Head(Enum):
+    """How the expected version guards the stream head."""
+
+    NEW = "new"
+    EXACT = "exact"
+    EXISTING = "existing"
+    ANY = "any"
+
+
+def _head(kind: Head, *, claim: bool) -> str:
+    guard = _CLAIMED if claim else ""
+    if kind is Head.NEW:
+        return (
+            f"INSERT INTO es_streams (stream_id, tenant_id, stream_type, version, state) SELECT {_STREAM_VALUES}"
+            f" WHERE true{guard} ON CONFLICT (stream_id) DO NOTHING"
+        )
+    if kind is Head.ANY:
+        return (
+            f"INSERT INTO es_streams (stream_id, tenant_id, stream_type, version, state) SELECT {_STREAM_VALUES}"
+            f" WHERE true{guard} ON CONFLICT (stream_id) DO UPDATE SET version = es_streams.version + excluded.version,"
+            " state = coalesce(excluded.state, es_streams.state), updated_at = now()"
+            " WHERE es_streams.tenant_id = excluded.tenant_id"
+        )
+    exact = " AND version = %(expected)s" if kind is Head.EXACT else ""
+    return f"{_UPDATE} WHERE stream_id = %(stream_id)s AND tenant_id = %(tenant_id)s{exact}{guard}"
+
+
+# One event (the common case) binds scalars; several bind arrays unnested in order (ORDER BY ord), so versions,
+# global positions and outbox ids all grow together within the stream.
+_ONE_EVENT = (
+    f"INSERT INTO es_events ({_EVENT_COLUMNS})"
+    " SELECT %(tenant_id)s, %(stream_id)s, %(stream_type)s, head.version, %(event_id)s, %(event_type)s,"
+    " %(schema_version)s, %(payload)s, %(metadata)s::jsonb FROM head RETURNING global_position"
+)
+_MANY_EVENTS = (
+    f"INSERT INTO es_events ({_EVENT_COLUMNS})"
+    " SELECT %(tenant_id)s, %(stream_id)s, %(stream_type)s, head.version - %(n)s + u.ord,"
+    " u.event_id, u.event_type, u.schema_version, u.payload, u.metadata::jsonb"
+    " FROM head, unnest(%(event_ids)s::uuid[], %(event_types)s::text[], %(schema_versions)s::int[],"
+    " %(payloads)s::bytea[], %(metadatas)s::text[])"
+    " WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, metadata, ord)"
+    " ORDER BY u.ord RETURNING global_position"
+)
+_CLAIM = (
+    "claim AS (INSERT INTO es_idempotency (tenant_id, user_id, key, request_hash, response, expires_at)"
+    " VALUES (%(i_tenant_id)s, %(i_user_id)s, %(i_key)s, %(i_request_hash)s, %(i_response)s, now() + %(i_ttl)s)"
+    " ON CONFLICT (tenant_id, user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
+    " response = excluded.response, expires_at = excluded.expires_at WHERE es_idempotency.expires_at <= now()"
+    " RETURNING expires_at), "
+)
+_CHECKED_VERSION = (
+    "coalesce((SELECT version FROM head), es_fail(NULL::bigint, 'ES409',"
+    " 'stream ' || %(stream_id)s::text || ' is not at the expected version'))"
+)
+
+
+def _statement(kind: Head, *, many: bool, claim: bool) -> str:
+    events = _MANY_EVENTS if many else _ONE_EVENT
+    ctes = (
+        f"WITH {_CLAIM if claim else ''}head AS ({_head(kind, claim=claim)} RETURNING version),"
+        f" ev AS ({events}),"
+        " ob AS (INSERT INTO es_outbox (shard, global_position, stream_id)"
+        " SELECT %(shard)s, global_position, %(stream_id)s FROM ev ORDER BY global_position)"
+    )
+    if not claim:
+        return f"{ctes} SELECT {_CHECKED_VERSION} AS version, (SELECT max(global_position) FROM ev) AS last_position"
+    return (
+        f"{ctes} SELECT CASE WHEN EXISTS (SELECT 1 FROM claim) THEN {_CHECKED_VERSION} END AS version,"
+        " (SELECT max(global_position) FROM ev) AS last_position, (SELECT expires_at FROM claim) AS expires_at"
+    )
+
+
+STATEMENTS: dict[tuple[Head, bool, bool], str] = {
+    (kind, many, claim): _statement(kind, many=many, claim=claim)
+    for kind in Head
+    for many in (False, True)
+    for claim in (False, True)
+}
+
+# A multi-stream append is BEGIN, this claim, one statement per stream and COMMIT sent in one pipeline: an
+# unexpired record makes the claim fail (ES200), which aborts everything queued after it.
+CLAIM = (
+    f"WITH {_CLAIM.removesuffix(', ')} SELECT coalesce((SELECT expires_at FROM claim),"
+    " es_fail(NULL::timestamptz, 'ES200', 'idempotency key already used'))"
+)
+STORED_RESPONSE = (
+    "SELECT request_hash, response, expires_at FROM es_idempotency"
+    " WHERE tenant_id = %(i_tenant_id)s AND user_id = %(i_user_id)s AND key = %(i_key)s"
+)
+STREAM_HEAD = "SELECT version, tenant_id FROM es_streams WHERE stream_id = %(stream_id)s"
+LOAD_STATES = (
+    "SELECT stream_id, stream_type, tenant_id, version, state FROM es_streams WHERE stream_id = ANY(%(ids)s::uuid[])"
+)
