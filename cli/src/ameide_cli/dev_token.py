@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from pathlib import Path
 
 from ameide_cli.commands import Subparsers
+from ameide_cli.dev_env import load_secrets
 from ameide_runtime.auth import mint_token
 from ameide_runtime.settings import Settings
 
@@ -16,7 +18,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--user", required=True, help="user id (the token's sub)")
     parser.add_argument("--tenant", required=True, help="tenant id (the AMEIDE_JWT_TENANT_CLAIM claim)")
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
-    parser.add_argument("--secret", default="", help="signing secret (default: AMEIDE_JWT_SECRET)")
+    parser.add_argument(
+        "--secret", default="", help="signing secret (default: AMEIDE_JWT_SECRET, else the one `ameide dev` uses)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(".ameide-dev"), help="`ameide dev` data directory")
     parser.set_defaults(handler=run)
 
 
@@ -25,6 +30,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     env = {**environ, "AMEIDE_AUTH": "jwt"}
     if args.secret:
         env["AMEIDE_JWT_SECRET"] = args.secret
+    elif not env.get("AMEIDE_JWT_SECRET") and (args.data_dir / "secrets.json").exists():
+        # Tokens for the local `ameide dev` stack work without copying its secret around.
+        env["AMEIDE_JWT_SECRET"] = load_secrets(args.data_dir).jwt_secret
     settings = Settings.from_env(env)
     if not settings.jwt_secret:
         from ameide_runtime.settings import SettingsError  # noqa: PLC0415 - the one error raised here

@@ -62,10 +62,16 @@ class TestToken:
         assert main(["token", "--user", "u", "--tenant", "t", "--secret", SECRET], environ=environ) == 0
         assert jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])["org"] == "t"
 
-    def test_without_secret_names_the_variable(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_without_secret_names_the_variable(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         """No secret anywhere: one line naming AMEIDE_JWT_SECRET."""
-        assert main(["token", "--user", "u", "--tenant", "t"], environ={}) == 2
+        assert main(["token", "--user", "u", "--tenant", "t", "--data-dir", str(tmp_path)], environ={}) == 2
         assert "AMEIDE_JWT_SECRET" in capsys.readouterr().err
+
+    def test_falls_back_to_the_dev_secret(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        """Without AMEIDE_JWT_SECRET, the token is signed with the secret `ameide dev` persisted."""
+        secret = dev_env.load_secrets(tmp_path).jwt_secret
+        assert main(["token", "--user", "u", "--tenant", "t", "--data-dir", str(tmp_path)], environ={}) == 0
+        assert jwt.decode(capsys.readouterr().out.strip(), secret, algorithms=["HS256"])["sub"] == "u"
 
 
 class TestDelegates:
