@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,20 +15,31 @@ from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 pytestmark = pytest.mark.integration
 
 
-def test_postgres_starts_and_keeps_data(tmp_path: Path) -> None:
+@pytest.fixture(name="data_dir")
+def fixture_data_dir() -> Iterator[Path]:
+    """A directory directly under the system temp dir.
+
+    Not pytest's tmp_path: as root the server runs as another user, and every pytest session resets
+    /tmp/pytest-of-<user> to mode 0700, which would lock that user out mid-test.
+    """
+    with tempfile.TemporaryDirectory(prefix="ameide-embedded-test-") as path:
+        yield Path(path)
+
+
+def test_postgres_starts_and_keeps_data(data_dir: Path) -> None:
     """A table created in one run is there in the next run on the same data directory."""
-    with EmbeddedPostgres(tmp_path / "pg") as server, psycopg.connect(server.url(), autocommit=True) as conn:
+    with EmbeddedPostgres(data_dir / "pg") as server, psycopg.connect(server.url(), autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (n int)")
         conn.execute("INSERT INTO kept VALUES (42)")
         assert server.url().startswith("postgresql://postgres@127.0.0.1:")
-    with EmbeddedPostgres(tmp_path / "pg") as server, psycopg.connect(server.url()) as conn:
+    with EmbeddedPostgres(data_dir / "pg") as server, psycopg.connect(server.url()) as conn:
         row = conn.execute("SELECT n FROM kept").fetchone()
     assert row == (42,)
 
 
-def test_redis_starts_and_keeps_data(tmp_path: Path) -> None:
+def test_redis_starts_and_keeps_data(data_dir: Path) -> None:
     """A key written in one run is there in the next run on the same data directory."""
-    with EmbeddedRedis(tmp_path / "redis") as server:
+    with EmbeddedRedis(data_dir / "redis") as server:
         redis.Redis.from_url(server.url).set("kept", "yes")
-    with EmbeddedRedis(tmp_path / "redis") as server:
+    with EmbeddedRedis(data_dir / "redis") as server:
         assert redis.Redis.from_url(server.url).get("kept") == b"yes"
