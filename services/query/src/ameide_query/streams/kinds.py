@@ -41,6 +41,9 @@ class FeedKind:
     terminal: frozenset[str]
     # After one of these the caller may have lost access: check again, and end with NOT_FOUND if so.
     recheck: frozenset[str]
+    # Updates carrying a whole state (not a delta): when a subscriber is behind, only the newest of a run of
+    # consecutive ones of the same case is sent. Messages are never coalesced.
+    coalescible: frozenset[str] = frozenset()
 
     def parse_id(self, raw: str) -> uuid.UUID:
         """The resource id of the request; INVALID_ARGUMENT when it is missing or not a UUID."""
@@ -77,4 +80,5 @@ def artifact_kind(access: AccessRules) -> FeedKind:
         readable=access.readable_artifact,
         terminal=frozenset({"deleted"}),
         recheck=frozenset({"metadata_changed", "threads_removed"}),
+        coalescible=frozenset({"content_updated", "metadata_changed"}),
     )

@@ -27,6 +27,7 @@ from ameide_runtime.tokens import TokenCodec
 Kind = threads_types_pb2.StreamControl.Kind
 
 CUT_SLOW = Counter("ameide_live_slow_subscribers_total", "Live streams ended because the subscriber fell behind")
+COALESCED = Counter("ameide_live_coalesced_total", "Full-state updates skipped because a newer one was queued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class Session:
                 continue
             pending: list[FeedEntry] = []
             if entry is not None and entry.seq == self._expected:
-                pending = [entry]
+                pending = [self._coalesce(sub, entry)]
             elif entry is not None or sub.known_head >= self._expected:
                 # A gap (an entry that never reached the queue) or entries only known by their sequence.
                 pending = await self._fetch(max(sub.known_head, entry.seq if entry else 0))
@@ -126,6 +127,21 @@ class Session:
             if idle <= 0 or not await sub.wait(idle):
                 await self._check_access(sub)
                 yield self._control(Kind.KIND_HEARTBEAT, self._token(self._expected - 1))
+
+    def _coalesce(self, sub: Subscription, entry: FeedEntry) -> FeedEntry:
+        """Under load, skip a full-state update that the next queued one replaces (its checkpoint covers both)."""
+        if not self._kind.coalescible:
+            return entry
+        while (queued := sub.peek()) is not None and queued.seq == entry.seq + 1:
+            case = self._case(entry)
+            if case not in self._kind.coalescible or self._case(queued) != case:
+                break
+            entry = sub.pop() or queued
+            COALESCED.inc()
+        return entry
+
+    def _case(self, entry: FeedEntry) -> str | None:
+        return self._deps.renderer.render(self._kind, entry, self._caller.tenant_id).WhichOneof("update")
 
     async def _fetch(self, upto: int) -> list[FeedEntry]:
         return await self._deps.source.fetch(

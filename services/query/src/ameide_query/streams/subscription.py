@@ -52,6 +52,10 @@ class Subscription:
         self.closed = error
         self._event.set()
 
+    def peek(self) -> FeedEntry | None:
+        """The oldest queued entry, left in the queue."""
+        return self._queue[0] if self._queue else None
+
     def pop(self) -> FeedEntry | None:
         """The oldest queued entry, if any."""
         return self._queue.popleft() if self._queue else None
