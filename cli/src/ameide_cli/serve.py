@@ -88,7 +88,12 @@ async def _serve_one(service: str, bootstrap: Bootstrap, settings: Settings, *, 
     async with bootstrap(settings) as app:
         if service == "projector":
             await run_worker(
-                settings, app.run, service_name=PROJECTOR_HEALTH_NAME, health_port=port, metrics_port=metrics
+                settings,
+                app.run,
+                service_name=PROJECTOR_HEALTH_NAME,
+                health_port=port,
+                metrics_port=metrics,
+                reuse_port=pool_worker,
             )
         else:
             await serve(

@@ -171,10 +171,11 @@ async def run_worker(
     metrics_port: int | None,
     ready: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
+    reuse_port: bool = False,
 ) -> None:
     """Run ``run(stop)`` beside a health-only gRPC server; a crash of ``run`` turns health NOT_SERVING and raises."""
     stop = stop or asyncio.Event()
-    server = build_server(settings, authenticate=False)
+    server = build_server(settings, reuse_port=reuse_port, authenticate=False)
     health_servicer = await add_health_and_reflection(server, [service_name])
     bound = bind(server, settings.bind_host, health_port)
     with _metrics(metrics_port, settings.bind_host), _stop_on_signals(stop):
