@@ -20,6 +20,15 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** What sendMessageFromArtifact returns: the spec's three fields, plus a token to read this write. */
+export interface SendResult {
+  threadsId: string;
+  messageId: string;
+  isNewChat: boolean;
+  /** Pass to a query (e.g. getMessages) to wait until this write is visible. */
+  consistencyToken: string;
+}
+
 // SDK helper for atomic operations
 export class ChatArtifactHelper {
   constructor(
@@ -38,7 +47,7 @@ export class ChatArtifactHelper {
     message: string,
     threadsId?: string,
     options: SendOptions = {},
-  ): Promise<{ threadsId: string; messageId: string; isNewChat: boolean }> {
+  ): Promise<SendResult> {
     const request = {
       artifactId: requireUuid("artifactId", artifactId),
       threadsId: optionalUuid("threadsId", threadsId),
@@ -56,6 +65,7 @@ export class ChatArtifactHelper {
       threadsId: response.threadsId,
       messageId: response.persistedMessage?.id ?? "",
       isNewChat: response.threadsCreated,
+      consistencyToken: response.consistencyToken,
     };
   }
 }

@@ -1,11 +1,12 @@
 export { AmeideClient, ChatArtifactHelper } from "./client.js";
-export type { AmeideClientOptions, AmeideTransports, SendOptions } from "./client.js";
+export type { AmeideClientOptions, AmeideTransports, SendOptions, SendResult } from "./client.js";
 export { bearerAuth, devIdentity } from "./auth.js";
 export type { TokenSource } from "./auth.js";
 export { MemoryCheckpointStore, checkpointPosition } from "./checkpoints.js";
 export type { CheckpointStore } from "./checkpoints.js";
 export { AmeideArgumentError, ResumeExpiredError } from "./errors.js";
 export { pageThrough } from "./pagination.js";
+export type { PagedCall, PagedResponse } from "./pagination.js";
 export type { RetryOptions } from "./retry.js";
 export { resumable } from "./subscription.js";
 export type { FeedUpdate, SubscribeOptions } from "./subscription.js";

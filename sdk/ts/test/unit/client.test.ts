@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 
-import { AmeideArgumentError, AmeideClient, MemoryCheckpointStore, bearerAuth, checkpointPosition } from "../../src/index.js";
+import {
+  AmeideArgumentError,
+  AmeideClient,
+  MemoryCheckpointStore,
+  bearerAuth,
+  checkpointPosition,
+  pageThrough,
+} from "../../src/index.js";
 import { Code, type FakeServer, grpcTransport, makeToken, startFakeServer, tokenSeq } from "./fake-server.js";
 
 const ARTIFACT = "7f1c1a52-0d4f-4a3e-9d55-6f0c2b8e9a10";
@@ -29,6 +36,7 @@ beforeEach(() => {
   s.breaks = [];
   s.overlap = 0;
   s.resumeTokens = [];
+  s.messages = [];
   client = new AmeideClient(grpcTransport(server.baseUrl, [bearerAuth("tok-1")]), { retry: FAST });
 });
 
@@ -140,6 +148,38 @@ describe("AmeideClient.subscribeChat", () => {
 
   it("rejects a malformed chat id before subscribing", () => {
     assert.throws(() => client.subscribeChat("chat-1"), AmeideArgumentError);
+  });
+});
+
+describe("pageThrough", () => {
+  it("walks every page once and leaves the request alone", async () => {
+    server.script.messages = Array.from({ length: 23 }, (_, i) => `m${i}`);
+    const request = { threadsId: CHAT, pageSize: 10 };
+    const pages = [];
+    for await (const page of pageThrough(client.threadsQueries.getMessages, request)) {
+      pages.push(page);
+    }
+    assert.deepEqual(
+      pages.map((page) => page.messages.length),
+      [10, 10, 3],
+    );
+    assert.deepEqual(
+      pages.flatMap((page) => page.messages.map((m) => m.id)),
+      server.script.messages,
+    );
+    assert.deepEqual(request, { threadsId: CHAT, pageSize: 10 });
+  });
+
+  it("stops when the server repeats a page token", async () => {
+    const stuck = async (_request: { pageToken?: string }) => ({ nextPageToken: "same" });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of pageThrough(stuck, {})) {
+          // drain
+        }
+      })(),
+      /repeated a page token/,
+    );
   });
 });
 

@@ -39,6 +39,8 @@ export interface Script {
   /** A resumed stream re-sends this many updates before the resume point (at-least-once). */
   overlap: number;
   resumeTokens: string[];
+  /** GetMessages: ids of the chat's messages (the page token is the offset). */
+  messages: string[];
 }
 
 function control(kind: StreamControl_Kind, seq: number): ChatUpdate {
@@ -66,6 +68,17 @@ function routes(script: Script) {
         script.responses.set(request.idempotencyKey, response);
       }
       return response;
+    });
+    router.rpc(ChatQueryService.method.getMessages, (request) => {
+      const start = Number(request.pageToken || "0");
+      const size = request.pageSize || 50;
+      const more = start + size < script.messages.length;
+      return {
+        messages: script.messages.slice(start, start + size).map((id) => ({ id })),
+        nextPageToken: more ? String(start + size) : "",
+        hasMore: more,
+        totalCount: script.messages.length,
+      };
     });
     router.rpc(ChatQueryService.method.streamChatUpdates, async function* (request) {
       const connection = script.resumeTokens.length;
@@ -104,6 +117,7 @@ export async function startFakeServer(): Promise<FakeServer> {
     breaks: [],
     overlap: 0,
     resumeTokens: [],
+    messages: [],
   };
   const server = createServer(connectNodeAdapter({ routes: routes(script) }));
   // Clients keep their HTTP/2 session open; close() would wait for them forever.
