@@ -52,10 +52,12 @@ class FeedHub:
         self._read_count = count
         self._poll_interval = poll_interval
         self._wake_key = f"{key_prefix}__wake__:{uuid.uuid4().hex}"
-        self._wake_id = "0-0"
         self._wake_pending = False
+        self._background: set[asyncio.Task[None]] = set()
         self._subs: dict[str, set[Subscription]] = {}
         self._last: dict[str, int] = {}
+        # The XREAD argument, kept up to date incrementally: Redis key -> last id read (the wake key first).
+        self._read_ids: dict[str, str] = {self._wake_key: "0-0"}
         self._count = 0
         self._empty = asyncio.Event()
         self._empty.set()
@@ -68,7 +70,7 @@ class FeedHub:
         subs = self._subs.get(sub.feed_key)
         if subs is None:
             self._subs[sub.feed_key] = subs = set()
-            self._last[sub.feed_key] = head
+            self._advance(sub.feed_key, head)
             self._wake()
         sub.note_head(self._last[sub.feed_key])
         subs.add(sub)
@@ -89,6 +91,12 @@ class FeedHub:
         if not subs:
             del self._subs[sub.feed_key]
             del self._last[sub.feed_key]
+            del self._read_ids[keys.stream_key(sub.feed_key, self._prefix)]
+
+    def _advance(self, feed_key: str, seq: int) -> None:
+        """Read ``feed_key`` after ``seq`` from now on."""
+        self._last[feed_key] = seq
+        self._read_ids[keys.stream_key(feed_key, self._prefix)] = keys.entry_id(seq)
 
     def subscriptions(self) -> Iterable[Subscription]:
         """Every open subscription."""
@@ -106,7 +114,8 @@ class FeedHub:
             return
         self._wake_pending = True
         task = asyncio.create_task(self._send_wake())
-        task.add_done_callback(lambda _: None)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _send_wake(self) -> None:
         try:
@@ -135,22 +144,31 @@ class FeedHub:
 
     async def _run(self) -> None:
         while not self._stopping:
-            if self.degraded:
-                await self._degraded_pass()
-                continue
             try:
-                response = await self._read()
-            except (RedisError, OSError) as exc:
-                _log.warning("live reader lost Redis, polling rm_feed until it returns: %s", exc)
-                self._set_degraded(value=True)
-                continue
-            self._dispatch(response)
+                await self._step()
+            except Exception:  # noqa: BLE001 - logged with its traceback; see below
+                # The reader must outlive any surprise, or every live stream in the process would stall.
+                _log.exception("live reader failed; continuing")
+                await asyncio.sleep(self._poll_interval)
+
+    async def _step(self) -> None:
+        if self.degraded:
+            await self._degraded_pass()
+            return
+        try:
+            response = await self._read()
+        except (RedisError, OSError) as exc:
+            _log.warning("live reader lost Redis, polling rm_feed until it returns: %s", exc)
+            self._set_degraded(value=True)
+            return
+        self._dispatch(response)
 
     async def _read(self) -> Any:  # noqa: ANN401 - redis-py returns RESP2 lists or RESP3 dicts
-        streams: dict[str, str] = {self._wake_key: self._wake_id}
-        for feed_key, last in self._last.items():
-            streams[keys.stream_key(feed_key, self._prefix)] = keys.entry_id(last)
-        return await self._redis.xread(streams, count=self._read_count, block=self._block_ms)  # type: ignore[arg-type]
+        return await self._redis.xread(
+            self._read_ids,  # type: ignore[arg-type]
+            count=self._read_count,
+            block=self._block_ms,
+        )
 
     def _dispatch(self, response: Any) -> None:  # noqa: ANN401 - see _read
         items = response.items() if isinstance(response, dict) else (response or [])
@@ -159,7 +177,7 @@ class FeedHub:
             if key == self._wake_key:
                 if raw_entries:
                     last_id = raw_entries[-1][0]
-                    self._wake_id = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+                    self._read_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
                 continue
             self._offer(key[len(self._prefix) :], raw_entries)
 
@@ -176,7 +194,7 @@ class FeedHub:
             except (KeyError, ValueError):
                 _log.warning("skipping malformed entry %s of feed %s", entry_id, feed_key)
                 continue
-            self._last[feed_key] = seq
+            self._advance(feed_key, seq)
             for sub in subs:
                 sub.offer(entry)
 
@@ -206,7 +224,7 @@ class FeedHub:
             subs = self._subs.get(feed_key)
             if subs is None:
                 continue
-            self._last[feed_key] = max(self._last[feed_key], seq)
+            self._advance(feed_key, max(self._last[feed_key], seq))
             for sub in subs:
                 sub.note_head(seq)
 

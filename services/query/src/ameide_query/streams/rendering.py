@@ -14,7 +14,9 @@ from ameide_query.streams.kinds import FeedKind, Update
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 
-_CACHE_SIZE = 4096
+_CACHE_ENTRIES = 4096
+# Artifact content updates can be megabytes: bound the cache by payload bytes too.
+_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class Renderer:
@@ -22,7 +24,8 @@ class Renderer:
 
     def __init__(self, codec: TokenCodec) -> None:
         self._codec = codec
-        self._recent: OrderedDict[tuple[str, int, str], Update] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, int, str], tuple[Update, int]] = OrderedDict()
+        self._bytes = 0
 
     def token(self, *, tenant_id: str, feed: str, seq: int) -> str:
         """A checkpoint token for having seen ``seq`` of ``feed``."""
@@ -34,12 +37,15 @@ class Renderer:
         cached = self._recent.get(key)
         if cached is not None:
             self._recent.move_to_end(key)
-            return cached
+            return cached[0]
         update = kind.decode(entry.payload)
         update.checkpoint_token = self.token(tenant_id=tenant_id, feed=entry.feed_key, seq=entry.seq)
         if not update.HasField("timestamp"):
             update.timestamp.FromDatetime(entry.occurred_at)
-        self._recent[key] = update
-        if len(self._recent) > _CACHE_SIZE:
-            self._recent.popitem(last=False)
+        size = len(entry.payload)
+        self._recent[key] = (update, size)
+        self._bytes += size
+        while self._recent and (len(self._recent) > _CACHE_ENTRIES or self._bytes > _CACHE_BYTES):
+            _, (_, dropped) = self._recent.popitem(last=False)
+            self._bytes -= dropped
         return update
