@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from google.protobuf.message import Message
 
 from ameide_command.application.context import IdempotencyRequest, RequestContext, request_hash
-from ameide_command.application.executor import RetryPolicy
+from ameide_command.application.retries import RetryPolicy
 from ameide_command.bootstrap import CommandApp, bootstrap
 from ameide_command.domain import events
 from ameide_command.domain.model import Actor
@@ -51,14 +51,14 @@ class TickingClock:
 
 @asynccontextmanager
 async def command_app(
-    store: EventStore | None = None, *, retry: RetryPolicy | None = None
+    store: EventStore | None = None, *, retry: RetryPolicy | None = None, random_ids: bool = False
 ) -> AsyncIterator[CommandApp]:
-    """The command app over an in-memory store, predictable ids and a ticking clock."""
+    """The command app over an in-memory store, predictable (or random) ids and a ticking clock."""
     async with bootstrap(
         SETTINGS,
         event_store=store or InMemoryEventStore(),
         clock=TickingClock(),
-        id_factory=SequentialIds(),
+        id_factory=uuid.uuid4 if random_ids else SequentialIds(),
         retry=retry,
     ) as app:
         yield app

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
-from ameide_command.application.executor import RetryPolicy
+from ameide_command.application.retries import RetryPolicy
 from ameide_command.domain.commands import CreateArtifact, EnsureChatForArtifact, SendMessage, StartChat
 from ameide_command.domain.model import PRIVATE, REFERENCED, TEAM, UNSPECIFIED_VISIBILITY
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev

@@ -21,7 +21,9 @@ from ameide_command.application.chat_handlers import ChatHandlers
 from ameide_command.application.context import Clock, IdFactory, utc_now
 from ameide_command.application.deps import Deps
 from ameide_command.application.ensure_handler import EnsureHandler
-from ameide_command.application.executor import AfterCommit, Executor, RetryPolicy
+from ameide_command.application.executor import AfterCommit, Executor
+from ameide_command.application.retries import RetryPolicy
+from ameide_command.application.state_cache import DEFAULT_CAPACITY, StateCache
 from ameide_command.domain.model import AgentPolicy
 from ameide_command.entrypoints import artifact_servicer, chat_servicer
 from ameide_command.entrypoints.validation import Limits
@@ -59,10 +61,12 @@ async def bootstrap(
     id_factory: IdFactory | None = None,
     retry: RetryPolicy | None = None,
     publish_hints: bool | None = None,
+    state_cache_size: int = DEFAULT_CAPACITY,
 ) -> AsyncIterator[CommandApp]:
     """Build the command app; everything opened here is closed on exit, in reverse order.
 
-    ``publish_hints`` (default: only with the Postgres store) enables the Redis "new events" hint.
+    ``publish_hints`` (default: only with the Postgres store) enables the Redis "new events" hint;
+    ``state_cache_size`` bounds the cache of streams this process appended last (0 = always read stream heads).
     """
     async with AsyncExitStack() as stack:
         if event_store is None:
@@ -80,6 +84,7 @@ async def bootstrap(
             idempotency_ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
             retry=retry,
             after_commit=after_commit,
+            cache=StateCache(state_cache_size),
         )
         deps = Deps(
             executor=executor,

@@ -6,8 +6,9 @@ import dataclasses
 
 from ameide_command.application.context import RequestContext
 from ameide_command.application.deps import Deps
-from ameide_command.application.executor import Outcome, Plan
+from ameide_command.application.executor import Outcome
 from ameide_command.application.loading import Aggregates
+from ameide_command.application.plan import Plan
 from ameide_command.application.views import chat_reference
 from ameide_command.domain import access, artifact, links
 from ameide_command.domain.commands import (
@@ -51,7 +52,7 @@ class ArtifactHandlers:
             response = svc.CreateArtifactResponse(
                 artifact_id=created.artifact_id, version=created.version, consistency_token=self._deps.token(changes)
             )
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         chats = [command.primary_chat_id] if command.primary_chat_id else []
         return await self._deps.executor.run(context, decide, svc.CreateArtifactResponse, chats=chats)
@@ -72,7 +73,7 @@ class ArtifactHandlers:
             reference = chat_reference(chat_after, artifact_after.chats[command.chat_id])
             token = self._deps.token(changes)
             response = svc.AssociateArtifactChatResponse(threads_reference=reference, consistency_token=token)
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(
             context, decide, svc.AssociateArtifactChatResponse, chats=[command.chat_id], artifacts=[command.artifact_id]
@@ -92,7 +93,7 @@ class ArtifactHandlers:
             changes.chat(chat_before, decision.chat_events)
             changes.artifact(artifact_before, decision.artifact_events)
             response = svc.DissociateArtifactChatResponse(success=True, consistency_token=self._deps.token(changes))
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(
             context,
@@ -126,7 +127,7 @@ class ArtifactHandlers:
             response = svc.UpdateArtifactContentResponse(
                 artifact_id=after.artifact_id, version=after.version, consistency_token=token
             )
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         chats = [command.chat_id] if command.chat_id else []
         return await self._deps.executor.run(
@@ -147,7 +148,7 @@ class ArtifactHandlers:
             response = svc.UpdateArtifactMetadataResponse(
                 artifact_id=after.artifact_id, version=after.version, consistency_token=token
             )
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(
             context, decide, svc.UpdateArtifactMetadataResponse, artifacts=[command.artifact_id]
@@ -164,7 +165,7 @@ class ArtifactHandlers:
             before = loaded.artifact(command.artifact_id)
             changes.artifact(before, artifact.delete(before, command, context.actor))
             response = svc.DeleteArtifactResponse(success=True, consistency_token=self._deps.token(changes))
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(
             context, decide, svc.DeleteArtifactResponse, artifacts=[command.artifact_id]

@@ -6,8 +6,9 @@ import dataclasses
 
 from ameide_command.application.context import RequestContext
 from ameide_command.application.deps import Deps
-from ameide_command.application.executor import Outcome, Plan
+from ameide_command.application.executor import Outcome
 from ameide_command.application.loading import Aggregates
+from ameide_command.application.plan import Plan
 from ameide_command.application.views import chat_view, relation_view
 from ameide_command.domain import access, chat, links
 from ameide_command.domain.commands import (
@@ -51,7 +52,7 @@ class ChatHandlers:
                 created = changes.chat(created, linked.chat_events)
                 changes.artifact(source, linked.artifact_events)
             response = svc.CreateChatResponse(threads=chat_view(created), consistency_token=self._deps.token(changes))
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         artifacts = [command.artifact_id] if command.artifact_id else []
         return await self._deps.executor.run(context, decide, svc.CreateChatResponse, artifacts=artifacts)
@@ -68,7 +69,7 @@ class ChatHandlers:
             event = chat.send_message(before, command, context.actor)
             changes.chat(before, [event])
             response = svc.SendMessageResponse(message=event.message, consistency_token=self._deps.token(changes))
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(context, decide, svc.SendMessageResponse, chats=[command.chat_id])
 
@@ -83,7 +84,7 @@ class ChatHandlers:
             response = svc.UpdateChatTitleResponse(
                 threads=chat_view(after), consistency_token=self._deps.token(changes)
             )
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(context, decide, svc.UpdateChatTitleResponse, chats=[command.chat_id])
 
@@ -98,9 +99,7 @@ class ChatHandlers:
             before = loaded.chat(command.chat_id)
             after = changes.chat(before, chat.change_visibility(before, command, context.actor))
             token = self._deps.token(changes)
-            return Plan(
-                changes.appends(), svc.UpdateChatVisibilityResponse(threads=chat_view(after), consistency_token=token)
-            )
+            return changes.plan(svc.UpdateChatVisibilityResponse(threads=chat_view(after), consistency_token=token))
 
         return await self._deps.executor.run(context, decide, svc.UpdateChatVisibilityResponse, chats=[command.chat_id])
 
@@ -113,7 +112,7 @@ class ChatHandlers:
             before = loaded.chat(command.chat_id)
             changes.chat(before, chat.delete(before, command, context.actor))
             response = svc.DeleteChatResponse(success=True, consistency_token=self._deps.token(changes))
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         return await self._deps.executor.run(context, decide, svc.DeleteChatResponse, chats=[command.chat_id])
 
@@ -132,9 +131,7 @@ class ChatHandlers:
             changes.artifact(artifact_before, decision.artifact_events)
             relation = relation_view(chat_after.chat_id, command.artifact_id, chat_after.artifacts[command.artifact_id])
             token = self._deps.token(changes)
-            return Plan(
-                changes.appends(), svc.AssociateChatArtifactResponse(relation=relation, consistency_token=token)
-            )
+            return changes.plan(svc.AssociateChatArtifactResponse(relation=relation, consistency_token=token))
 
         return await self._deps.executor.run(
             context,

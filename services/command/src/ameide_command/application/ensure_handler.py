@@ -10,8 +10,9 @@ import dataclasses
 
 from ameide_command.application.context import RequestContext
 from ameide_command.application.deps import Deps
-from ameide_command.application.executor import Outcome, Plan
+from ameide_command.application.executor import Outcome
 from ameide_command.application.loading import Aggregates
+from ameide_command.application.plan import Plan
 from ameide_command.domain import ensure
 from ameide_command.domain.commands import EnsureChatForArtifact
 from ameide_core_proto.threads.v1 import threads_events_pb2
@@ -57,7 +58,7 @@ class EnsureHandler:
                 threads_created=decision.created,
                 consistency_token=self._deps.token(changes),
             )
-            return Plan(changes.appends(), response)
+            return changes.plan(response)
 
         chats = [command.chat_id] if command.chat_id else []
         return await self._deps.executor.run(context, decide, Response, chats=chats, artifacts=[command.artifact_id])

@@ -1,13 +1,10 @@
-"""The one write path: idempotency fast path, load, decide, append; re-decide on version conflicts.
+"""The one write path: idempotency fast path, state, decide, one append; re-decide on version conflicts.
 
-Round trips per command: one indexed read of the idempotency record (only with a key), one read of the stream
-heads, one append transaction. A concurrent writer makes the append fail with ``ConcurrencyError``; the command
-is then decided again on fresh state a bounded number of times, then ABORTED.
-
-Retries queue per stream inside the process (``StreamLocks``): after a conflict, the commands contending for a
-hot stream (twenty first messages about one artifact, a busy TEAM chat) take turns instead of colliding again
-round after round. The first attempt takes no lock, so uncontended commands pay nothing; writers in other
-processes are still handled by the version check and the bounded, jittered retries.
+Round trips per command: the stream heads are read (``load_states``) unless this process appended the streams
+last (``StateCache``); with an idempotency key, the stored-response lookup runs beside that read; then one append
+transaction writes the events, snapshots and idempotency record. A concurrent writer makes the append fail with
+``ConcurrencyError``; the command is then decided again on fresh state a bounded number of times (``retries``),
+then ABORTED.
 """
 
 from __future__ import annotations
@@ -15,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
-
-from google.protobuf.message import Message
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic
 
 from ameide_command.application.context import RequestContext
 from ameide_command.application.loading import Aggregates, Loader
+from ameide_command.application.plan import Plan, R
+from ameide_command.application.retries import RetryPolicy, StreamLocks
+from ameide_command.application.state_cache import StateCache
 from ameide_eventstore import (
     ConcurrencyError,
     EventStore,
@@ -34,21 +29,11 @@ from ameide_eventstore import (
     IdempotentWrite,
     StreamAppend,
 )
-from ameide_runtime.errors import Aborted, FailedPrecondition
-
-R = TypeVar("R", bound=Message)
+from ameide_runtime.errors import Aborted, AmeideError, FailedPrecondition
 
 logger = logging.getLogger(__name__)
 
 AfterCommit = Callable[[Sequence[StreamAppend]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Plan(Generic[R]):
-    """What one decision produced: the appends (empty = nothing to change) and the response."""
-
-    appends: list[StreamAppend]
-    response: R
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,33 +46,17 @@ class Outcome(Generic[R]):
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often a conflicting command is decided again, and how long to wait in between (jittered)."""
+class _Command(Generic[R]):
+    context: RequestContext
+    key: IdempotencyKey | None
+    decide: Callable[[Aggregates], Plan[R]]
+    response_type: type[R]
+    chats: Sequence[str]
+    artifacts: Sequence[str]
 
-    attempts: int = 5
-    backoff_seconds: float = 0.002
-    jitter: Callable[[], float] = field(default=random.random)
-
-
-class StreamLocks:
-    """One in-process lock per stream id, alive only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def hold(self, stream_ids: Iterable[str]) -> AsyncIterator[None]:
-        """Hold the locks of ``stream_ids`` (taken in sorted order, so two holders never deadlock)."""
-        locks = []
-        for stream_id in sorted(set(filter(None, stream_ids))):
-            lock = self._locks.get(stream_id)
-            if lock is None:
-                lock = self._locks[stream_id] = asyncio.Lock()
-            locks.append(lock)
-        async with AsyncExitStack() as stack:
-            for lock in locks:
-                await stack.enter_async_context(lock)
-            yield
+    @property
+    def stream_ids(self) -> list[str]:
+        return [i for i in (*self.chats, *self.artifacts) if i]
 
 
 def key_reused() -> FailedPrecondition:
@@ -107,12 +76,14 @@ class Executor:
         idempotency_ttl: dt.timedelta,
         retry: RetryPolicy | None = None,
         after_commit: AfterCommit | None = None,
+        cache: StateCache | None = None,
     ) -> None:
         self._store = store
         self._loader = Loader(store)
         self._ttl = idempotency_ttl
         self._retry = retry or RetryPolicy()
         self._after_commit = after_commit
+        self._cache = cache or StateCache(capacity=0)
         self._locks = StreamLocks()
 
     async def run(
@@ -125,59 +96,95 @@ class Executor:
         artifacts: Sequence[str] = (),
     ) -> Outcome[R]:
         """Decide on the named aggregates and append the result; replay a stored response for a repeated key."""
-        key = self._key(context)
-        if key is not None:
-            replay = await self._stored(context, key, response_type)
+        command = _Command(context, self._key(context), decide, response_type, chats, artifacts)
+        fresh: Aggregates | None = None
+        if command.key is not None:
+            if self._cache.get(chats, artifacts) is None:
+                # Two independent reads: overlap their round trips.
+                replay, fresh = await asyncio.gather(self._stored(command), self._loader.load(chats, artifacts))
+            else:
+                replay = await self._stored(command)
             if replay is not None:
                 return replay
-
-        async def once() -> Outcome[R]:
-            plan = decide(await self._loader.load(chats, artifacts))
-            if not plan.appends:
-                return Outcome(plan.response)
-            return await self._append(context, key, plan, response_type)
-
         for attempt in range(self._retry.attempts):
             try:
                 if attempt == 0:
-                    return await once()
-                async with self._locks.hold([*chats, *artifacts]):
-                    return await once()
+                    return await self._attempt(command, fresh)
+                async with self._locks.hold(command.stream_ids):
+                    return await self._attempt(command, None, use_cache=False)
             except ConcurrencyError as conflict:
                 logger.debug("version conflict on %s (attempt %d)", conflict.stream_id, attempt + 1)
-                await asyncio.sleep(self._retry.backoff_seconds * (attempt + 1) * self._retry.jitter())
+                await asyncio.sleep(self._retry.delay(attempt))
         raise Aborted(
             "the chat or artifact kept changing concurrently; retry (with the same idempotency key)",
             reason="CONCURRENT_MODIFICATION",
         )
+
+    async def _attempt(self, command: _Command[R], fresh: Aggregates | None, *, use_cache: bool = True) -> Outcome[R]:
+        if fresh is None and use_cache:
+            cached = self._cache.get(command.chats, command.artifacts)
+            plan = _decide_on_cache(command, cached) if cached is not None else None
+            if plan is not None:
+                return await self._append(command, plan, cached=True)
+        loaded = fresh if fresh is not None else await self._loader.load(command.chats, command.artifacts)
+        plan = command.decide(loaded)
+        if not plan.appends:
+            return Outcome(plan.response)
+        return await self._append(command, plan, cached=False)
 
     def _key(self, context: RequestContext) -> IdempotencyKey | None:
         if context.idempotency is None:
             return None
         return IdempotencyKey(context.actor.tenant_id, context.actor.user_id, context.idempotency.key)
 
-    async def _stored(self, context: RequestContext, key: IdempotencyKey, response_type: type[R]) -> Outcome[R] | None:
-        stored = await self._store.get_idempotent_response(key)
+    async def _stored(self, command: _Command[R]) -> Outcome[R] | None:
+        assert command.key is not None  # noqa: S101 - only called with a key
+        stored = await self._store.get_idempotent_response(command.key)
         if stored is None:
             return None
-        if context.idempotency is None or stored.request_hash != context.idempotency.request_hash:
+        idempotency = command.context.idempotency
+        if idempotency is None or stored.request_hash != idempotency.request_hash:
             raise key_reused()
-        return Outcome(response_type.FromString(stored.response), replayed=True, expires_at=stored.expires_at)
+        return Outcome(command.response_type.FromString(stored.response), replayed=True, expires_at=stored.expires_at)
 
-    async def _append(
-        self, context: RequestContext, key: IdempotencyKey | None, plan: Plan[R], response_type: type[R]
-    ) -> Outcome[R]:
+    async def _append(self, command: _Command[R], plan: Plan[R], *, cached: bool) -> Outcome[R]:
         write = None
-        if key is not None and context.idempotency is not None:
+        idempotency = command.context.idempotency
+        if command.key is not None and idempotency is not None:
             response = plan.response.SerializeToString(deterministic=True)
-            write = IdempotentWrite(key, context.idempotency.request_hash, response, self._ttl)
+            write = IdempotentWrite(command.key, idempotency.request_hash, response, self._ttl)
         try:
             result = await self._store.append(plan.appends, idempotency=write)
+        except ConcurrencyError:
+            (self._cache.contend if cached else self._cache.evict)(command.stream_ids)
+            raise
         except IdempotencyKeyReusedError as exc:
             raise key_reused() from exc
+        except BaseException:
+            self._cache.evict(command.stream_ids)  # the append may or may not have committed
+            raise
         if result.replayed:
             # A concurrent duplicate committed first: answer exactly what it answered.
-            return Outcome(response_type.FromString(result.response), replayed=True, expires_at=result.expires_at)
+            self._cache.evict(command.stream_ids)
+            return Outcome(
+                command.response_type.FromString(result.response), replayed=True, expires_at=result.expires_at
+            )
+        self._cache.put(plan.states)
         if self._after_commit is not None:
             await self._after_commit(plan.appends)
         return Outcome(plan.response, expires_at=result.expires_at)
+
+
+def _decide_on_cache(command: _Command[R], cached: Aggregates) -> Plan[R] | None:
+    """A plan decided on cached state, or ``None`` when it must be decided on fresh state instead.
+
+    Fresh state is needed when the decision failed (the cached state may be stale) or when it reads a cached
+    stream without appending to it (no expected version would prove that stream current).
+    """
+    try:
+        plan = command.decide(cached)
+    except AmeideError:
+        return None
+    if not plan.appends or not set(command.stream_ids) <= set(plan.states):
+        return None
+    return plan

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from google.protobuf.message import Message
 
 from ameide_command.application.context import IdFactory, RequestContext
+from ameide_command.application.plan import Plan, R
 from ameide_command.domain import artifact, chat, events, snapshot
 from ameide_command.domain.model import ArtifactState, ChatState, Happened
 from ameide_eventstore import NewEvent, StreamAppend
@@ -115,6 +116,11 @@ class Changes:
             )
             for stream_id, pending in self._pending.items()
         ]
+
+    def plan(self, response: R) -> Plan[R]:
+        """The decision's plan: these appends, ``response``, and the changed streams' new states."""
+        states = {str(stream_id): pending.state for stream_id, pending in self._pending.items()}
+        return Plan(self.appends(), response, states)
 
     def versions(self) -> dict[uuid.UUID, int]:
         """Every changed or observed stream's version after this decision (what the consistency token names)."""

@@ -1,0 +1,261 @@
+"""Command-path benchmark: SendMessage and EnsureChatForArtifactAndSendMessage over real gRPC, beside an echo.
+
+Two servers run as child processes on this machine: the real command deployable (``python -m ameide_cli serve
+command``: JWT auth, tracing, metrics and error interceptors, PostgreSQL event store in a scratch database) and a
+bare grpc.aio unary echo server. This process drives both with the same client at concurrency 1, 8 and 32 and
+reports rps, p50 and p95, and each command's throughput as a ratio of the echo's in the same run.
+Run ``python -m ameide_bench.command --database-url URL --redis-url URL [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from ameide_bench.eventstore import scratch_database
+from ameide_bench.report import Row, print_table
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
+from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
+from ameide_runtime.auth import mint_token
+
+CONCURRENCY = (1, 8, 32)
+ECHO_METHOD = "/bench.Echo/Unary"
+START_TIMEOUT = 60.0
+TEXT = "Could you add an approval step before shipping? " * 4  # a typical short chat message
+
+Op = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Throughput and latency of one cell."""
+
+    rps: float
+    p50_ms: float
+    p95_ms: float
+
+
+async def measure(ops: Sequence[Op], seconds: float) -> Measurement:
+    """Run each op in its own loop (one in-flight call per op) for ``seconds``; return rps and latencies."""
+    for op in ops:  # warm-up: channel, server code paths and connection pools
+        for _ in range(5):
+            await op()
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def loop(op: Op) -> None:
+        while (started := time.perf_counter()) < deadline:
+            await op()
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(loop(op) for op in ops))
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return Measurement(len(ordered) / elapsed, statistics.median(ordered) * 1000, p95 * 1000)
+
+
+# --- the echo server (child process) ------------------------------------------------------------------------
+
+
+async def serve_echo() -> None:
+    """A bare grpc.aio server echoing raw bytes; print ``PORT <n>``; stop when stdin closes."""
+
+    async def echo(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        return request
+
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {"Unary": grpc.unary_unary_rpc_method_handler(echo)})
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(f"PORT {port}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.stop(1)
+
+
+# --- child processes --------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def echo_server() -> AsyncIterator[str]:
+    """The echo server's ``host:port``."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ameide_bench.command", "--echo-server",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None  # noqa: S101 - requested above
+    assert proc.stdout is not None  # noqa: S101 - requested above
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"echo server did not start: {line!r}")
+        yield f"127.0.0.1:{line.split()[1]}"
+    finally:
+        proc.stdin.close()
+        await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def command_server(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[str]:
+    """The real command deployable (``ameide serve command``) on a free port, until the block ends."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
+    env.update({
+        "AMEIDE_DATABASE_URL": database_url, "AMEIDE_REDIS_URL": redis_url, "AMEIDE_AUTH": "jwt",
+        "AMEIDE_JWT_SECRET": jwt_secret, "AMEIDE_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "AMEIDE_BIND_HOST": "127.0.0.1", "AMEIDE_COMMAND_PORT": str(port), "AMEIDE_COMMAND_METRICS_PORT": "0",
+        "AMEIDE_LOG_LEVEL": "WARNING", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
+    })  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ameide_cli", "serve", "command", env=env, stdin=asyncio.subprocess.DEVNULL
+    )
+    target = f"127.0.0.1:{port}"
+    try:
+        await _wait_serving(target, proc)
+        yield target
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def _wait_serving(target: str, proc: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise RuntimeError(f"the command server exited with {proc.returncode}")
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the command server did not become SERVING")
+
+
+# --- the scenarios -------------------------------------------------------------------------------------------
+
+
+def _message() -> threads_types_pb2.ChatMessageInput:
+    part = threads_types_pb2.MessagePart(text=threads_types_pb2.TextPart(text=TEXT))
+    return threads_types_pb2.ChatMessageInput(role="user", parts=[part])
+
+
+def echo_ops(channel: grpc.aio.Channel, count: int) -> list[Op]:
+    """Workers calling the echo with a payload the size of a SendMessage request."""
+    call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
+    payload = threads_service_pb2.SendMessageRequest(threads_id=str(uuid.uuid4()), message=_message())
+    raw = payload.SerializeToString()
+
+    async def op() -> None:
+        await call(raw)
+
+    return [op] * count
+
+
+async def send_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int) -> list[Op]:
+    """Workers each sending into their own chat (no key: the common case of a live conversation)."""
+    chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
+    ops: list[Op] = []
+    for index in range(count):
+        created = await chats.CreateChat(
+            threads_service_pb2.CreateChatRequest(title=f"bench {index}"), metadata=metadata
+        )
+        request = threads_service_pb2.SendMessageRequest(threads_id=created.threads.id, message=_message())
+
+        async def op(request: threads_service_pb2.SendMessageRequest = request) -> None:
+            await chats.SendMessage(request, metadata=metadata)
+
+        ops.append(op)
+    return ops
+
+
+async def ensure_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int) -> list[Op]:
+    """Workers each sending first messages (new chat, new key every call) about their own artifact."""
+    chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
+    artifacts = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
+    ops: list[Op] = []
+    for index in range(count):
+        created = await artifacts.CreateArtifact(
+            artifacts_service_pb2.CreateArtifactRequest(title=f"Process {index}", kind="bpmn"), metadata=metadata
+        )
+
+        async def op(artifact_id: str = created.artifact_id) -> None:
+            request = threads_service_pb2.EnsureChatForArtifactAndSendMessageRequest(
+                artifact_id=artifact_id, message=_message(), idempotency_key=uuid.uuid4().hex
+            )
+            await chats.EnsureChatForArtifactAndSendMessage(request, metadata=metadata)
+
+        ops.append(op)
+    return ops
+
+
+async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
+    """Measure echo, SendMessage and Ensure at each concurrency in one run; return the table rows."""
+    seconds = 2.0 if quick else 5.0
+    jwt_secret = secrets.token_urlsafe(32)
+    metadata = (("authorization", f"Bearer {mint_token(jwt_secret, user_id='bench-user', tenant_id='bench')}"),)
+    rows: list[Row] = []
+    async with (
+        scratch_database(database_url) as url,
+        echo_server() as echo_target,
+        command_server(url, redis_url, jwt_secret) as command_target,
+        grpc.aio.insecure_channel(echo_target) as echo_channel,
+        grpc.aio.insecure_channel(command_target) as command_channel,
+    ):
+        for c in CONCURRENCY:
+            echo = await measure(echo_ops(echo_channel, c), seconds)
+            send = await measure(await send_ops(command_channel, metadata, c), seconds)
+            ensure = await measure(await ensure_ops(command_channel, metadata, c), seconds)
+            base = f"echo c={c}"
+            rows += [
+                Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms, note="bare grpc.aio unary"),
+                Row(f"SendMessage c={c}", send.rps, "rps", base, echo.rps, send.p50_ms, send.p95_ms,
+                    "target >= 0.50x"),
+                Row(f"Ensure (new chat) c={c}", ensure.rps, "rps", base, echo.rps, ensure.p50_ms, ensure.p95_ms,
+                    "4 events, 2 streams, key; p95 target < 10 ms at c=8"),
+            ]  # fmt: skip
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ameide_bench.command --database-url URL --redis-url URL [--quick]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", help="any database on the server; a scratch one is used")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--quick", action="store_true", help="short cells (a smoke run)")
+    parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.echo_server:
+        asyncio.run(serve_echo())
+        return
+    if not args.database_url:
+        parser.error("--database-url is required")
+    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick))
+    print_table(rows, title=f"command path ({'quick' if args.quick else 'full'})")
+
+
+if __name__ == "__main__":
+    main()
