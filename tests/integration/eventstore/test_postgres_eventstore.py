@@ -60,6 +60,25 @@ class TestSharding:
         assert len(set(from_sql)) > 40  # spread over the shards
 
 
+class TestJanitor:
+    async def test_a_large_backlog_is_deleted_in_slices(self, store: PostgresEventStore, engine: AsyncEngine) -> None:
+        """More expired records than one slice: all are deleted, unexpired ones stay."""
+        tenant = f"janitor-{uuid.uuid4().hex}"
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO es_idempotency (tenant_id, user_id, key, request_hash, response, expires_at)"
+                    " SELECT :t, 'u', k::text, 'h', 'r', now() - (CASE WHEN k <= 12000 THEN interval '1 s'"
+                    " ELSE interval '-1 h' END) FROM generate_series(1, 12005) k"
+                ),
+                {"t": tenant},
+            )
+        assert await store.delete_expired_idempotency_records() >= 12000
+        async with engine.connect() as conn:
+            left = await conn.scalar(text("SELECT count(*) FROM es_idempotency WHERE tenant_id = :t"), {"t": tenant})
+        assert 5 == left
+
+
 class TestErrorTranslation:
     async def test_unreachable_database_is_transient(self) -> None:
         """A database that cannot be reached raises TransientStoreError, nothing driver-specific."""

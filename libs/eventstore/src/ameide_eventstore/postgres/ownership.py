@@ -33,6 +33,16 @@ _UNLOCK = "SELECT pg_advisory_unlock(%(ns)s, s) FROM unnest(%(values)s::int[]) A
 
 _MAX_MEMBER_SLOT = 2**31 - 1
 
+# A lock connection that silently died (no RST) must be noticed in seconds, not after TCP's ~15 minutes: the
+# worker then drops its shards at once, and FOR UPDATE on the outbox keeps any overlap exactly-once meanwhile.
+_KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+
 
 def libpq_url(url: URL) -> str:
     """A libpq connection string for an SQLAlchemy ``postgresql+psycopg://`` URL (password kept)."""
@@ -96,7 +106,7 @@ class ShardOwnership:
             reraise=True,
         ):
             with attempt:
-                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, **_KEEPALIVE)
         # One membership lock per worker; a random slot avoids coordination (a clash just picks another).
         while not await _try_member_lock(conn):
             pass

@@ -12,7 +12,12 @@ SELECT request_hash, response, expires_at FROM es_idempotency
 WHERE tenant_id = :tenant_id AND user_id = :user_id AND key = :key AND expires_at > now()
 """)
 
-DELETE_EXPIRED_IDEMPOTENCY = text("DELETE FROM es_idempotency WHERE expires_at <= now()")
+# In slices, so the janitor never holds a long transaction (or a big lock footprint) on a large backlog.
+DELETE_EXPIRED_IDEMPOTENCY = text("""
+DELETE FROM es_idempotency WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM es_idempotency WHERE expires_at <= now() LIMIT :limit FOR UPDATE SKIP LOCKED
+))
+""")
 
 _RECORDED = (
     "global_position, stream_id, stream_type, tenant_id, version, event_id, event_type, schema_version, payload,"

@@ -30,6 +30,7 @@ from ameide_eventstore.validation import check_appends
 
 # An expired idempotency record found while replaying is replaced by appending again (rarely more than once).
 _ATTEMPTS = 3
+_JANITOR_SLICE = 5000
 
 
 class PostgresEventStore:
@@ -132,10 +133,14 @@ class PostgresEventStore:
 
     async def delete_expired_idempotency_records(self) -> int:
         """See ``EventStore.delete_expired_idempotency_records``."""
-        with transient_errors():
-            async with self._engine.begin() as conn:
-                result = await conn.execute(sql.DELETE_EXPIRED_IDEMPOTENCY)
-        return int(result.rowcount)
+        deleted = 0
+        while True:
+            with transient_errors():
+                async with self._engine.begin() as conn:
+                    result = await conn.execute(sql.DELETE_EXPIRED_IDEMPOTENCY, {"limit": _JANITOR_SLICE})
+            deleted += int(result.rowcount)
+            if result.rowcount < _JANITOR_SLICE:
+                return deleted
 
 
 def recorded_event(row: Row[Any], upcasters: Upcasters) -> RecordedEvent:
