@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
+import redis as redis_sync
 from psycopg import sql
 
 from ameide_cli.errors import CliError
@@ -115,6 +116,15 @@ def _ensure_database(server_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def _check_redis(url: str) -> None:
+    # Fail before starting the services: they would otherwise run on, degraded, with Redis unreachable.
+    client = redis_sync.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
 @contextlib.contextmanager
 def stores(data_dir: Path, environ: Mapping[str, str]) -> Iterator[Stores]:
     """PostgreSQL and Redis for the services: from AMEIDE_DATABASE_URL / AMEIDE_REDIS_URL, else embedded."""
@@ -127,7 +137,9 @@ def stores(data_dir: Path, environ: Mapping[str, str]) -> Iterator[Stores]:
             _ensure_database(postgres.url("postgres"), DATABASE)
             database_url = postgres.url(DATABASE)
         redis_url = environ.get("AMEIDE_REDIS_URL", "")
-        if not redis_url:
+        if redis_url:
+            _check_redis(redis_url)
+        else:
             redis = stack.enter_context(EmbeddedRedis(data_dir / "redis", port=_preferred(PREFERRED_REDIS_PORT)))
             redis_url = redis.url
         yield Stores(
