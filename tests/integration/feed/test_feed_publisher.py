@@ -76,6 +76,9 @@ class TestPublish:
         own_redis.stop()
         await publisher.publish(entries)
         assert publisher.failures == 2
+        # Right after a failure, publishes do not even try (the projector never waits on a dead Redis).
+        await publisher.publish(entries[:1])
+        assert publisher.failures == 3
 
 
 class TestCatchUp:

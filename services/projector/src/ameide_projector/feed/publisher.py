@@ -57,6 +57,7 @@ class FeedPublisher:
         republish_tail: int = 100,
         catchup_batch: int = 500,
         publish_timeout: float = 2.0,
+        breaker_seconds: float = 1.0,
     ) -> None:
         self._engine = engine
         self._redis = redis
@@ -70,6 +71,8 @@ class FeedPublisher:
         self._tail = min(republish_tail, settings.feed_maxlen)
         self._batch = catchup_batch
         self._timeout = publish_timeout
+        self._breaker = breaker_seconds
+        self._skip_until = 0.0
         self._pending_marks: dict[str, int] = {}
         self._epoch: bytes | str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -81,12 +84,23 @@ class FeedPublisher:
         """XADD committed entries (pipelined); never raises: failures are counted and caught up later."""
         if not entries:
             return
+        if time.monotonic() < self._skip_until:
+            # Redis failed a moment ago: the projector must not wait on it batch after batch (a blackholed host
+            # costs the whole timeout each time). The catch-up loop republishes these from rm_feed.
+            self.failures += len(entries)
+            PUBLISH_FAILURES.inc(len(entries))
+            return
+        await self._send(entries)
+
+    async def _send(self, entries: Sequence[FeedEntry]) -> bool:
+        """Publish now; True when every entry is in Redis (or was already)."""
         try:
             async with asyncio.timeout(self._timeout):
                 results = await self._xadd(entries)
         except (RedisError, OSError, TimeoutError) as exc:
             self._count_failure(len(entries), exc)
-            return
+            self._skip_until = time.monotonic() + self._breaker
+            return False
         failed = 0
         for entry, result in zip(entries, results, strict=False):
             if isinstance(result, Exception) and not _already_published(result):
@@ -98,6 +112,7 @@ class FeedPublisher:
             self._count_failure(failed, next(r for r in results if isinstance(r, Exception)))
         self.published += len(entries) - failed
         PUBLISHED.inc(len(entries) - failed)
+        return not failed
 
     async def _xadd(self, entries: Sequence[FeedEntry]) -> list[object]:
         pipe = self._redis.pipeline(transaction=False)
@@ -140,6 +155,7 @@ class FeedPublisher:
         """One catch-up pass: republish whatever Redis may lack; return how many entries were republished."""
         await self.flush_marks()
         await self._check_epoch()
+        self._skip_until = 0.0  # Redis answers again: publish directly from now on
         total = 0
         while True:
             async with self._engine.connect() as conn:
@@ -149,9 +165,7 @@ class FeedPublisher:
                 entries = await store.entries_between(conn, ranges)
             if not feeds:
                 return total
-            before = self.failures
-            await self.publish(entries)
-            if self.failures != before:
+            if entries and not await self._send(entries):
                 self._pending_marks.clear()
                 return total
             # Feeds whose retained entries were pruned have nothing to send: their head counts as published.
