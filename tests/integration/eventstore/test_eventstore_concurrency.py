@@ -96,3 +96,23 @@ class TestConcurrentIdempotency:
         assert 1 == sum(not isinstance(r, BaseException) for r in results)
         assert all(isinstance(r, IdempotencyKeyReusedError) for r in results if isinstance(r, BaseException))
         assert 1 == (await store.load_states([sid]))[sid].version
+
+
+class TestCancellation:
+    async def test_a_cancelled_append_leaves_nothing_behind(self, engine: AsyncEngine) -> None:
+        """Cancelling an append inside its transaction commits nothing, and the pool stays usable."""
+        entered = asyncio.Event()
+
+        async def hang() -> None:
+            entered.set()
+            await asyncio.Event().wait()
+
+        a, b = uuid.uuid4(), uuid.uuid4()
+        stuck = asyncio.create_task(PostgresEventStore(engine, before_commit=hang).append([stream(a, 0), stream(b, 0)]))
+        await entered.wait()
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        store = PostgresEventStore(engine)
+        assert {} == await store.load_states([a, b])
+        assert {a: 1, b: 1} == dict((await store.append([stream(a, 0), stream(b, 0)])).versions)

@@ -7,6 +7,7 @@ one pipeline: also one round trip.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -50,16 +51,22 @@ async def checkout(engine: AsyncEngine, *, autocommit: bool) -> AsyncIterator[Co
             await conn.set_autocommit(True)
         try:
             yield conn
-        except BaseException:
-            if conn.broken or conn.closed:
+        except BaseException as error:
+            # A broken connection, or one cancelled mid-statement, is not worth cleaning: discard it.
+            if conn.broken or conn.closed or isinstance(error, asyncio.CancelledError):
                 await pooled.invalidate()
+                raise
+            await _reset(conn, autocommit=autocommit)
             raise
-        finally:
-            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                with contextlib.suppress(psycopg.Error):
-                    await conn.rollback()
-            if autocommit and not conn.closed:
-                await conn.set_autocommit(False)
+        await _reset(conn, autocommit=autocommit)
+
+
+async def _reset(conn: Conn, *, autocommit: bool) -> None:
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        with contextlib.suppress(psycopg.Error):
+            await conn.rollback()
+    if autocommit:
+        await conn.set_autocommit(False)
 
 
 def _kind(expected: int) -> sql.Head:
