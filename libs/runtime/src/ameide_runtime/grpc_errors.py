@@ -100,7 +100,8 @@ def _describe_store_error(exc: store_errors.EventStoreError) -> ErrorDescription
 def _describe_application_error(exc: BaseException) -> ErrorDescription | None:
     if not isinstance(exc, errors.AmeideError):
         return None
-    code = next(code for kind, code in _CODES.items() if isinstance(exc, kind))
+    # A bare AmeideError is still meant for the client: the request cannot be served in the current state.
+    code = next((code for kind, code in _CODES.items() if isinstance(exc, kind)), grpc.StatusCode.FAILED_PRECONDITION)
     return ErrorDescription(
         code,
         exc.message,
@@ -198,7 +199,10 @@ def internal_description(exc: BaseException, method: str) -> ErrorDescription:
 
 async def abort_with(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException, *, method: str = "?") -> NoReturn:
     """Abort the RPC with the status ``exc`` maps to."""
-    description = describe(exc) or internal_description(exc, method)
+    try:
+        description = describe(exc) or internal_description(exc, method)
+    except Exception as failure:  # noqa: BLE001 - mapping must never itself turn into UNKNOWN
+        description = internal_description(failure, method)
     status = to_rpc_status(description)
     await context.abort(status.code, status.details, status.trailing_metadata)
     raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
