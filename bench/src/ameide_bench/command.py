@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import socket
@@ -19,7 +20,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -35,6 +36,7 @@ from ameide_runtime.auth import mint_token
 CONCURRENCY = (1, 8, 32)
 ECHO_METHOD = "/bench.Echo/Unary"
 START_TIMEOUT = 60.0
+ARTIFACTS_PER_WORKER = 32
 TEXT = "Could you add an approval step before shipping? " * 4  # a typical short chat message
 
 Op = Callable[[], Awaitable[None]]
@@ -193,18 +195,29 @@ async def send_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]
 
 
 async def ensure_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int) -> list[Op]:
-    """Workers each sending first messages (new chat, new key every call) about their own artifact."""
+    """Workers each sending first messages (new chat, new key every call) about artifacts of their own.
+
+    Each worker cycles through ``ARTIFACTS_PER_WORKER`` artifacts, so an artifact gains a few dozen chats over a
+    run, as a well-discussed document would, rather than thousands.
+    """
     chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
     artifacts = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
     ops: list[Op] = []
-    for index in range(count):
-        created = await artifacts.CreateArtifact(
-            artifacts_service_pb2.CreateArtifactRequest(title=f"Process {index}", kind="bpmn"), metadata=metadata
-        )
+    for worker in range(count):
+        pool = [
+            (
+                await artifacts.CreateArtifact(
+                    artifacts_service_pb2.CreateArtifactRequest(title=f"Process {worker}.{index}", kind="bpmn"),
+                    metadata=metadata,
+                )
+            ).artifact_id
+            for index in range(ARTIFACTS_PER_WORKER)
+        ]
+        turn = itertools.cycle(pool)
 
-        async def op(artifact_id: str = created.artifact_id) -> None:
+        async def op(turn: Iterator[str] = turn) -> None:
             request = threads_service_pb2.EnsureChatForArtifactAndSendMessageRequest(
-                artifact_id=artifact_id, message=_message(), idempotency_key=uuid.uuid4().hex
+                artifact_id=next(turn), message=_message(), idempotency_key=uuid.uuid4().hex
             )
             await chats.EnsureChatForArtifactAndSendMessage(request, metadata=metadata)
 

@@ -13,6 +13,7 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
+from ameide_command.domain.linkmap import LinkMap
 from ameide_command.domain.model import Actor, ArtifactState, Happened, Link
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as events_pb2
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types_pb2
@@ -97,10 +98,9 @@ def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
         return dataclasses.replace(state, title=payload.title, labels=dict(payload.labels))
     if isinstance(payload, events_pb2.ArtifactChatLinkedEvent):
         link = Link(relation=payload.relation_type, linked_at=event.at, linked_by=event.user_id)
-        return dataclasses.replace(state, chats={**state.chats, payload.threads_id: link})
+        return dataclasses.replace(state, chats=LinkMap.of(state.chats).with_link(payload.threads_id, link))
     if isinstance(payload, events_pb2.ArtifactChatUnlinkedEvent):
-        remaining = {key: link for key, link in state.chats.items() if key != payload.threads_id}
-        return dataclasses.replace(state, chats=remaining)
+        return dataclasses.replace(state, chats=LinkMap.of(state.chats).without(payload.threads_id))
     if isinstance(payload, events_pb2.ArtifactDeletedEvent):
         return dataclasses.replace(state, deleted=True)
     return state

@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 
 from ameide_command.domain import access
 from ameide_command.domain.commands import ChangeVisibility, DeleteChat, RenameChat, SendMessage, StartChat
+from ameide_command.domain.linkmap import LinkMap
 from ameide_command.domain.model import PRIVATE, UNSPECIFIED_VISIBILITY, Actor, ChatState, Happened, Link
 from ameide_core_proto.threads.v1 import threads_events_pb2 as events_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
@@ -112,13 +113,12 @@ def _message_sent(state: ChatState, _: Message, event: Happened) -> ChatState:
 def _associated(state: ChatState, payload: Message, event: Happened) -> ChatState:
     assert isinstance(payload, events_pb2.ArtifactAssociatedEvent)  # noqa: S101 - guaranteed by _APPLY's key
     link = Link(relation=payload.relation_type, linked_at=event.at, linked_by=event.user_id)
-    return dataclasses.replace(state, artifacts={**state.artifacts, payload.artifact_id: link})
+    return dataclasses.replace(state, artifacts=LinkMap.of(state.artifacts).with_link(payload.artifact_id, link))
 
 
 def _dissociated(state: ChatState, payload: Message, _: Happened) -> ChatState:
     assert isinstance(payload, events_pb2.ArtifactDissociatedEvent)  # noqa: S101 - guaranteed by _APPLY's key
-    remaining = {key: link for key, link in state.artifacts.items() if key != payload.artifact_id}
-    return dataclasses.replace(state, artifacts=remaining)
+    return dataclasses.replace(state, artifacts=LinkMap.of(state.artifacts).without(payload.artifact_id))
 
 
 def _updated(state: ChatState, payload: Message, _: Happened) -> ChatState:
@@ -168,5 +168,5 @@ def _created(payload: events_pb2.ChatCreatedEvent, event: Happened) -> ChatState
         labels=dict(payload.metadata.labels),
         description=payload.metadata.description,
         tags=tuple(payload.metadata.tags),
-        artifacts={},
+        artifacts=LinkMap(),
     )

@@ -6,31 +6,24 @@ version (or none) is rebuilt from the events. Times are epoch microseconds to ke
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from ameide_command.domain.model import ArtifactState, ChatState, Link, Relation, Visibility
+from ameide_command.domain.linkmap import LinkMap, from_micros, to_micros
+from ameide_command.domain.model import ArtifactState, ChatState, Link, Visibility
 
 FORMAT = 1
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _micros(at: dt.datetime) -> int:
-    return (at - _EPOCH) // dt.timedelta(microseconds=1)
-
-
-def _time(micros: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=micros)
+_micros = to_micros
+_time = from_micros
 
 
 def _links(links: Mapping[str, Link]) -> dict[str, list[Any]]:
-    return {key: [int(link.relation), _micros(link.linked_at), link.linked_by] for key, link in links.items()}
+    return LinkMap.of(links).raw
 
 
-def _parse_links(raw: dict[str, list[Any]]) -> dict[str, Link]:
-    return {key: Link(Relation(value[0]), _time(value[1]), value[2]) for key, value in raw.items()}
+def _parse_links(raw: dict[str, list[Any]]) -> LinkMap:
+    return LinkMap(raw)
 
 
 def _dump(document: dict[str, Any]) -> bytes:
