@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,16 @@ import pytest
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_types_pb2
-from ameide_sdk import AmeideClient, InMemoryCheckpointStore, ReconnectPolicy, Subscription, page_through
+from ameide_runtime import resume
+from ameide_runtime.tokens import TokenCodec
+from ameide_sdk import (
+    AmeideClient,
+    InMemoryCheckpointStore,
+    ReconnectPolicy,
+    ResumeExpired,
+    Subscription,
+    page_through,
+)
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -19,10 +29,16 @@ pytestmark = pytest.mark.e2e
 BOUND = 60
 
 
+@pytest.fixture(name="tenant_id")
+def fixture_tenant_id() -> str:
+    """A fresh tenant per test."""
+    return str(uuid.uuid4())
+
+
 @pytest.fixture(name="client")
-async def fixture_client(stack: Stack) -> AsyncIterator[AmeideClient]:
+async def fixture_client(stack: Stack, tenant_id: str) -> AsyncIterator[AmeideClient]:
     """A client of a fresh user in a fresh tenant, on the command and query deployables."""
-    token = stack.token(str(uuid.uuid4()), str(uuid.uuid4()))
+    token = stack.token(str(uuid.uuid4()), tenant_id)
     reconnect = ReconnectPolicy(max_attempts=12, initial_backoff=0.1, max_backoff=2.0)
     async with AmeideClient(
         stack.command_target, query_target=stack.query_target, token=token, reconnect=reconnect
@@ -164,3 +180,22 @@ class TestSubscriptions:
         assert ["m1", "m2", "m3"] == head
         assert ["m4", "m5", "m6"] == tail
         assert subscription.reconnects >= 1
+
+    async def test_expired_checkpoint_raises_resume_expired(
+        self, client: AmeideClient, stack: Stack, tenant_id: str
+    ) -> None:
+        """A checkpoint older than the token TTL ends the subscription with ResumeExpired (reload, then subscribe)."""
+        artifact_id = await _artifact(client)
+        sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "m0")
+        # The stream authorises against the read model: wait until the chat is projected.
+        await client.threads_queries.GetChat(
+            threads_service_pb2.GetChatRequest(threads_id=sent.threads_id, consistency_token=sent.consistency_token)
+        )
+        codec = TokenCodec(stack.settings_env["AMEIDE_TOKEN_SECRET"].encode())
+        two_days_ago = time.time() - 2 * 24 * 3600
+        stale = resume.issue(
+            codec, tenant_id=tenant_id, feed=resume.chat_feed(sent.threads_id), seq=1, now=two_days_ago
+        )
+
+        with pytest.raises(ResumeExpired):
+            await _texts(client.subscribe_chat(sent.threads_id, resume_token=stale), 1)
