@@ -100,8 +100,7 @@ class Executor:
         fresh: Aggregates | None = None
         if command.key is not None:
             if self._cache.get(chats, artifacts) is None:
-                # Two independent reads: overlap their round trips.
-                replay, fresh = await asyncio.gather(self._stored(command), self._loader.load(chats, artifacts))
+                replay, fresh = await self._stored_and_loaded(command)
             else:
                 replay = await self._stored(command)
             if replay is not None:
@@ -136,6 +135,18 @@ class Executor:
         if context.idempotency is None:
             return None
         return IdempotencyKey(context.actor.tenant_id, context.actor.user_id, context.idempotency.key)
+
+    async def _stored_and_loaded(self, command: _Command[R]) -> tuple[Outcome[R] | None, Aggregates]:
+        """Two independent reads with overlapping round trips; neither is left running if the other fails."""
+        stored, loaded = await asyncio.gather(
+            self._stored(command), self._loader.load(command.chats, command.artifacts), return_exceptions=True
+        )
+        for outcome in (stored, loaded):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert not isinstance(stored, BaseException)  # noqa: S101 - narrowed by the loop above
+        assert not isinstance(loaded, BaseException)  # noqa: S101 - narrowed by the loop above
+        return stored, loaded
 
     async def _stored(self, command: _Command[R]) -> Outcome[R] | None:
         assert command.key is not None  # noqa: S101 - only called with a key
