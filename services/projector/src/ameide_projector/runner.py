@@ -61,7 +61,7 @@ class ReadModelProjector:
             raise
 
     async def _apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
-        await writer.hold_shared_lock(conn)
+        await writer.prepare(conn)
         applied = await writer.load_applied(conn, {e.stream_id for e in events})
         decoded = decode_batch(events, applied)
         for event in decoded.unknown:

@@ -13,12 +13,13 @@ from ameide_projector.projections.envelope import Envelope
 from ameide_projector.projections.rows import ChatRow, Publish
 from ameide_runtime.resume import artifact_feed, chat_feed
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 
 def timestamp(value: dt.datetime) -> Timestamp:
-    """A protobuf timestamp of an aware datetime."""
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    """A protobuf timestamp of an aware datetime (arithmetic, not ``FromDatetime``: this runs per row)."""
+    delta = value - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def chat_message(row: ChatRow) -> types.Chat:

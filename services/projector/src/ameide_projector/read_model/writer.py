@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.array import ListBinaryDumper
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,7 +52,30 @@ def _upsert(table: sa.Table, keys: tuple[str, ...], skip: tuple[str, ...] = ()) 
     return stmt.on_conflict_do_update(index_elements=list(keys), set_={n: stmt.excluded[n] for n in columns})
 
 
-_UPSERT_CHATS = _upsert(rm_chats, ("id",))
+def _unnest(table: sa.Table, columns: list[sa.Column[Any]], casts: Mapping[str, Any] | None = None) -> Any:  # noqa: ANN401
+    """``INSERT INTO table (columns) SELECT * FROM unnest(:col1, :col2, ...)``: a whole batch in one statement.
+
+    Each bind parameter is one array (one element per row). ``casts`` turns the text a column is sent as into its
+    type (jsonb, text[]: arrays of those cannot be sent as such).
+    """
+    casts = casts or {}
+    arrays = [sa.cast(sa.bindparam(c.name), sa.ARRAY(sa.Text if c.name in casts else c.type)) for c in columns]
+    rows = sa.func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived(name="v")
+    values = [casts[c.name](rows.c[c.name]) if c.name in casts else rows.c[c.name] for c in columns]
+    return pg_insert(table).from_select([c.name for c in columns], sa.select(*values))
+
+
+def _excluded_all(stmt: Any, keys: list[str]) -> Any:  # noqa: ANN401 - an Insert
+    columns = [c.name for c in stmt.table.c if c.name not in keys and c.computed is None]
+    return stmt.on_conflict_do_update(index_elements=keys, set_={n: stmt.excluded[n] for n in columns})
+
+
+_CHAT_CASTS = {
+    "labels": lambda col: sa.cast(col, JSONB),
+    "tags": lambda col: sa.cast(col, sa.ARRAY(sa.Text)),
+}
+_UPSERT_CHATS = _excluded_all(_unnest(rm_chats, _CHAT_COLUMNS, _CHAT_CASTS), ["id"])
+_INSERT_MESSAGES = _unnest(rm_messages, [c for c in rm_messages.c if c.computed is None])
 _UPSERT_ARTIFACTS = _upsert(rm_artifacts, ("id",))
 # Loaded artifacts carry no body (it can be 4 MiB); unchanged content is never rewritten.
 _UPDATE_ARTIFACTS_KEEP_BODY = (
@@ -57,7 +83,6 @@ _UPDATE_ARTIFACTS_KEEP_BODY = (
     .where(rm_artifacts.c.id == sa.bindparam("b_id"))
     .values({c.name: sa.bindparam(f"b_{c.name}") for c in _ARTIFACT_COLUMNS if c.name != "id"})
 )
-_INSERT_MESSAGES = rm_messages.insert()
 _INSERT_VERSIONS = rm_artifact_versions.insert()
 _INSERT_HISTORY = rm_artifact_history.insert()
 _DELETE_LINK = rm_chat_artifacts.delete().where(
@@ -86,7 +111,7 @@ _UPSERT_LINKS = _link_upsert()
 
 
 def _version_upsert() -> Any:  # noqa: ANN401 - an Insert
-    stmt = pg_insert(rm_stream_versions)
+    stmt = _unnest(rm_stream_versions, list(rm_stream_versions.c))
     return stmt.on_conflict_do_update(
         index_elements=["stream_id"],
         set_={"version": sa.func.greatest(rm_stream_versions.c.version, stmt.excluded.version)},
@@ -96,8 +121,15 @@ def _version_upsert() -> Any:  # noqa: ANN401 - an Insert
 _UPSERT_VERSIONS = _version_upsert()
 
 
-async def hold_shared_lock(conn: AsyncConnection) -> None:
-    """Take the rebuild lock in shared mode for the rest of the transaction."""
+async def prepare(conn: AsyncConnection) -> None:
+    """Ready a batch's connection: binary array parameters, and the rebuild lock in shared mode.
+
+    The batch statements send one array per column; psycopg's default text format escapes every element with a
+    regex (about 6x slower for a 500-row batch of payloads and texts than the binary format registered here).
+    """
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is not None:
+        driver.adapters.register_dumper(list, ListBinaryDumper)
     await conn.execute(_SHARED_LOCK, {"id": REBUILD_LOCK_ID})
 
 
@@ -126,25 +158,56 @@ async def load_artifacts(conn: AsyncConnection, ids: Collection[uuid.UUID]) -> d
 
 
 def _as_params(row: object, prefix: str = "") -> dict[str, Any]:
-    values = dataclasses.asdict(row)  # type: ignore[call-overload]
-    for key, value in values.items():
-        if isinstance(value, tuple):
-            values[key] = list(value)
-    return {f"{prefix}{k}": v for k, v in values.items()} if prefix else values
+    # Shallow on purpose: dataclasses.asdict deep-copies every value (bodies, payloads), which dominated batches.
+    names = _FIELDS.get(type(row))
+    if names is None:
+        names = _FIELDS[type(row)] = tuple(f.name for f in dataclasses.fields(row))  # type: ignore[arg-type]
+    params: dict[str, Any] = {}
+    for name in names:
+        value = getattr(row, name)
+        params[prefix + name] = list(value) if isinstance(value, tuple) else value
+    return params
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _columns(rows: Collection[object], names: list[str]) -> dict[str, list[Any]]:
+    """One array per column (the shape of the unnest statements' parameters)."""
+    return {name: [getattr(row, name) for row in rows] for name in names}
+
+
+def _chat_columns(chats: Collection[ChatRow]) -> dict[str, list[Any]]:
+    params = _columns(chats, [c.name for c in _CHAT_COLUMNS if c.name not in _CHAT_CASTS])
+    params["labels"] = [json.dumps(dict(c.labels), sort_keys=True) for c in chats]
+    params["tags"] = [_text_array(c.tags) for c in chats]
+    return params
+
+
+def _text_array(values: Collection[str]) -> str:
+    """A Postgres text[] literal (sent as a parameter, never spliced into SQL)."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 async def write_plan(conn: AsyncConnection, plan: Plan, heads: Mapping[uuid.UUID, tuple[str, int]]) -> None:
     """Write a batch's plan and advance the applied stream versions."""
     if plan.chats:
-        await conn.execute(_UPSERT_CHATS, [_as_params(r) for r in plan.chats.values()])
+        await conn.execute(_UPSERT_CHATS, _chat_columns(plan.chats.values()))
     if plan.messages:
-        await conn.execute(_INSERT_MESSAGES, [_as_params(r) for r in plan.messages])
+        names = [c.name for c in rm_messages.c if c.computed is None]
+        await conn.execute(_INSERT_MESSAGES, _columns(plan.messages, names))
     await _write_artifacts(conn, plan)
     await _write_links(conn, plan)
     if plan.history:
         await conn.execute(_INSERT_HISTORY, [_as_params(r) for r in plan.history])
     if heads:
-        params = [{"stream_id": s, "tenant_id": t, "version": v} for s, (t, v) in heads.items()]
+        streams = list(heads)
+        params = {
+            "stream_id": streams,
+            "tenant_id": [heads[s][0] for s in streams],
+            "version": [heads[s][1] for s in streams],
+        }
         await conn.execute(_UPSERT_VERSIONS, params)
 
 

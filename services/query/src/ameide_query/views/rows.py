@@ -24,11 +24,13 @@ CHAT_COLUMNS = (
 )
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def timestamp(value: dt.datetime) -> Timestamp:
-    """A protobuf timestamp."""
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    """A protobuf timestamp of an aware datetime (arithmetic, not ``FromDatetime``: this runs per row)."""
+    delta = value - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,156 @@
+"""Projector benchmark: events applied per second (read model + live-update feed + Redis publish) beside raw INSERTs.
+
+A scratch database is filled through the real event store (chats with many messages, the common load), leaving
+one outbox row per event. The projector's real handler then drains the outbox through the real outbox consumer,
+batch by batch, each batch one transaction with its after-commit publish to Redis: events/s is what it
+sustains. The baseline inserts the same message rows, in the same batch size, into a plain table shaped like
+``rm_messages`` (same generated search column and indexes) with psycopg pipelined executemany: the raw INSERT rate.
+Run ``python -m ameide_bench.projector --database-url URL [--redis-url URL] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ameide_bench.eventstore import scratch_database
+from ameide_bench.report import Row, print_table
+from ameide_core_proto.threads.v1 import threads_events_pb2 as events
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_eventstore import DEFAULT_SHARD_COUNT, ExpectedVersion, NewEvent, StreamAppend
+from ameide_eventstore.postgres import PostgresEventStore
+from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
+from ameide_projector.feed import FeedPublisher, append_feed_entries
+from ameide_projector.runner import ReadModelProjector
+from ameide_runtime.settings import Settings
+
+TENANT = "bench-tenant"
+BATCH = 500  # the projector's default batch size (AMEIDE_PROJECTOR_BATCH_SIZE)
+STREAMS_PER_APPEND = 100
+TEXT = "Could you add an approval step before shipping? " * 4
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+ALL_SHARDS = frozenset(range(DEFAULT_SHARD_COUNT))
+
+
+def _event(payload: Any, at: dt.datetime) -> NewEvent:  # noqa: ANN401 - any event message
+    metadata = {"user_id": "bench-user", "tenant_id": TENANT, "occurred_at": at.isoformat()}
+    return NewEvent(uuid.uuid4(), payload.DESCRIPTOR.full_name, payload.SerializeToString(), metadata=metadata)
+
+
+def _message(chat: uuid.UUID, seq: int, at: dt.datetime) -> events.MessageSentEvent:
+    message = types.ChatMessage(
+        id=str(uuid.uuid4()), threads_id=str(chat), role="user", tenant_id=TENANT, user_id="bench-user",
+        sequence=seq, parts=[types.MessagePart(text=types.TextPart(text=TEXT))],
+    )  # fmt: skip
+    message.created_at.FromDatetime(at)
+    return events.MessageSentEvent(message_id=message.id, threads_id=str(chat), message=message)
+
+
+async def write_events(store: PostgresEventStore, chats: int, per_chat: int) -> int:
+    """Chats created, then ``per_chat`` messages each, appended many streams per transaction."""
+    ids = [uuid.uuid4() for _ in range(chats)]
+    written = 0
+    for round_ in range(per_chat + 1):
+        at = T0 + dt.timedelta(seconds=round_)
+        for start in range(0, chats, STREAMS_PER_APPEND):
+            appends = []
+            for chat in ids[start : start + STREAMS_PER_APPEND]:
+                payload: Any = (
+                    events.ChatCreatedEvent(threads_id=str(chat), user_id="bench-user", tenant_id=TENANT, title="b")
+                    if round_ == 0
+                    else _message(chat, round_, at)
+                )
+                appends.append(StreamAppend(chat, "chat", TENANT, ExpectedVersion.ANY, [_event(payload, at)]))
+            await store.append(appends)
+            written += len(appends)
+    return written
+
+
+async def project_all(engine: AsyncEngine, handler: ReadModelProjector) -> float:
+    """Drain the outbox through the real consumer and handler; return the seconds it took."""
+    consumer = PostgresOutboxConsumer(engine, batch_size=BATCH)
+    started = time.perf_counter()
+    while await consumer.run_once(handler, ALL_SHARDS):
+        pass
+    return time.perf_counter() - started
+
+
+async def raw_inserts(libpq: str, rows: int) -> float:
+    """Insert ``rows`` message rows into a table shaped like rm_messages, BATCH per transaction; return seconds."""
+    columns = "chat_id, seq, id, tenant_id, user_id, role, payload, text, created_at"
+    payload = _message(uuid.uuid4(), 1, T0).message.SerializeToString()
+    async with await psycopg.AsyncConnection.connect(libpq) as conn:
+        await conn.execute("CREATE TABLE bench_raw_messages (LIKE rm_messages INCLUDING ALL)")
+        await conn.commit()
+        chat = uuid.uuid4()
+        started = time.perf_counter()
+        for start in range(0, rows, BATCH):
+            params = [
+                (chat, seq, uuid.uuid4(), TENANT, "bench-user", "user", payload, TEXT, T0)
+                for seq in range(start + 1, min(rows, start + BATCH) + 1)
+            ]
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    f"INSERT INTO bench_raw_messages ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608 - constant
+                    params,
+                )
+            await conn.commit()
+        return time.perf_counter() - started
+
+
+async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
+    """Fill the outbox, drain it through the projector, then time the raw INSERTs; return the table rows."""
+    chats, per_chat = (20, 100) if quick else (200, 250)
+    rows: list[Row] = []
+    async with scratch_database(database_url) as url:
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        engine = create_async_engine(url, pool_size=4, max_overflow=4)
+        redis = Redis.from_url(redis_url)
+        try:
+            store = PostgresEventStore(engine)
+            total = await write_events(store, chats, per_chat)
+            publisher = FeedPublisher(Settings(), engine, redis, key_prefix=f"bench:{uuid.uuid4().hex[:8]}:")
+            handler = ReadModelProjector(append_feed=append_feed_entries, publisher=publisher)
+            seconds = await project_all(engine, handler)
+            raw_seconds = await raw_inserts(libpq, total)
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+    ours, raw = total / seconds, total / raw_seconds
+    rows.append(Row("raw INSERT message rows", raw, "rows/s", note=f"batches of {BATCH}, rm_messages shape"))
+    rows.append(
+        Row(
+            f"projector ({total:,} events, batch {BATCH})",
+            ours,
+            "events/s",
+            "raw INSERT message rows",
+            raw,
+            note="read model + feed + Redis publish; target >= 5,000 events/s",
+        )
+    )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ameide_bench.projector --database-url URL [--redis-url URL] [--quick]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", required=True, help="any database on the server; a scratch one is used")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--quick", action="store_true", help="fewer events (a smoke run)")
+    args = parser.parse_args(argv)
+    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick))
+    print_table(rows, title=f"projector ({'quick' if args.quick else 'full'})")
+
+
+if __name__ == "__main__":
+    main()

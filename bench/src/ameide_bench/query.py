@@ -1,0 +1,312 @@
+"""Query-path benchmark: GetMessages, ListChats and SearchChats over real gRPC beside the same SELECTs on psycopg.
+
+A scratch database is seeded straight into the read-model tables with COPY (full: 1,000,000 messages over 10,000
+chats in 10 tenants; quick: 20,000 over 200 in 2). The real query deployable (``python -m ameide_cli serve
+query``: JWT auth, tracing, metrics and error interceptors) runs as a child process; this process drives it at
+concurrency 8 and then runs the very statements the views run, with the same parameters, on 8 raw psycopg
+connections. Run ``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import itertools
+import os
+import random
+import secrets
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import TextClause
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
+
+from ameide_bench.command import Op, measure
+from ameide_bench.eventstore import scratch_database
+from ameide_bench.report import Row, print_table
+from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
+from ameide_core_proto.threads.v1 import threads_service_pb2_grpc as svc_grpc
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_query.views import chats as chat_views
+from ameide_query.views import messages as message_views
+from ameide_query.views import search as search_views
+from ameide_query.views.fulltext import params as fulltext_params
+from ameide_query.views.pages import TOP_ID, TOP_TIME
+from ameide_runtime.auth import mint_token
+from ameide_runtime.resume import chat_feed
+
+CONCURRENCY = 8
+START_TIMEOUT = 60.0
+USERS_PER_TENANT = 20
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+VOCABULARY = [f"{a}{b}" for a in ("al", "be", "co", "da", "el", "fa", "go", "hi", "io", "ju") for b in range(200)]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How much to seed."""
+
+    tenants: int
+    chats: int
+    messages: int
+
+
+FULL = Shape(tenants=10, chats=10_000, messages=1_000_000)
+QUICK = Shape(tenants=2, chats=200, messages=20_000)
+
+
+@dataclass(frozen=True, slots=True)
+class SeededChat:
+    """A chat of the seeded model and one user who may read it."""
+
+    chat_id: uuid.UUID
+    tenant: str
+    reader: str
+
+
+# --- seeding ---------------------------------------------------------------------------------------------------
+
+
+def _words(rng: random.Random) -> str:
+    return " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(8, 16)))
+
+
+async def seed(libpq: str, shape: Shape) -> list[SeededChat]:
+    """COPY chats, messages and feed heads into the read model (search index built after the load)."""
+    rng = random.Random(7)
+    per_chat = shape.messages // shape.chats
+    seeded: list[SeededChat] = []
+    async with await psycopg.AsyncConnection.connect(libpq, autocommit=True) as conn:
+        await conn.execute("DROP INDEX rm_messages_search_idx")
+        async with conn.cursor().copy(
+            "COPY rm_chats (id, tenant_id, owner, title, visibility, description, labels, tags, agent_id, "
+            "message_count, created_at, updated_at, last_activity_at, deleted, version) FROM STDIN"
+        ) as copy:
+            for n in range(shape.chats):
+                chat_id, tenant = uuid.uuid4(), f"tenant-{n % shape.tenants}"
+                owner = f"user-{rng.randrange(USERS_PER_TENANT)}"
+                visibility = (1, 2, 3)[n % 3]
+                reader = owner if visibility == 1 else f"user-{rng.randrange(USERS_PER_TENANT)}"
+                created = T0 + dt.timedelta(minutes=n)
+                active = created + dt.timedelta(minutes=rng.randrange(100_000))
+                await copy.write_row((
+                    chat_id, tenant, owner, _words(rng)[:60], visibility, _words(rng), "{}", "{ops,bench}",
+                    "general-assistant", per_chat, created, active, active, False, per_chat + 1,
+                ))  # fmt: skip
+                seeded.append(SeededChat(chat_id, tenant, reader))
+        await _copy_messages(conn, seeded, per_chat, rng)
+        async with conn.cursor().copy("COPY rm_feed_heads (feed_key, tenant_id, seq) FROM STDIN") as copy:
+            for chat in seeded:
+                await copy.write_row((chat_feed(str(chat.chat_id)), chat.tenant, per_chat))
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        await conn.execute("CREATE INDEX rm_messages_search_idx ON rm_messages USING gin (search)")
+        await conn.execute("VACUUM ANALYZE")
+    return seeded
+
+
+async def _copy_messages(
+    conn: psycopg.AsyncConnection[Any], seeded: Sequence[SeededChat], per_chat: int, rng: random.Random
+) -> None:
+    columns = "chat_id, seq, id, tenant_id, user_id, role, payload, text, created_at"
+    async with conn.cursor().copy(f"COPY rm_messages ({columns}) FROM STDIN") as copy:
+        for chat in seeded:
+            for seq in range(1, per_chat + 1):
+                body = _words(rng)
+                message = types.ChatMessage(
+                    id=str(uuid.uuid4()), threads_id=str(chat.chat_id), role="user", tenant_id=chat.tenant,
+                    user_id=chat.reader, sequence=seq, parts=[types.MessagePart(text=types.TextPart(text=body))],
+                )  # fmt: skip
+                at = T0 + dt.timedelta(seconds=seq)
+                message.created_at.FromDatetime(at)
+                await copy.write_row((
+                    chat.chat_id, seq, uuid.UUID(message.id), chat.tenant, chat.reader, "user",
+                    message.SerializeToString(), body, at,
+                ))  # fmt: skip
+
+
+# --- the query server (child process) ---------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def query_server(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[str]:
+    """The real query deployable (``ameide serve query``) on a free port, until the block ends."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
+    env.update({
+        "AMEIDE_DATABASE_URL": database_url, "AMEIDE_REDIS_URL": redis_url, "AMEIDE_AUTH": "jwt",
+        "AMEIDE_JWT_SECRET": jwt_secret, "AMEIDE_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "AMEIDE_BIND_HOST": "127.0.0.1", "AMEIDE_QUERY_PORT": str(port), "AMEIDE_QUERY_METRICS_PORT": "0",
+        "AMEIDE_LOG_LEVEL": "WARNING", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
+    })  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ameide_cli", "serve", "query", env=env, stdin=asyncio.subprocess.DEVNULL
+    )
+    target = f"127.0.0.1:{port}"
+    try:
+        await _wait_serving(target, proc)
+        yield target
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def _wait_serving(target: str, proc: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise RuntimeError(f"the query server exited with {proc.returncode}")
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the query server did not become SERVING")
+
+
+# --- the workloads -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request, as a gRPC call and as the raw statement(s) the view runs for it."""
+
+    grpc_request: Any
+    user: str
+    tenant: str
+    statements: tuple[tuple[str, dict[str, Any]], ...]
+
+
+def _sql(statement: TextClause) -> str:
+    """The statement as psycopg runs it (``%(name)s`` placeholders)."""
+    return str(statement.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[no-untyped-call]
+
+
+def workload(kind: str, seeded: Sequence[SeededChat], rng: random.Random, count: int = 500) -> list[Call]:
+    """Requests of one kind, each paired with the view's statements and parameters."""
+    calls: list[Call] = []
+    for chat in rng.sample(list(seeded), min(count, len(seeded))):
+        who = {"tenant": chat.tenant, "user": chat.reader}
+        if kind == "GetMessages":
+            params = {"id": chat.chat_id, "feed": chat_feed(str(chat.chat_id)), **who, "after": 0, "limit": 51}
+            request: Any = svc.GetMessagesRequest(threads_id=str(chat.chat_id))
+            statements = ((_sql(message_views._OLDEST_FIRST), params),)  # noqa: SLF001 - the view's own statement
+        elif kind == "ListChats":
+            params = {**who, "k_at": TOP_TIME, "k_id": TOP_ID, "limit": 21, **chat_views.ChatFilterValues().params()}
+            request = svc.ListChatsRequest()
+            statements = ((_sql(chat_views._LIST_CHATS), params),)  # noqa: SLF001 - the view's own statement
+        else:
+            word = rng.choice(VOCABULARY)
+            params = {**chat_views.ChatFilterValues().params(), **fulltext_params(word), "q2": "", "prefix2": False,
+                      **who, "k_rank": float("inf"), "k_at": TOP_TIME, "k_id": TOP_ID, "limit": 21}  # fmt: skip
+            request = svc.SearchChatsRequest(query=word)
+            statements = ((_sql(search_views._SEARCH), params),)  # noqa: SLF001 - the view's own statement
+        calls.append(Call(request, chat.reader, chat.tenant, statements))
+    return calls
+
+
+def grpc_ops(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret: str) -> list[Op]:
+    """Workers cycling through ``calls`` on the query service."""
+    stub = svc_grpc.ChatQueryServiceStub(channel)
+    method = getattr(stub, kind)
+    metadata = {
+        (c.user, c.tenant): (("authorization", f"Bearer {mint_token(secret, user_id=c.user, tenant_id=c.tenant)}"),)
+        for c in calls
+    }
+    ops: list[Op] = []
+    for offset in range(CONCURRENCY):
+        cycle = itertools.cycle(calls[offset::CONCURRENCY])
+
+        async def op(cycle: Any = cycle) -> None:  # noqa: ANN401 - an itertools.cycle
+            call = next(cycle)
+            await method(call.grpc_request, metadata=metadata[call.user, call.tenant])
+
+        ops.append(op)
+    return ops
+
+
+async def raw_ops(libpq: str, calls: Sequence[Call]) -> tuple[list[Op], list[psycopg.AsyncConnection[Any]]]:
+    """Workers running the same statements on their own raw psycopg connection (autocommit, prepared)."""
+    ops: list[Op] = []
+    conns: list[psycopg.AsyncConnection[Any]] = []
+    for offset in range(CONCURRENCY):
+        conn = await psycopg.AsyncConnection.connect(libpq, autocommit=True)
+        conns.append(conn)
+        cycle = itertools.cycle(calls[offset::CONCURRENCY])
+
+        async def op(conn: psycopg.AsyncConnection[Any] = conn, cycle: Any = cycle) -> None:  # noqa: ANN401
+            for statement, params in next(cycle).statements:
+                await (await conn.execute(statement, params)).fetchall()
+
+        ops.append(op)
+    return ops, conns
+
+
+async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
+    """Seed, then measure each RPC over gRPC and its statements raw, in one run; return the table rows."""
+    shape, seconds = (QUICK, 3.0) if quick else (FULL, 10.0)
+    secret = secrets.token_urlsafe(32)
+    rng = random.Random(11)
+    rows: list[Row] = []
+    async with scratch_database(database_url) as url:
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        started = time.perf_counter()
+        seeded = await seed(libpq, shape)
+        seed_seconds = time.perf_counter() - started
+        async with query_server(url, redis_url, secret) as target, grpc.aio.insecure_channel(target) as channel:
+            for kind in ("GetMessages", "ListChats", "SearchChats"):
+                calls = workload(kind, seeded, rng)
+                ours = await measure(grpc_ops(channel, kind, calls, secret), seconds)
+                ops, conns = await raw_ops(libpq, calls)
+                try:
+                    raw = await measure(ops, seconds)
+                finally:
+                    for conn in conns:
+                        await conn.close()
+                note = f"p95 {ours.p95_ms / raw.p95_ms:.2f}x raw"
+                if kind != "SearchChats":
+                    note += "; target p95 < 10 ms and <= 1.3x raw"
+                rows += [
+                    Row(f"raw SQL {kind} c={CONCURRENCY}", raw.rps, "rps", p50_ms=raw.p50_ms, p95_ms=raw.p95_ms,
+                        note="same statements, psycopg"),
+                    Row(f"gRPC {kind} c={CONCURRENCY}", ours.rps, "rps", f"raw SQL {kind}", raw.rps, ours.p50_ms,
+                        ours.p95_ms, note),
+                ]  # fmt: skip
+    rows.append(
+        Row(f"seed {shape.messages:,} messages / {shape.chats:,} chats / {shape.tenants} tenants", seed_seconds, "s")
+    )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", required=True, help="any database on the server; a scratch one is used")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--quick", action="store_true", help="a small model and short cells (a smoke run)")
+    args = parser.parse_args(argv)
+    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick))
+    print_table(rows, title=f"query path ({'quick' if args.quick else 'full'})")
+
+
+if __name__ == "__main__":
+    main()
