@@ -6,6 +6,7 @@ import {
   AmeideArgumentError,
   AmeideClient,
   MemoryCheckpointStore,
+  ResumeExpiredError,
   bearerAuth,
   checkpointPosition,
   pageThrough,
@@ -37,6 +38,7 @@ beforeEach(() => {
   s.overlap = 0;
   s.resumeTokens = [];
   s.messages = [];
+  s.expireBelow = 0;
   client = new AmeideClient(grpcTransport(server.baseUrl, [bearerAuth("tok-1")]), { retry: FAST });
 });
 
@@ -143,6 +145,16 @@ describe("AmeideClient.subscribeChat", () => {
   it("ends on errors that are not transient", async () => {
     server.script.breaks = [[Code.NotFound, 1]];
     await assert.rejects(sequences(client.subscribeChat(CHAT)), { code: Code.NotFound });
+    assert.equal(server.script.resumeTokens.length, 1);
+  });
+
+  it("throws ResumeExpiredError when the checkpoint is too old", async () => {
+    server.script.expireBelow = 5;
+    await assert.rejects(sequences(client.subscribeChat(CHAT, { resumeToken: makeToken(2) })), (error: unknown) => {
+      assert.ok(error instanceof ResumeExpiredError);
+      assert.equal(error.feed, `thread:${CHAT}`);
+      return true;
+    });
     assert.equal(server.script.resumeTokens.length, 1);
   });
 

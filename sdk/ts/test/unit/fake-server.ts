@@ -39,8 +39,16 @@ export interface Script {
   /** A resumed stream re-sends this many updates before the resume point (at-least-once). */
   overlap: number;
   resumeTokens: string[];
+  /** A resume token below this seq is refused as RESUME_TOKEN_EXPIRED (0 = never). */
+  expireBelow: number;
   /** GetMessages: ids of the chat's messages (the page token is the offset). */
   messages: string[];
+}
+
+/** google.rpc.ErrorInfo{reason} in protobuf binary (field 1, length-delimited). */
+function errorInfo(reason: string): Uint8Array {
+  const text = new TextEncoder().encode(reason);
+  return new Uint8Array([0x0a, text.length, ...text]);
 }
 
 function control(kind: StreamControl_Kind, seq: number): ChatUpdate {
@@ -84,6 +92,12 @@ function routes(script: Script) {
       const connection = script.resumeTokens.length;
       script.resumeTokens.push(request.resumeToken);
       const after = tokenSeq(request.resumeToken);
+      if (request.resumeToken && after < script.expireBelow) {
+        // As the services answer: the reason travels as a google.rpc.ErrorInfo detail, not in the message.
+        const error = new ConnectError("scripted", Code.FailedPrecondition);
+        error.details.push({ type: "google.rpc.ErrorInfo", value: errorInfo("RESUME_TOKEN_EXPIRED") });
+        throw error;
+      }
       yield control(StreamControl_Kind.SUBSCRIBED, after);
       const [code, cutAfter] = script.breaks[connection] ?? [undefined, -1];
       let sent = 0;
@@ -117,6 +131,7 @@ export async function startFakeServer(): Promise<FakeServer> {
     breaks: [],
     overlap: 0,
     resumeTokens: [],
+    expireBelow: 0,
     messages: [],
   };
   const server = createServer(connectNodeAdapter({ routes: routes(script) }));
