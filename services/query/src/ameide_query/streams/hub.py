@@ -23,10 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_projector.feed import keys
+from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.subscription import Subscription
 
 _log = logging.getLogger(__name__)
+
+# Larger holes are left to the subscribers, who fetch in pages (a reader must not stall on one feed).
+_MAX_GAP_FILL = 200
 
 SUBSCRIBERS = Gauge("ameide_live_subscribers", "Open StreamChatUpdates/StreamArtifactUpdates streams")
 DEGRADED = Gauge("ameide_live_redis_degraded", "1 while live streams poll rm_feed because Redis is unreachable")
@@ -161,7 +165,7 @@ class FeedHub:
             _log.warning("live reader lost Redis, polling rm_feed until it returns: %s", exc)
             self._set_degraded(value=True)
             return
-        self._dispatch(response)
+        await self._dispatch(response)
 
     async def _read(self) -> Any:  # noqa: ANN401 - redis-py returns RESP2 lists or RESP3 dicts
         return await self._redis.xread(
@@ -170,7 +174,7 @@ class FeedHub:
             block=self._block_ms,
         )
 
-    def _dispatch(self, response: Any) -> None:  # noqa: ANN401 - see _read
+    async def _dispatch(self, response: Any) -> None:  # noqa: ANN401 - see _read
         items = response.items() if isinstance(response, dict) else (response or [])
         for raw_key, raw_entries in items:
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
@@ -179,54 +183,75 @@ class FeedHub:
                     last_id = raw_entries[-1][0]
                     self._read_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
                 continue
-            self._offer(key[len(self._prefix) :], raw_entries)
+            feed_key = key[len(self._prefix) :]
+            entries: list[FeedEntry] = []
+            for entry_id, fields in raw_entries:
+                try:
+                    entries.append(keys.decode_fields(feed_key, entry_id, fields))
+                except (KeyError, ValueError):
+                    _log.warning("skipping malformed entry %s of feed %s", entry_id, feed_key)
+            await self._offer(feed_key, entries)
 
-    def _offer(self, feed_key: str, raw_entries: list[Any]) -> None:
-        subs = self._subs.get(feed_key)
-        if subs is None:
+    async def _offer(self, feed_key: str, entries: list[FeedEntry]) -> None:
+        """Offer new entries in sequence order, filling a gap from rm_feed once for every subscriber."""
+        for entry in entries:
+            last = self._last.get(feed_key)
+            if last is None:
+                return  # nobody follows the feed any more
+            if last + 1 < entry.seq <= last + _MAX_GAP_FILL:
+                # An entry published out of order (Redis rejects it once a later one is there) leaves a hole
+                # in the stream; reading it here costs one query instead of one per subscriber.
+                for missing in await self._read_range(feed_key, after=last, upto=entry.seq - 1):
+                    self._deliver(missing)
+            self._deliver(entry)
+
+    def _deliver(self, entry: FeedEntry) -> None:
+        subs = self._subs.get(entry.feed_key)
+        if subs is None or entry.seq <= self._last[entry.feed_key]:
             return
-        for entry_id, fields in raw_entries:
-            seq = keys.seq_of(entry_id)
-            if seq <= self._last[feed_key]:
-                continue
-            try:
-                entry = keys.decode_fields(feed_key, entry_id, fields)
-            except (KeyError, ValueError):
-                _log.warning("skipping malformed entry %s of feed %s", entry_id, feed_key)
-                continue
-            self._advance(feed_key, seq)
-            for sub in subs:
-                sub.offer(entry)
+        self._advance(entry.feed_key, entry.seq)
+        for sub in subs:
+            sub.offer(entry)
+
+    async def _read_range(self, feed_key: str, *, after: int, upto: int) -> list[FeedEntry]:
+        """Entries ``after < seq <= upto`` from rm_feed (empty on error: subscribers then fetch themselves)."""
+        try:
+            async with self._engine.connect() as conn:
+                found = await reads.entries(conn, feed_key, after=after, upto=upto, limit=_MAX_GAP_FILL)
+        except (SQLAlchemyError, OSError) as exc:
+            _log.warning("live reader could not read rm_feed: %s", exc)
+            return []
+        return found
 
     async def _degraded_pass(self) -> None:
-        """Poll rm_feed_heads for every followed feed, then check whether Redis is back."""
-        await self._poll_heads()
+        """Poll rm_feed for every followed feed, then check whether Redis is back."""
+        await self._poll_db()
         try:
             await self._redis.ping()
         except (RedisError, OSError):
             await asyncio.sleep(self._poll_interval)
             return
         _log.info("live reader reached Redis again")
-        # Entries committed while Redis was away are fetched from rm_feed by the subscribers; continue from the
-        # heads just polled.
-        await self._poll_heads()
+        # What was committed while Redis was away comes from rm_feed; continue reading Redis after it.
+        await self._poll_db()
         self._set_degraded(value=False)
 
-    async def _poll_heads(self) -> None:
-        feed_keys = list(self._subs)
+    async def _poll_db(self) -> None:
+        """Offer what rm_feed has beyond each followed feed's last entry (the Redis-less path)."""
         try:
             async with self._engine.connect() as conn:
-                found = await reads.heads(conn, feed_keys)
+                found = await reads.heads(conn, list(self._subs))
         except (SQLAlchemyError, OSError) as exc:
             _log.warning("live reader could not poll rm_feed_heads: %s", exc)
             return
-        for feed_key, seq in found.items():
-            subs = self._subs.get(feed_key)
-            if subs is None:
+        for feed_key, head in found.items():
+            last = self._last.get(feed_key)
+            if last is None or head <= last:
                 continue
-            self._advance(feed_key, max(self._last[feed_key], seq))
-            for sub in subs:
-                sub.note_head(seq)
+            await self._offer(feed_key, await self._read_range(feed_key, after=last, upto=head))
+            # Whatever could not be read here (a replica behind) is fetched by the subscribers themselves.
+            for sub in self._subs.get(feed_key, ()):
+                sub.note_head(head)
 
     def _set_degraded(self, *, value: bool) -> None:
         self.degraded = value
