@@ -8,7 +8,8 @@ import grpc
 import grpc.aio
 import pytest
 
-from ameide_sdk import AmeideClient, RetryPolicy
+from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_sdk import AmeideClient, RetryPolicy, dev_headers
 from tests.unit.sdk.fakes import FakeServer
 
 pytestmark = pytest.mark.unit
@@ -136,3 +137,26 @@ class TestValidation:
             await client.threads_artifact.send_message_from_artifact(ARTIFACT, "hi", idempotency_key="k")
 
         assert server.commands.calls == []
+
+
+class TestClientLifecycle:
+    """The client owns its channels."""
+
+    async def test_async_with_closes_the_channels(self, server: FakeServer) -> None:
+        """After the block, calls fail with 'Channel is closed' (nothing leaks)."""
+        async with AmeideClient(server.target, query_target=server.target.replace("127.0.0.1", "localhost")) as client:
+            await client.threads_artifact.send_message_from_artifact(ARTIFACT, "Hello")
+
+        with pytest.raises(grpc.aio.UsageError, match="Channel is closed"):
+            await client.threads_artifact.send_message_from_artifact(ARTIFACT, "Hello")
+        with pytest.raises(grpc.aio.UsageError, match="Channel is closed"):
+            await client.threads_queries.GetMessages(threads_service_pb2.GetMessagesRequest(threads_id=ARTIFACT))
+
+    async def test_headers_only_for_dev_mode(self, server: FakeServer) -> None:
+        """Without a token, dev_headers name the caller and no authorization header is sent."""
+        async with AmeideClient(server.target, headers=dev_headers("u1", "t1")) as client:
+            await client.threads_artifact.send_message_from_artifact(ARTIFACT, "Hello")
+
+        [metadata] = server.commands.metadata
+        assert "authorization" not in metadata
+        assert (metadata["x-user-id"], metadata["x-tenant-id"]) == ("u1", "t1")
