@@ -36,6 +36,8 @@ class Row:
         """Figure / baseline_figure (None without a usable baseline)."""
         if self.baseline_figure is None or self.baseline_figure == 0 or math.isnan(self.baseline_figure):
             return None
+        if math.isnan(self.figure):
+            return None
         return self.figure / self.baseline_figure
 
 
