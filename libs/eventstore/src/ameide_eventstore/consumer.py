@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from ameide_eventstore.ports import AfterCommit
+
+logger = logging.getLogger(__name__)
 
 # What a consumer does with an event whose handler keeps failing: park it in the dead-letter table and go on,
 # or halt the event's shard (the other shards go on).
@@ -90,3 +95,17 @@ class CountingMetrics:
     def shards_owned(self, count: int) -> None:
         """Remember the current ownership."""
         self.owned = count
+
+
+async def run_after_commit(after_commit: AfterCommit | None) -> None:
+    """Run a batch's after-commit callback; a failure is logged, never allowed to stop the consumer.
+
+    The batch is already committed, so re-applying it would be wrong and stopping would turn a Redis outage (say,
+    while publishing a hint) into a projection outage.
+    """
+    if after_commit is None:
+        return
+    try:
+        await after_commit()
+    except Exception:
+        logger.exception("after-commit callback failed (the batch itself is committed)")

@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats
+from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats, run_after_commit
 from ameide_eventstore.events import RecordedEvent
 from ameide_eventstore.memory.store import DeadLetter, InMemoryEventStore, OutboxRow
 from ameide_eventstore.ports import BatchHandler
@@ -67,8 +67,7 @@ class InMemoryOutboxConsumer:
                 return await self._one_by_one(handler, rows, events)
             await self._remove(rows)
             self._metrics.batch_applied(len(rows), time.perf_counter() - started)
-        if after_commit is not None:
-            await after_commit()
+        await run_after_commit(after_commit)
         return len(rows)
 
     async def _one_by_one(
@@ -92,8 +91,7 @@ class InMemoryOutboxConsumer:
                 after_commit = None
             await self._remove([row])
             done += 1
-            if after_commit is not None:
-                await after_commit()
+            await run_after_commit(after_commit)
         return done
 
     async def _remove(self, rows: Sequence[OutboxRow]) -> None:

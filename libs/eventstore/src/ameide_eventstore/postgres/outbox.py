@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats
+from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats, run_after_commit
 from ameide_eventstore.errors import TransientStoreError
 from ameide_eventstore.events import RecordedEvent
 from ameide_eventstore.ports import BatchHandler
@@ -135,8 +135,7 @@ class PostgresOutboxConsumer:
                     await conn.rollback()
                     return await self._one_by_one(handler, rows)
         self._metrics.batch_applied(len(rows), time.perf_counter() - started)
-        if after_commit is not None:
-            await after_commit()
+        await run_after_commit(after_commit)
         return len(rows)
 
     async def _one_by_one(self, handler: BatchHandler, rows: Sequence[Row[Any]]) -> int:
@@ -159,8 +158,7 @@ class PostgresOutboxConsumer:
                     await self._poison(row, error)
                     continue
             done += 1
-            if after_commit is not None:
-                await after_commit()
+            await run_after_commit(after_commit)
         return done
 
     async def _poison(self, row: Row[Any], error: Exception) -> None:

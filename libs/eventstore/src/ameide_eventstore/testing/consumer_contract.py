@@ -146,3 +146,25 @@ class OutboxConsumerContract:
         stats = await consumer.stats()
         assert stats.depth >= 3
         assert stats.oldest_age_seconds >= 0
+
+    async def test_failing_after_commit_does_not_stop_the_consumer(
+        self, store: EventStore, make_consumer: MakeConsumer
+    ) -> None:
+        """An after-commit callback that raises is logged; the batch stays applied and consumption goes on."""
+        first, second = uuid.uuid4(), uuid.uuid4()
+        applied: list[uuid.UUID] = []
+
+        async def handler(_tx: Any, events: Sequence[RecordedEvent]) -> AfterCommit:  # noqa: ANN401
+            applied.extend(e.stream_id for e in events if e.stream_id in {first, second})
+
+            async def boom() -> None:
+                raise ConnectionError("redis is down")
+
+            return boom
+
+        await store.append([stream(first, 0)])
+        async with running(make_consumer("park"), handler):
+            await wait_until(lambda: first in applied)
+            await store.append([stream(second, 0)])
+            await wait_until(lambda: second in applied)
+        assert [first, second] == applied
