@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,14 +25,22 @@ from ameide_projector.feed import keys
 from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.subscription import Subscription
+from ameide_query.streams.wake import ReaderWake
 
 _log = logging.getLogger(__name__)
 
 # Larger holes are left to the subscribers, who fetch in pages (a reader must not stall on one feed).
 _MAX_GAP_FILL = 200
 
-SUBSCRIBERS = Gauge("ameide_live_subscribers", "Open StreamChatUpdates/StreamArtifactUpdates streams")
-DEGRADED = Gauge("ameide_live_redis_degraded", "1 while live streams poll rm_feed because Redis is unreachable")
+# With `serve --workers N` the supervisor aggregates: subscribers add up, degraded is any worker's.
+SUBSCRIBERS = Gauge(
+    "ameide_live_subscribers", "Open StreamChatUpdates/StreamArtifactUpdates streams", multiprocess_mode="livesum"
+)
+DEGRADED = Gauge(
+    "ameide_live_redis_degraded",
+    "1 while live streams poll rm_feed because Redis is unreachable",
+    multiprocess_mode="livemax",
+)
 
 
 class FeedHub:
@@ -55,13 +62,11 @@ class FeedHub:
         self._block_ms = block_ms
         self._read_count = count
         self._poll_interval = poll_interval
-        self._wake_key = f"{key_prefix}__wake__:{uuid.uuid4().hex}"
-        self._wake_pending = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._wake = ReaderWake(redis, key_prefix)
         self._subs: dict[str, set[Subscription]] = {}
         self._last: dict[str, int] = {}
         # The XREAD argument, kept up to date incrementally: Redis key -> last id read (the wake key first).
-        self._read_ids: dict[str, str] = {self._wake_key: "0-0"}
+        self._read_ids: dict[str, str] = {self._wake.key: "0-0"}
         self._count = 0
         self._empty = asyncio.Event()
         self._empty.set()
@@ -75,7 +80,8 @@ class FeedHub:
         if subs is None:
             self._subs[sub.feed_key] = subs = set()
             self._advance(sub.feed_key, head)
-            self._wake()
+            if self._task is not None and not self.degraded:
+                self._wake.send()
         sub.note_head(self._last[sub.feed_key])
         subs.add(sub)
         self._count += 1
@@ -113,23 +119,6 @@ class FeedHub:
         """Return once no subscription is open."""
         await self._empty.wait()
 
-    def _wake(self) -> None:
-        if self._task is None or self._wake_pending or self.degraded:
-            return
-        self._wake_pending = True
-        task = asyncio.create_task(self._send_wake())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _send_wake(self) -> None:
-        try:
-            await self._redis.xadd(self._wake_key, {b"w": b"1"}, maxlen=8, approximate=False)
-            await self._redis.expire(self._wake_key, 3600)
-        except (RedisError, OSError) as exc:
-            _log.debug("could not wake the live reader: %s", exc)
-        finally:
-            self._wake_pending = False
-
     async def start(self) -> None:
         """Start the reader loop."""
         self._stopping = False
@@ -143,8 +132,7 @@ class FeedHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.delete(self._wake_key)
+        await self._wake.close()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -178,7 +166,7 @@ class FeedHub:
         items = response.items() if isinstance(response, dict) else (response or [])
         for raw_key, raw_entries in items:
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
-            if key == self._wake_key:
+            if key == self._wake.key:
                 if raw_entries:
                     last_id = raw_entries[-1][0]
                     self._read_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
