@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url, text
@@ -91,3 +92,25 @@ class TestErrorTranslation:
                 await store.load_states([uuid.uuid4()])
         finally:
             await engine.dispose()
+
+
+class TestSchema:
+    async def test_migration_matches_the_table_objects(self, engine: AsyncEngine) -> None:
+        """The hand-written migration 0001 creates exactly the tables described in ameide_eventstore.postgres.schema."""
+        from alembic.autogenerate import compare_metadata  # noqa: PLC0415 - only this test needs it
+        from alembic.migration import MigrationContext  # noqa: PLC0415
+
+        from ameide_eventstore.postgres.schema import metadata  # noqa: PLC0415
+
+        def ours(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:
+            if type_ == "schema":
+                return True
+            table = name if type_ == "table" else parents.get("table_name")
+            return table in metadata.tables  # other areas' tables are theirs to check
+
+        def diff(sync_conn: Any) -> list[Any]:
+            context = MigrationContext.configure(sync_conn, opts={"compare_type": True, "include_name": ours})
+            return list(compare_metadata(context, metadata))
+
+        async with engine.connect() as conn:
+            assert [] == await conn.run_sync(diff)
