@@ -67,3 +67,20 @@ class TestContiguous:
         """Only the run that continues the last delivered sequence is usable."""
         assert _contiguous([_entry(4), _entry(5), _entry(7)], 3) == [_entry(4), _entry(5)]
         assert _contiguous([_entry(5)], 3) == []
+
+
+class TestGoLive:
+    def test_replayed_entries_are_dropped_and_a_full_queue_emptied(self) -> None:
+        """Going live never starts with a backlog that would cut a subscriber at once."""
+        sub = Subscription("thread:x", maxsize=4)
+        for seq in (1, 2, 3):
+            sub.offer(_entry(seq))
+        sub.go_live(3)
+        assert [sub.pop(), sub.pop()] == [_entry(3), None]
+        busy = Subscription("thread:x", maxsize=4)
+        for seq in (5, 6, 7, 8):
+            busy.offer(_entry(seq))
+        busy.go_live(5)
+        assert busy.pop() is None
+        assert busy.known_head == 8
+        assert busy.live

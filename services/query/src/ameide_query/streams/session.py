@@ -85,11 +85,13 @@ class Session:
             yield self._control(Kind.KIND_SUBSCRIBED, token, valid_until)
             # Replay what existed when the call started; later entries are live.
             while self._expected <= head:
+                if sub.closed is not None:
+                    raise sub.closed
                 for entry in await self._fetch(head):
                     update = self._render(entry)
                     yield update
                     await self._after(update)
-            sub.live = True
+            sub.go_live(self._expected)
             yield self._control(Kind.KIND_CAUGHT_UP, self._token(self._expected - 1))
             async for update in self._follow(sub):
                 yield update

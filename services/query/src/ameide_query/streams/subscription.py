@@ -41,6 +41,18 @@ class Subscription:
         # While replaying, a dropped entry is simply fetched again once replay reaches it.
         self._event.set()
 
+    def go_live(self, expected: int) -> None:
+        """Replay is over: drop what it already delivered and start counting overflows.
+
+        A queue that filled up during a long replay is emptied: ``known_head`` still says what exists, so those
+        entries are fetched in pages instead of cutting a subscriber that was never slow.
+        """
+        while self._queue and self._queue[0].seq < expected:
+            self._queue.popleft()
+        if len(self._queue) * 2 >= self._maxsize:
+            self._queue.clear()
+        self.live = True
+
     def note_head(self, seq: int) -> None:
         """The feed has entries up to ``seq`` (learned without their content, e.g. by polling rm_feed)."""
         if seq > self.known_head:
