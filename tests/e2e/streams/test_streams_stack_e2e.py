@@ -7,6 +7,7 @@ import grpc.aio
 import pytest
 from redis.asyncio import Redis
 
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
 from ameide_projector.feed import keys as feed_keys
 from ameide_runtime import resume
@@ -30,6 +31,8 @@ class Client:
         self.metadata = stack.metadata(user, tenant)
         self.commands = threads_service_pb2_grpc.ChatCommandServiceStub(commands)
         self.queries = threads_service_pb2_grpc.ChatQueryServiceStub(queries)
+        self.artifact_commands = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(commands)
+        self.artifact_queries = artifacts_service_pb2_grpc.ArtifactQueryServiceStub(queries)
 
     async def create(self, visibility: threads_types_pb2.ChatVisibility.ValueType) -> tuple[str, str]:
         """A new chat: its id and the consistency token of the write."""
@@ -154,3 +157,41 @@ class TestThroughTheDeployables:
         # One Redis entry per update, ids consecutive: nothing published twice, nothing skipped.
         assert ids == list(range(ids[0], ids[0] + len(ids)))
         assert ids[-1] == 20
+
+    async def test_artifact_loaded_then_followed_until_deleted(self, clients: Any) -> None:
+        """GetArtifact's checkpoint, then content changes through the command service, then ArtifactDeleted."""
+        owner, colleague = clients("owner"), clients("colleague")
+        created = await owner.artifact_commands.CreateArtifact(
+            artifacts_service_pb2.CreateArtifactRequest(title="Flow", kind="bpmn"), metadata=owner.metadata
+        )
+        loaded = await colleague.artifact_queries.GetArtifact(
+            artifacts_service_pb2.GetArtifactRequest(
+                artifact_id=created.artifact_id, consistency_token=created.consistency_token
+            ),
+            metadata=colleague.metadata,
+        )
+        versions = []
+        for body in (b"<v2/>", b"<v3/>"):
+            request = artifacts_service_pb2.UpdateArtifactContentRequest(artifact_id=created.artifact_id)
+            request.content.mime_type = "application/xml"
+            request.content.body = body
+            versions.append(
+                (await owner.artifact_commands.UpdateArtifactContent(request, metadata=owner.metadata)).version
+            )
+        call = colleague.artifact_queries.StreamArtifactUpdates(
+            artifacts_service_pb2.StreamArtifactRequest(
+                artifact_id=created.artifact_id, resume_token=loaded.checkpoint_token
+            ),
+            metadata=colleague.metadata,
+        )
+        changes = await read_data(call, 2)
+        assert [(u.WhichOneof("update"), u.version, u.content_updated.body) for u in changes] == [
+            ("content_updated", versions[0], b"<v2/>"),
+            ("content_updated", versions[1], b"<v3/>"),
+        ]
+        await owner.artifact_commands.DeleteArtifact(
+            artifacts_service_pb2.DeleteArtifactRequest(artifact_id=created.artifact_id), metadata=owner.metadata
+        )
+        [gone] = await read_data(call, 1)
+        assert gone.WhichOneof("update") == "deleted"
+        assert await next_update(call) is grpc.aio.EOF
