@@ -43,6 +43,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--projector-port", type=_port, default=50053, help="projector health port (default 50053)")
     parser.add_argument("--data-dir", type=Path, default=Path(".ameide-dev"), help="data directory (./.ameide-dev)")
     parser.add_argument("--reset", action="store_true", help="delete the data directory's contents first")
+    parser.add_argument("--demo", action="store_true", help="then run the artifact-first flow with live subscribers")
     parser.set_defaults(handler=run)
 
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 user_id=DEV_USER,
                 tenant_id=DEV_TENANT,
             )
-            asyncio.run(_supervise(env, endpoints, out))
+            asyncio.run(_supervise(env, endpoints, out, demo=args.demo))
     out.say("stopped")
     return 0
 
@@ -115,7 +116,7 @@ def _child_env(
     return env
 
 
-async def _supervise(env: dict[str, str], endpoints: Endpoints, out: DevConsole) -> None:
+async def _supervise(env: dict[str, str], endpoints: Endpoints, out: DevConsole, *, demo: bool = False) -> None:
     specs = [ChildSpec(name, [sys.executable, "-m", "ameide_cli", "serve", name], env) for name in SERVICES]
     supervisor = Supervisor(specs, grace_seconds=10, on_output=out.log_line, on_event=out.event)
     stop = asyncio.Event()
@@ -124,11 +125,18 @@ async def _supervise(env: dict[str, str], endpoints: Endpoints, out: DevConsole)
         loop.add_signal_handler(sig, stop.set)
     running = asyncio.create_task(supervisor.run(stop))
     targets = {"command": endpoints.command, "query": endpoints.query, "projector": endpoints.projector_health}
+    demo_task = None
     if await _all_serving(targets, stop):
         out.banner(endpoints)
+        if demo:
+            from ameide_cli import demo as demo_flow  # noqa: PLC0415 - the SDK is loaded only for the demo
+
+            demo_task = asyncio.create_task(demo_flow.run(endpoints, out.console, stop))
     elif not stop.is_set():
         out.say(f"not every service answered its health check within {HEALTH_TIMEOUT:.0f}s; see the logs above")
     await running
+    if demo_task is not None:
+        await demo_task
     out.say("services stopped; stopping PostgreSQL and Redis")
 
 
