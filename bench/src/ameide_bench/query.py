@@ -29,8 +29,6 @@ import grpc
 import grpc.aio
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy import TextClause
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from ameide_bench.command import Op, measure
@@ -196,11 +194,6 @@ class Call:
     statements: tuple[tuple[str, dict[str, Any]], ...]
 
 
-def _sql(statement: TextClause) -> str:
-    """The statement as psycopg runs it (``%(name)s`` placeholders)."""
-    return str(statement.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[no-untyped-call]
-
-
 def workload(kind: str, seeded: Sequence[SeededChat], rng: random.Random, count: int = 500) -> list[Call]:
     """Requests of one kind, each paired with the view's statements and parameters."""
     calls: list[Call] = []
@@ -209,17 +202,17 @@ def workload(kind: str, seeded: Sequence[SeededChat], rng: random.Random, count:
         if kind == "GetMessages":
             params = {"id": chat.chat_id, "feed": chat_feed(str(chat.chat_id)), **who, "after": 0, "limit": 51}
             request: Any = svc.GetMessagesRequest(threads_id=str(chat.chat_id))
-            statements = ((_sql(message_views._OLDEST_FIRST), params),)  # noqa: SLF001 - the view's own statement
+            statements = ((message_views._OLDEST_FIRST_SQL, params),)  # noqa: SLF001 - the view's own statement
         elif kind == "ListChats":
             params = {**who, "k_at": TOP_TIME, "k_id": TOP_ID, "limit": 21, **chat_views.ChatFilterValues().params()}
             request = svc.ListChatsRequest()
-            statements = ((_sql(chat_views._LIST_CHATS), params),)  # noqa: SLF001 - the view's own statement
+            statements = ((chat_views._LIST_CHATS_SQL, params),)  # noqa: SLF001 - the view's own statement
         else:
             word = rng.choice(VOCABULARY)
             params = {**chat_views.ChatFilterValues().params(), **fulltext_params(word), "q2": "", "prefix2": False,
                       **who, "k_rank": float("inf"), "k_at": TOP_TIME, "k_id": TOP_ID, "limit": 21}  # fmt: skip
             request = svc.SearchChatsRequest(query=word)
-            statements = ((_sql(search_views._SEARCH), params),)  # noqa: SLF001 - the view's own statement
+            statements = ((search_views._SEARCH_SQL, params),)  # noqa: SLF001 - the view's own statement
         calls.append(Call(request, chat.reader, chat.tenant, statements))
     return calls
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_query.reads.artifacts import ArtifactReads
 from ameide_query.reads.chats import ChatReads
 from ameide_query.reads.common import ConsistencyWaiter
+from ameide_query.views.db import ReadPool
 from ameide_runtime.identity import Identity, reset_current, set_current
 from ameide_runtime.tokens import TokenCodec
 
@@ -26,12 +26,19 @@ class Reads:
     artifacts: ArtifactReads
 
 
+@pytest.fixture(scope="session", name="read_pool")
+async def fixture_read_pool(database_url: str) -> AsyncIterator[ReadPool]:
+    """The query service's read connections on the run's database."""
+    pool = ReadPool(database_url, size=4)
+    yield pool
+    await pool.close()
+
+
 @pytest.fixture(name="reads")
-def fixture_reads(engine: AsyncEngine) -> Reads:
-    """Handlers as the query bootstrap wires them (autocommit reads, a short consistency wait)."""
-    reads_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    waiter = ConsistencyWaiter(reads_engine, CODEC, wait_ms=300)
-    return Reads(ChatReads(reads_engine, CODEC, waiter), ArtifactReads(reads_engine, CODEC, waiter))
+def fixture_reads(read_pool: ReadPool) -> Reads:
+    """Handlers as the query bootstrap wires them (a short consistency wait)."""
+    waiter = ConsistencyWaiter(read_pool, CODEC, wait_ms=300)
+    return Reads(ChatReads(read_pool, CODEC, waiter), ArtifactReads(read_pool, CODEC, waiter))
 
 
 @contextlib.contextmanager

@@ -22,13 +22,16 @@ from ameide_query.reads.chats import ChatReads
 from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_query.views.db import ReadPool
 from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import TokenCodec
 
-# Connections per process: every unary read holds one for one or two statements; streams borrow briefly.
-POOL_SIZE = 16
-POOL_OVERFLOW = 16
+# Connections per process: unary reads hold a read-pool connection for one or two statements; the engine serves
+# the live streams, which borrow a connection only to check access and poll heads.
+READ_POOL_SIZE = 16
+POOL_SIZE = 4
+POOL_OVERFLOW = 8
 
 
 @dataclass(slots=True)
@@ -44,7 +47,11 @@ class QueryApp:
 
 @asynccontextmanager
 async def bootstrap(
-    settings: Settings, *, engine: AsyncEngine | None = None, redis: aioredis.Redis | None = None
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    redis: aioredis.Redis | None = None,
+    read_pool: ReadPool | None = None,
 ) -> AsyncIterator[QueryApp]:
     """Build the query app; everything opened here is closed on exit, in reverse order."""
     async with AsyncExitStack() as stack:
@@ -54,12 +61,13 @@ async def bootstrap(
         if redis is None:
             redis = aioredis.Redis.from_url(settings.redis_url)
             stack.push_async_callback(redis.aclose)
-        # Unary reads are single statements: autocommit spares the BEGIN/ROLLBACK round trips (same pool).
-        reads_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        if read_pool is None:
+            read_pool = ReadPool(settings.read_database_url(), size=READ_POOL_SIZE)
+            stack.push_async_callback(read_pool.close)
         codec = TokenCodec(settings.token_key())
-        waiter = ConsistencyWaiter(reads_engine, codec, wait_ms=settings.consistency_wait_ms)
-        chats = ChatReads(reads_engine, codec, waiter)
-        artifacts = ArtifactReads(reads_engine, codec, waiter)
+        waiter = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
+        chats = ChatReads(read_pool, codec, waiter)
+        artifacts = ArtifactReads(read_pool, codec, waiter)
         live = LiveUpdates(settings=settings, engine=engine, redis=redis, codec=codec, access=access)
         await live.start()
         stack.push_async_callback(live.stop)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as svc
 from ameide_query import paging
 from ameide_query.reads.common import ConsistencyWaiter, keyset, optional_id, parse_id, position
 from ameide_query.views import access, artifacts
+from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
@@ -27,8 +26,8 @@ def _artifact_not_found(artifact_id: uuid.UUID) -> NotFound:
 class ArtifactReads:
     """Handlers of GetArtifact, ListArtifacts, GetArtifactChats and GetArtifactHistory."""
 
-    def __init__(self, engine: AsyncEngine, codec: TokenCodec, waiter: ConsistencyWaiter) -> None:
-        self._engine = engine
+    def __init__(self, db: ReadPool, codec: TokenCodec, waiter: ConsistencyWaiter) -> None:
+        self._db = db
         self._codec = codec
         self._waiter = waiter
 
@@ -40,7 +39,7 @@ class ArtifactReads:
             raise InvalidArgument(FieldViolation("version", "must not be negative"))
         await self._waiter.wait(request.consistency_token)
         feed = resume.artifact_feed(str(artifact_id))
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             found = await artifacts.get_artifact(conn, caller, artifact_id, feed, version=request.version)
             if found is None:
                 raise _artifact_not_found(artifact_id)
@@ -64,8 +63,8 @@ class ArtifactReads:
         tokens = paging.PageTokens(self._codec, caller, binding)
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
-        async with self._engine.connect() as conn:
-            if chat_id is not None and await access.readable_chat(conn, caller, chat_id) is None:
+        async with self._db.connection() as conn:
+            if chat_id is not None and await access.read_chat(conn, caller, chat_id) is None:
                 raise NotFound(f"chat {chat_id} not found", reason="CHAT_NOT_FOUND")
             page = await artifacts.list_artifacts(
                 conn, caller, kind=request.kind, chat_id=chat_id, after=after, limit=limit
@@ -83,8 +82,8 @@ class ArtifactReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetArtifactChats", str(artifact_id)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
-        async with self._engine.connect() as conn:
-            if await access.readable_artifact(conn, caller, artifact_id) is None:
+        async with self._db.connection() as conn:
+            if await access.read_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
             page = await artifacts.artifact_chats(conn, caller, artifact_id, after=after, limit=limit)
         reply = svc.GetArtifactChatsResponse(threads=[c.message() for c in page.rows], total_count=page.total)
@@ -100,8 +99,8 @@ class ArtifactReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetArtifactHistory", str(artifact_id)))
         after = keyset(tokens.position(request.page_token), int)
-        async with self._engine.connect() as conn:
-            if await access.readable_artifact(conn, caller, artifact_id) is None:
+        async with self._db.connection() as conn:
+            if await access.read_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
             page = await artifacts.history(conn, artifact_id, after_version=after[0] if after else 0, limit=limit)
         reply = svc.GetArtifactHistoryResponse(entries=[e.message() for e in page.rows], total_count=page.total)

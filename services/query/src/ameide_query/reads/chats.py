@@ -6,13 +6,12 @@ import dataclasses
 import datetime as dt
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_query import paging
 from ameide_query.reads.chat_filter import binding, chat_filter
 from ameide_query.reads.common import ConsistencyWaiter, keyset, parse_id, position
 from ameide_query.views import chats, messages, search
+from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
@@ -26,8 +25,8 @@ def _chat_not_found(chat_id: uuid.UUID) -> NotFound:
 class ChatReads:
     """Handlers of GetChat, ListChats, GetMessages, GetChatArtifacts and SearchChats."""
 
-    def __init__(self, engine: AsyncEngine, codec: TokenCodec, waiter: ConsistencyWaiter) -> None:
-        self._engine = engine
+    def __init__(self, db: ReadPool, codec: TokenCodec, waiter: ConsistencyWaiter) -> None:
+        self._db = db
         self._codec = codec
         self._waiter = waiter
 
@@ -37,7 +36,7 @@ class ChatReads:
         chat_id = parse_id(request.threads_id, "threads_id")
         await self._waiter.wait(request.consistency_token)
         feed = resume.chat_feed(str(chat_id))
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             found = await chats.get_chat(conn, caller, chat_id, feed)
         if found is None:
             raise _chat_not_found(chat_id)
@@ -53,7 +52,7 @@ class ChatReads:
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("ListChats", binding(values)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
         reply = svc.ListChatsResponse(threads=[c.message() for c in page.rows], total_count=page.total)
         if page.has_more:
@@ -71,7 +70,7 @@ class ChatReads:
         after = keyset(tokens.position(request.page_token), int)
         await self._waiter.wait(request.consistency_token)
         feed = resume.chat_feed(str(chat_id))
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             page = await messages.messages_page(
                 conn,
                 caller,
@@ -101,7 +100,7 @@ class ChatReads:
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetChatArtifacts", str(chat_id)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         feed = resume.chat_feed(str(chat_id))
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             if await chats.get_chat(conn, caller, chat_id, feed) is None:
                 raise _chat_not_found(chat_id)
             page = await chats.chat_artifacts(conn, caller, chat_id, after=after, limit=limit)
@@ -124,7 +123,7 @@ class ChatReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("SearchChats", query, binding(values)))
         after = keyset(tokens.position(request.page_token), float, dt.datetime, uuid.UUID)
-        async with self._engine.connect() as conn:
+        async with self._db.connection() as conn:
             page = await search.search_chats(conn, caller, query, values, after=after, limit=limit)
             found = await search.snippets(conn, query, values.query, [h.chat.id for h in page.rows])
         reply = svc.SearchChatsResponse(

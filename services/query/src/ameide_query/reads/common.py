@@ -8,9 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ameide_query.views.consistency import applied_versions
+from ameide_query.views.db import ReadPool
 from ameide_runtime import consistency
 from ameide_runtime.errors import FieldViolation, InvalidArgument, Unavailable
 from ameide_runtime.tokens import InvalidToken, TokenCodec
@@ -81,8 +80,8 @@ def position(*values: object) -> list[Any]:
 class ConsistencyWaiter:
     """Waits (bounded) until the read model has applied the stream versions a consistency token names."""
 
-    def __init__(self, engine: AsyncEngine, codec: TokenCodec, *, wait_ms: int) -> None:
-        self._engine = engine
+    def __init__(self, db: ReadPool, codec: TokenCodec, *, wait_ms: int) -> None:
+        self._db = db
         self._codec = codec
         self._wait_seconds = wait_ms / 1000
 
@@ -99,7 +98,7 @@ class ConsistencyWaiter:
         deadline = time.monotonic() + self._wait_seconds
         delay = 0.002
         while True:
-            async with self._engine.connect() as conn:
+            async with self._db.connection() as conn:
                 applied = await applied_versions(conn, needed.keys())
             if all(applied.get(stream, 0) >= version for stream, version in needed.items()):
                 return

@@ -8,10 +8,12 @@ Deleted resources and other tenants' resources are simply absent (NOT_FOUND, no 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ameide_query.views.db import Conn, compiled
 from ameide_query.views.rows import CHAT_COLUMNS, PUBLIC, TEAM, ArtifactRow, ChatRow
 from ameide_runtime.identity import Identity
 
@@ -24,6 +26,8 @@ _ARTIFACT = text(
     "SELECT id, tenant_id, owner, title, kind, labels, version, mime, primary_chat_id, created_at, updated_at, "
     "deleted FROM rm_artifacts WHERE id = :id"
 )
+_CHAT_SQL = compiled(_CHAT)
+_ARTIFACT_SQL = compiled(_ARTIFACT)
 
 
 def can_read_chat(chat: ChatRow, caller: Identity) -> bool:
@@ -47,19 +51,35 @@ def can_read_artifact(artifact: ArtifactRow, caller: Identity) -> bool:
     return not artifact.deleted and artifact.tenant_id == caller.tenant_id
 
 
-async def readable_chat(conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
-    """The chat if ``caller`` may read it, else ``None`` (unknown, deleted, another tenant's, or private)."""
-    row = (await conn.execute(_CHAT, {"id": threads_id})).first()
+def _chat_if_readable(row: Any, caller: Identity) -> ChatRow | None:  # noqa: ANN401 - a result row
     if row is None:
         return None
     chat = ChatRow.of(row)
     return chat if can_read_chat(chat, caller) else None
 
 
-async def readable_artifact(conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
-    """The artifact (without content) if ``caller`` may read it, else ``None``."""
-    row = (await conn.execute(_ARTIFACT, {"id": artifact_id})).first()
+def _artifact_if_readable(row: Any, caller: Identity) -> ArtifactRow | None:  # noqa: ANN401 - a result row
     if row is None:
         return None
     artifact = ArtifactRow(**{**row._asdict(), "body": None})
     return artifact if can_read_artifact(artifact, caller) else None
+
+
+async def readable_chat(conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
+    """The chat if ``caller`` may read it, else ``None`` (unknown, deleted, another tenant's, or private)."""
+    return _chat_if_readable((await conn.execute(_CHAT, {"id": threads_id})).first(), caller)
+
+
+async def readable_artifact(conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
+    """The artifact (without content) if ``caller`` may read it, else ``None``."""
+    return _artifact_if_readable((await conn.execute(_ARTIFACT, {"id": artifact_id})).first(), caller)
+
+
+async def read_chat(conn: Conn, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
+    """``readable_chat`` on a read-pool connection."""
+    return _chat_if_readable(await (await conn.execute(_CHAT_SQL, {"id": threads_id})).fetchone(), caller)
+
+
+async def read_artifact(conn: Conn, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
+    """``readable_artifact`` on a read-pool connection."""
+    return _artifact_if_readable(await (await conn.execute(_ARTIFACT_SQL, {"id": artifact_id})).fetchone(), caller)

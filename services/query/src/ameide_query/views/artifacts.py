@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
 from ameide_query.views.access import LISTABLE_CHAT, can_read_artifact
+from ameide_query.views.db import Conn, compiled
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
 from ameide_query.views.rows import ArtifactRow, timestamp
 from ameide_runtime.identity import Identity
@@ -27,6 +27,7 @@ _GET = text(
     "(SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq "
     "FROM rm_artifacts AS a WHERE a.id = :id"
 )
+_GET_SQL = compiled(_GET)
 # The artifact as of version :version: title/labels of the newest version row at or below it, content of the newest
 # such row that changed the content. Read with the current row in one statement (one snapshot).
 _GET_VERSION = text(
@@ -40,6 +41,7 @@ _GET_VERSION = text(
     "AND version <= :version AND body IS NOT NULL ORDER BY version DESC LIMIT 1) AS b ON true "
     "WHERE a.id = :id"
 )
+_GET_VERSION_SQL = compiled(_GET_VERSION)
 
 _LIST_WHERE = (
     "a.tenant_id = :tenant AND NOT a.deleted AND (CAST(:kind AS text) = '' OR a.kind = :kind) "
@@ -51,6 +53,7 @@ _LIST = text(
     f"LEFT JOIN LATERAL (SELECT {_ARTIFACT_COLUMNS} FROM rm_artifacts AS a WHERE {_LIST_WHERE} "
     "AND (a.updated_at, a.id) < (:k_at, :k_id) ORDER BY a.updated_at DESC, a.id DESC LIMIT :limit) AS p ON true"
 )
+_LIST_SQL = compiled(_LIST)
 
 # Chats linked to an artifact that the caller may list (the artifact is of the caller's tenant).
 _CHATS_WHERE = f"l.artifact_id = :artifact AND c.tenant_id = :tenant AND {LISTABLE_CHAT}"
@@ -61,6 +64,7 @@ _ARTIFACT_CHATS = text(
     f"WHERE {_CHATS_WHERE} AND (l.linked_at, l.chat_id) < (:k_at, :k_id) "
     "ORDER BY l.linked_at DESC, l.chat_id DESC LIMIT :limit) AS p ON true"
 )
+_ARTIFACT_CHATS_SQL = compiled(_ARTIFACT_CHATS)
 
 _HISTORY = text(
     "SELECT t.total, p.* FROM (SELECT count(*) AS total FROM rm_artifact_history WHERE artifact_id = :artifact) AS t "
@@ -68,6 +72,7 @@ _HISTORY = text(
     "FROM rm_artifact_history WHERE artifact_id = :artifact AND version > :after "
     "ORDER BY version LIMIT :limit) AS p ON true"
 )
+_HISTORY_SQL = compiled(_HISTORY)
 
 
 def _artifact(row: Any, *, body: bytes | None) -> ArtifactRow:  # noqa: ANN401 - an SQLAlchemy Row
@@ -89,16 +94,18 @@ def _artifact(row: Any, *, body: bytes | None) -> ArtifactRow:  # noqa: ANN401 -
 
 
 async def get_artifact(
-    conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID, feed: str, *, version: int = 0
+    conn: Conn, caller: Identity, artifact_id: uuid.UUID, feed: str, *, version: int = 0
 ) -> tuple[ArtifactRow, int] | None:
     """The artifact with content (as of ``version`` when > 0) and its feed head; ``None`` if not readable/found."""
     if version <= 0:
-        row = (await conn.execute(_GET, {"id": artifact_id, "feed": feed})).first()
+        row = await (await conn.execute(_GET_SQL, {"id": artifact_id, "feed": feed})).fetchone()
         if row is None:
             return None
         artifact = _artifact(row, body=bytes(row.body))
     else:
-        row = (await conn.execute(_GET_VERSION, {"id": artifact_id, "feed": feed, "version": version})).first()
+        row = await (
+            await conn.execute(_GET_VERSION_SQL, {"id": artifact_id, "feed": feed, "version": version})
+        ).fetchone()
         if row is None or version > row.version or row.v_title is None:
             return None
         current = _artifact(row, body=None)
@@ -117,7 +124,7 @@ async def get_artifact(
 
 
 async def list_artifacts(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     *,
     kind: str,
@@ -135,7 +142,7 @@ async def list_artifacts(
         "k_id": k_id,
         "limit": limit + 1,
     }
-    rows = (await conn.execute(_LIST, params)).all()
+    rows = await (await conn.execute(_LIST_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     return cut([_artifact(r, body=None) for r in rows if r.id is not None], total, limit)
 
@@ -160,7 +167,7 @@ class LinkedChat:
 
 
 async def artifact_chats(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     artifact_id: uuid.UUID,
     *,
@@ -177,7 +184,7 @@ async def artifact_chats(
         "k_id": k_id,
         "limit": limit + 1,
     }
-    rows = (await conn.execute(_ARTIFACT_CHATS, params)).all()
+    rows = await (await conn.execute(_ARTIFACT_CHATS_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     chats = [LinkedChat(r.chat_id, r.title, r.relation_type, r.linked_at) for r in rows if r.chat_id is not None]
     return cut(chats, total, limit)
@@ -208,12 +215,10 @@ class HistoryEntry:
         )
 
 
-async def history(
-    conn: AsyncConnection, artifact_id: uuid.UUID, *, after_version: int, limit: int
-) -> Page[HistoryEntry]:
+async def history(conn: Conn, artifact_id: uuid.UUID, *, after_version: int, limit: int) -> Page[HistoryEntry]:
     """History entries after ``after_version``, oldest first (access is checked by the caller)."""
     params = {"artifact": artifact_id, "after": after_version, "limit": limit + 1}
-    rows = (await conn.execute(_HISTORY, params)).all()
+    rows = await (await conn.execute(_HISTORY_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     entries = [
         HistoryEntry(r.version, r.event_id, r.event_type, r.occurred_at, r.user_id, r.chat_id, r.metadata)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_query.views.access import LISTABLE_CHAT, can_read_chat
+from ameide_query.views.db import Conn, compiled
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
@@ -22,6 +22,7 @@ _GET_CHAT = text(
     f"SELECT {CHAT_COLUMNS}, (SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq "  # noqa: S608 - constant columns
     "FROM rm_chats AS c WHERE c.id = :id"
 )
+_GET_CHAT_SQL = compiled(_GET_CHAT)
 
 # ChatFilter, every field optional (0 / NULL / empty = not filtering).
 _FILTERS = (
@@ -50,7 +51,9 @@ def _list_statement(*, matching: bool) -> str:
 
 
 _LIST_CHATS = text(_list_statement(matching=False))
+_LIST_CHATS_SQL = compiled(_LIST_CHATS)
 _LIST_CHATS_MATCHING = text(_list_statement(matching=True))
+_LIST_CHATS_MATCHING_SQL = compiled(_LIST_CHATS_MATCHING)
 
 # A chat's artifacts the caller may read (its tenant's, not deleted), most recently linked first.
 _ARTIFACTS_WHERE = "l.chat_id = :chat AND a.tenant_id = :tenant AND NOT a.deleted"
@@ -62,6 +65,7 @@ _CHAT_ARTIFACTS = text(
     "AND (l.linked_at, l.artifact_id) < (:k_at, :k_id) "
     "ORDER BY l.linked_at DESC, l.artifact_id DESC LIMIT :limit) AS p ON true"
 )
+_CHAT_ARTIFACTS_SQL = compiled(_CHAT_ARTIFACTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +89,9 @@ class ChatFilterValues:
         }
 
 
-async def get_chat(
-    conn: AsyncConnection, caller: Identity, chat_id: uuid.UUID, feed: str
-) -> tuple[ChatRow, int] | None:
+async def get_chat(conn: Conn, caller: Identity, chat_id: uuid.UUID, feed: str) -> tuple[ChatRow, int] | None:
     """The chat and its feed's head sequence, read in one statement (one snapshot); ``None`` if not readable."""
-    row = (await conn.execute(_GET_CHAT, {"id": chat_id, "feed": feed})).first()
+    row = await (await conn.execute(_GET_CHAT_SQL, {"id": chat_id, "feed": feed})).fetchone()
     if row is None:
         return None
     chat = ChatRow.of(row)
@@ -99,7 +101,7 @@ async def get_chat(
 
 
 async def list_chats(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     chat_filter: ChatFilterValues,
     *,
@@ -116,8 +118,8 @@ async def list_chats(
         "limit": limit + 1,
         **chat_filter.params(),
     }
-    statement = _LIST_CHATS_MATCHING if chat_filter.query else _LIST_CHATS
-    rows = (await conn.execute(statement, params)).all()
+    statement = _LIST_CHATS_MATCHING_SQL if chat_filter.query else _LIST_CHATS_SQL
+    rows = await (await conn.execute(statement, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     chats = [ChatRow.of(r) for r in rows if r.id is not None]
     return cut(chats, total, limit)
@@ -145,7 +147,7 @@ class LinkedArtifact:
 
 
 async def chat_artifacts(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     chat_id: uuid.UUID,
     *,
@@ -155,7 +157,7 @@ async def chat_artifacts(
     """Artifacts linked to the chat that the caller may read, most recently linked first."""
     k_at, k_id = after or (TOP_TIME, TOP_ID)
     params = {"chat": chat_id, "tenant": caller.tenant_id, "k_at": k_at, "k_id": k_id, "limit": limit + 1}
-    rows = (await conn.execute(_CHAT_ARTIFACTS, params)).all()
+    rows = await (await conn.execute(_CHAT_ARTIFACTS_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     linked = [
         LinkedArtifact(r.artifact_id, r.title, r.kind, r.relation_type, r.linked_at)

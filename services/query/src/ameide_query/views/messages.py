@@ -10,9 +10,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_query.views.db import Conn, compiled
 from ameide_runtime.identity import Identity
 
 # Readable by id: not deleted, and PUBLIC, or the caller's tenant and (TEAM or the caller's own).
@@ -32,7 +32,9 @@ def _statement(order: str, bound: str) -> str:
 OLDEST_FIRST = _statement("ASC", ">")
 NEWEST_FIRST = _statement("DESC", "<")
 _OLDEST_FIRST = text(OLDEST_FIRST)
+_OLDEST_FIRST_SQL = compiled(_OLDEST_FIRST)
 _NEWEST_FIRST = text(NEWEST_FIRST)
+_NEWEST_FIRST_SQL = compiled(_NEWEST_FIRST)
 _BEFORE_ALL = 1 << 62
 
 
@@ -48,7 +50,7 @@ class MessagePage:
 
 
 async def messages_page(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     chat_id: uuid.UUID,
     feed: str,
@@ -67,7 +69,7 @@ async def messages_page(
         "after": after,
         "limit": limit + 1,
     }
-    rows = (await conn.execute(_NEWEST_FIRST if newest_first else _OLDEST_FIRST, params)).all()
+    rows = await (await conn.execute(_NEWEST_FIRST_SQL if newest_first else _OLDEST_FIRST_SQL, params)).fetchall()
     if not rows:
         return None
     found = [r for r in rows if r.seq is not None]

@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_query.views.access import LISTABLE_CHAT
 from ameide_query.views.chats import _FILTERS, ChatFilterValues
+from ameide_query.views.db import Conn, compiled
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
 from ameide_query.views.rows import CHAT_COLUMNS, ChatRow
@@ -37,6 +37,7 @@ _SEARCH = text(
     "SELECT * FROM hits WHERE (hits.rank, hits.updated_at, hits.id) < (:k_rank, :k_at, :k_id) "
     "ORDER BY hits.rank DESC, hits.updated_at DESC, hits.id DESC LIMIT :limit) AS p ON true"
 )
+_SEARCH_SQL = compiled(_SEARCH)
 
 _HEADLINE_OPTIONS = "StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, MaxFragments=1"
 _SNIPPETS = text(
@@ -47,6 +48,7 @@ _SNIPPETS = text(
     "ts_headline('simple', concat_ws(' ', c.title, array_to_string(c.tags, ' '), c.description), q.tsq, "
     f"'{_HEADLINE_OPTIONS}')) AS snippet FROM rm_chats AS c, q WHERE c.id = ANY(CAST(:ids AS uuid[]))"
 )
+_SNIPPETS_SQL = compiled(_SNIPPETS)
 
 _ABOVE_ALL_RANKS = float("inf")
 
@@ -70,7 +72,7 @@ def _first(query: str) -> dict[str, object]:
 
 
 async def search_chats(
-    conn: AsyncConnection,
+    conn: Conn,
     caller: Identity,
     query: str,
     chat_filter: ChatFilterValues,
@@ -89,16 +91,16 @@ async def search_chats(
         "k_id": k_id,
         "limit": limit + 1,
     }
-    rows = (await conn.execute(_SEARCH, params)).all()
+    rows = await (await conn.execute(_SEARCH_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     hits = [Hit(ChatRow.of(r), float(r.rank)) for r in rows if r.id is not None]
     return cut(hits, total, limit)
 
 
-async def snippets(conn: AsyncConnection, query: str, extra: str, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+async def snippets(conn: Conn, query: str, extra: str, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """A highlighted snippet per chat: its best-matching message, else its title, tags and description."""
     if not chat_ids:
         return {}
     params = {**_params(query, extra, ChatFilterValues()), "ids": chat_ids}
-    rows = (await conn.execute(_SNIPPETS, params)).all()
+    rows = await (await conn.execute(_SNIPPETS_SQL, params)).fetchall()
     return {r.id: str(r.snippet or "") for r in rows}
