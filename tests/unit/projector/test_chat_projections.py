@@ -266,3 +266,23 @@ class TestBatch:
         assert change.delete_first
         assert change.put is not None
         assert change.put.linked_at == T0 + dt.timedelta(seconds=3)
+
+
+def test_message_update_bytes_equal_the_proto_serialization() -> None:
+    """The hand-assembled ChatUpdate(message) bytes are exactly what protobuf would serialize."""
+    log, chat_id = Log(), uuid.uuid4()
+    chat = _created_chat(log, chat_id)
+    log.add(
+        chat_id,
+        "chat",
+        message_sent(chat_id, 1, "x" * 300, user=ALICE, tenant=TENANT, at=T0),
+        user=ALICE,
+        tenant=TENANT,
+        at=T0,
+    )
+    effects = _project(log, 1, chat)
+    (publish,) = [e for e in effects if isinstance(e, Publish)]
+    (added,) = [e.row for e in effects if isinstance(e, AddMessage)]
+    expected = svc.ChatUpdate(message=types.ChatMessage.FromString(added.payload))
+    expected.timestamp.FromDatetime(T0)
+    assert publish.update == expected.SerializeToString(deterministic=True)

@@ -178,7 +178,7 @@ def _chat_unlinked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping
 
 def _deleted(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.UUID, ChatRow]) -> list[Effect]:
     del chats
-    update = svc.ArtifactUpdate(deleted=types.ArtifactDeleted(artifact_id=str(event.stream_id)))
+    update = svc.ArtifactUpdate(deleted=types.ArtifactDeleted(artifact_id=event.stream_key))
     return [
         PutArtifact(_touch(event, artifact, deleted=True)),
         _history(event, DELETED),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 from collections.abc import Callable
 
@@ -13,7 +14,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_projector.projections.envelope import Envelope
 from ameide_projector.projections.envelope import payload_as as _cast
-from ameide_projector.projections.protos import chat_message, chat_update, timestamp
+from ameide_projector.projections.protos import chat_message, chat_update, message_update, timestamp
 from ameide_projector.projections.rows import (
     AddMessage,
     ChatRow,
@@ -25,6 +26,8 @@ from ameide_projector.projections.rows import (
     PutChat,
     Unlink,
 )
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _created(event: Envelope, chat: ChatRow | None) -> list[Effect]:
@@ -66,18 +69,21 @@ def message_text(message: types.ChatMessage) -> str:
 
 def _message_sent(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     chat = _require(event, chat)
+    # The decoded payload belongs to this event alone: complete its message in place (no copy).
     payload = _cast(event, ev.MessageSentEvent)
-    message = types.ChatMessage()
-    message.CopyFrom(payload.message)
+    message = payload.message
     # Fill what older writers may have left empty, from the envelope (deterministic: a rebuild agrees).
     message.id = message.id or payload.message_id
-    message.threads_id = str(event.stream_id)
+    message.threads_id = event.stream_key
     message.tenant_id = message.tenant_id or event.tenant_id
     message.user_id = message.user_id or event.user_id
     message.sequence = message.sequence or chat.message_count + 1
     if not message.HasField("created_at"):
         message.created_at.CopyFrom(timestamp(event.occurred_at))
-    created_at = message.created_at.ToDatetime(tzinfo=event.occurred_at.tzinfo)
+    created_at = _EPOCH + dt.timedelta(
+        seconds=message.created_at.seconds, microseconds=message.created_at.nanos // 1000
+    )
+    serialized = message.SerializeToString(deterministic=True)
     row = MessageRow(
         chat_id=event.stream_id,
         seq=message.sequence,
@@ -85,17 +91,29 @@ def _message_sent(event: Envelope, chat: ChatRow | None) -> list[Effect]:
         tenant_id=message.tenant_id,
         user_id=message.user_id,
         role=message.role,
-        payload=message.SerializeToString(deterministic=True),
+        payload=serialized,
         text=message_text(message),
         created_at=created_at,
     )
-    updated = _touch(
-        event,
-        chat,
-        message_count=chat.message_count + 1,
-        last_activity_at=max(chat.last_activity_at, created_at),
+    # Positional construction: dataclasses.replace costs several times more, once per message.
+    updated = ChatRow(
+        chat.id,
+        chat.tenant_id,
+        chat.owner,
+        chat.title,
+        chat.visibility,
+        chat.description,
+        chat.labels,
+        chat.tags,
+        chat.agent_id,
+        chat.message_count + 1,
+        chat.created_at,
+        event.occurred_at,
+        max(chat.last_activity_at, created_at),
+        chat.deleted,
+        event.version,
     )
-    return [AddMessage(row), PutChat(updated), chat_update(event, svc.ChatUpdate(message=message))]
+    return [AddMessage(row), PutChat(updated), message_update(event, serialized)]
 
 
 def _associated(event: Envelope, chat: ChatRow | None) -> list[Effect]:
@@ -112,7 +130,7 @@ def _associated(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     )
     update = svc.ChatUpdate(
         relation=types.ChatArtifactRelation(
-            threads_id=str(event.stream_id),
+            threads_id=event.stream_key,
             artifact_id=payload.artifact_id,
             type=relation,
             created_at=timestamp(event.occurred_at),
@@ -126,9 +144,7 @@ def _dissociated(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     chat = _require(event, chat)
     payload = _cast(event, ev.ArtifactDissociatedEvent)
     update = svc.ChatUpdate(
-        relation_removed=types.ChatArtifactRelationRemoved(
-            threads_id=str(event.stream_id), artifact_id=payload.artifact_id
-        )
+        relation_removed=types.ChatArtifactRelationRemoved(threads_id=event.stream_key, artifact_id=payload.artifact_id)
     )
     unlink = Unlink(chat_id=event.stream_id, artifact_id=uuid.UUID(payload.artifact_id))
     return [unlink, PutChat(_touch(event, chat)), chat_update(event, update)]
@@ -161,7 +177,7 @@ def _visibility_changed(event: Envelope, chat: ChatRow | None) -> list[Effect]:
 
 def _deleted(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     chat = _require(event, chat)
-    update = svc.ChatUpdate(deleted=types.ChatDeleted(threads_id=str(event.stream_id)))
+    update = svc.ChatUpdate(deleted=types.ChatDeleted(threads_id=event.stream_key))
     return [PutChat(_touch(event, chat, deleted=True)), chat_update(event, update)]
 
 

@@ -55,6 +55,8 @@ class Envelope:
     occurred_at: dt.datetime
     user_id: str
     payload: Message
+    # str(stream_id), computed once: ids are rendered several times per event (feed keys, message fields).
+    stream_key: str = ""
 
 
 def occurred_at(event: RecordedEvent) -> dt.datetime:
@@ -93,6 +95,7 @@ def decode(event: RecordedEvent) -> Envelope | None:
         occurred_at=occurred_at(event),
         user_id=str(event.metadata.get("user_id", "")),
         payload=payload,
+        stream_key=str(event.stream_id),
     )
 
 
