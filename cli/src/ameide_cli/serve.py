@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.workers > 1:
         return asyncio.run(_supervise_pool(args.service, args.workers, settings, environ))
     bootstrap = load_bootstrap(args.service)
-    configure_tracing(f"ameide-{args.service}", environ)
+    configure_tracing(f"ameide-{args.service}", environ, trace_file=settings.trace_file)
     try:
         asyncio.run(_serve_one(args.service, bootstrap, settings, pool_worker=args.pool_worker))
     finally:

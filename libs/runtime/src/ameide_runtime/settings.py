@@ -83,6 +83,7 @@ class Settings:
     projector_on_error: OnProjectionError = "park"
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
+    trace_file: str = ""  # debug: append every span as a JSON line to this file (ameide_runtime.telemetry_export)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -3,7 +3,9 @@
 - ``configure_logging``: one JSON object per line (``ts``, ``level``, ``logger``, ``msg``, ``trace_id``,
   ``span_id``, ``service``, plus ``exc`` and any ``extra=`` fields), or readable text for development.
 - ``configure_tracing``: an SDK tracer provider, so every RPC has a trace id to log and store in event metadata;
-  spans are exported over OTLP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set.
+  spans are recorded and exported only when an exporter is configured (``OTEL_EXPORTER_OTLP_ENDPOINT``,
+  ``OTEL_TRACES_EXPORTER``, or the debug file ``AMEIDE_TRACE_FILE``: see ``ameide_runtime.telemetry_export``),
+  and only then are SQL statements and Redis calls traced too.
 - ``inject_trace_context`` / ``extract_trace_context``: the W3C ``traceparent`` in event metadata, so the
   projector continues the trace of the command that wrote the event.
 Prometheus metrics live in ``ameide_runtime.metrics``.
@@ -22,10 +24,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ameide_runtime.settings import Settings
+from ameide_runtime.telemetry_export import sampler_from_env, span_processors
+from ameide_runtime.telemetry_sql import instrument_sql
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -93,16 +96,26 @@ def configure_logging(settings: Settings, service: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
-def configure_tracing(service: str, environ: Mapping[str, str]) -> TracerProvider:
-    """Install the process's tracer provider once; export over OTLP only when an endpoint is configured."""
+def configure_tracing(service: str, environ: Mapping[str, str], *, trace_file: str = "") -> TracerProvider:
+    """Install the process's tracer provider once; record and export spans only when an exporter is configured.
+
+    ``OTEL_SERVICE_NAME`` overrides ``service``; ``trace_file`` is ``Settings.trace_file`` (``AMEIDE_TRACE_FILE``).
+    """
     if "provider" in _state:
         return _state["provider"]
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    if environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-        # Imported only when used: the exporter pulls in its own gRPC channel machinery.
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+    processors = span_processors(environ, trace_file=trace_file)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME") or service}),
+        sampler=sampler_from_env(environ, exporting=bool(processors)),
+    )
+    for processor in processors:
+        provider.add_span_processor(processor)
+    if processors:
+        # Statement and Redis spans cost a little on every call: only worth it when someone reads them.
+        from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        instrument_sql()
+        RedisInstrumentor().instrument(tracer_provider=provider)
     trace.set_tracer_provider(provider)
     _state["provider"] = provider
     return provider
