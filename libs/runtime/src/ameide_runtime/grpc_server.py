@@ -2,8 +2,9 @@
 
 ``serve`` runs the command and query services; ``run_worker`` runs a non-gRPC deployable (the projector) with
 only a health endpoint beside it. Both stop gracefully on SIGTERM/SIGINT: health turns NOT_SERVING first (so
-load balancers stop sending), shutdown callbacks run (e.g. live streams end with a resumable UNAVAILABLE),
-then the server drains for ``AMEIDE_SHUTDOWN_GRACE_SECONDS``.
+load balancers stop sending), shutdown callbacks run (e.g. live streams end with a resumable UNAVAILABLE), the
+server keeps accepting while in-flight RPCs finish (a balancer may still route a few calls until it sees the
+health change), then it stops; all of it within ``AMEIDE_SHUTDOWN_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from ameide_runtime.auth import AuthInterceptor, authenticator_for, is_public
 from ameide_runtime.grpc_errors import ErrorInterceptor
-from ameide_runtime.metrics import MetricsInterceptor, start_metrics_server
+from ameide_runtime.metrics import InFlight, MetricsInterceptor, start_metrics_server
 from ameide_runtime.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -60,11 +61,13 @@ def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, i
     ]
 
 
-def build_server(settings: Settings, *, reuse_port: bool = False, authenticate: bool = True) -> grpc.aio.Server:
+def build_server(
+    settings: Settings, *, reuse_port: bool = False, authenticate: bool = True, in_flight: InFlight | None = None
+) -> grpc.aio.Server:
     """A grpc.aio server with the interceptors in order: tracing, metrics, auth, errors (innermost)."""
     interceptors: list[grpc.aio.ServerInterceptor] = [
         aio_server_interceptor(filter_=lambda details: not is_public(details.method)),  # type: ignore[no-untyped-call]
-        MetricsInterceptor(),
+        MetricsInterceptor(in_flight),
     ]
     if authenticate:
         interceptors.append(AuthInterceptor(authenticator_for(settings)))
@@ -110,13 +113,25 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-async def _run_callbacks(callbacks: Sequence[ShutdownCallback], seconds: float) -> None:
+async def _run_callbacks(callbacks: Sequence[ShutdownCallback], deadline: float) -> None:
     for callback in callbacks:
         try:
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout_at(deadline):
                 await callback()
         except Exception:
             logger.exception("shutdown callback %r failed", callback)
+
+
+async def _drain(
+    server: grpc.aio.Server, in_flight: InFlight, callbacks: Sequence[ShutdownCallback], grace: float
+) -> None:
+    """Callbacks, then wait for in-flight RPCs while still accepting, then stop: all within ``grace`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    await _run_callbacks(callbacks, deadline)
+    if not await in_flight.wait_idle(deadline - loop.time()):
+        logger.warning("%d RPCs still running after the grace period; cancelling them", len(in_flight))
+    await server.stop(max(0.0, deadline - loop.time()))
 
 
 @contextlib.contextmanager
@@ -144,7 +159,8 @@ async def serve(
 ) -> None:
     """Serve ``bindings`` until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
     stop = stop or asyncio.Event()
-    server = build_server(settings, reuse_port=reuse_port)
+    in_flight = InFlight()
+    server = build_server(settings, reuse_port=reuse_port, in_flight=in_flight)
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     health_servicer = await add_health_and_reflection(server, [b.full_name for b in bindings])
@@ -157,8 +173,7 @@ async def serve(
         await stop.wait()
         logger.info("shutting down: health NOT_SERVING, draining for %ss", settings.shutdown_grace_seconds)
         await health_servicer.enter_graceful_shutdown()
-        await _run_callbacks(on_shutdown, settings.shutdown_grace_seconds)
-        await server.stop(settings.shutdown_grace_seconds)
+        await _drain(server, in_flight, on_shutdown, settings.shutdown_grace_seconds)
     logger.info("stopped")
 
 

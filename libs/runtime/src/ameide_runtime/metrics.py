@@ -1,21 +1,23 @@
-"""Prometheus metrics: the HTTP endpoint of each deployable and the RPC metrics interceptor.
+"""Prometheus metrics: the HTTP endpoint of each deployable, the RPC metrics interceptor, in-flight RPCs.
 
 With ``ameide serve --workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` for its workers and serves
 their aggregated metrics itself (``start_metrics_server(..., multiprocess_dir=...)``); otherwise each process
-serves its own registry.
+serves its own registry. Gauges therefore say how workers combine (``multiprocess_mode``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 import grpc.aio
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+from ameide_runtime.auth import is_public
 from ameide_runtime.grpc_wrap import Continuation, StreamBehavior, UnaryBehavior, wrap_handler
 
 RPC_REQUESTS = Counter("ameide_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
@@ -25,6 +27,49 @@ RPC_DURATION = Histogram(
     ["method", "code"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
 )
+RPC_IN_FLIGHT = Gauge(
+    "ameide_rpc_in_flight",
+    "RPCs being handled right now (streams until they end), by method.",
+    ["method"],
+    multiprocess_mode="livesum",
+)
+IDEMPOTENCY_HITS = Counter(
+    "ameide_command_idempotency_hits_total",
+    "Commands answered with the stored response of an earlier request with the same idempotency key.",
+)
+
+
+class InFlight:
+    """The RPCs a server is handling (health and reflection aside), so shutdown can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def enter(self) -> None:
+        """An RPC started."""
+        self._count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        """An RPC ended (whatever its outcome)."""
+        self._count -= 1
+        if not self._count:
+            self._idle.set()
+
+    async def wait_idle(self, seconds: float) -> bool:
+        """Wait (at most ``seconds``) until no RPC is in flight; True when none is."""
+        if seconds > 0:
+            try:
+                async with asyncio.timeout(seconds):
+                    await self._idle.wait()
+            except TimeoutError:
+                pass
+        return not self._count
 
 
 def start_metrics_server(port: int, host: str, *, multiprocess_dir: str | None = None) -> Callable[[], None]:
@@ -57,17 +102,31 @@ def _code_name(context: grpc.aio.ServicerContext[Any, Any]) -> str:
 
 
 class _MetricsWrapper:
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, in_flight: InFlight | None) -> None:
         self._method = method
+        self._gauge = RPC_IN_FLIGHT.labels(method)
+        self._in_flight = in_flight
+
+    def _enter(self) -> float:
+        self._gauge.inc()
+        if self._in_flight is not None:
+            self._in_flight.enter()
+        return time.perf_counter()
+
+    def _leave(self) -> None:
+        self._gauge.dec()
+        if self._in_flight is not None:
+            self._in_flight.leave()
 
     def _observe(self, context: grpc.aio.ServicerContext[Any, Any], started: float, code: str | None) -> None:
+        self._leave()
         code = code or _code_name(context)
         RPC_REQUESTS.labels(self._method, code).inc()
         RPC_DURATION.labels(self._method, code).observe(time.perf_counter() - started)
 
     def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
         async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-            started, code = time.perf_counter(), None
+            started, code = self._enter(), None
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
@@ -82,7 +141,7 @@ class _MetricsWrapper:
 
     def stream(self, behavior: StreamBehavior) -> StreamBehavior:
         async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
-            started, code = time.perf_counter(), None
+            started, code = self._enter(), None
             try:
                 async for response in behavior(request, context):
                     yield response
@@ -98,7 +157,15 @@ class _MetricsWrapper:
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts RPCs and observes their latency by method and final status code."""
+    """Counts RPCs and observes their latency by method and final status code; tracks the RPCs in flight.
+
+    Args:
+        in_flight: Where the server's application RPCs are counted while they run (health and reflection are not:
+            a kubelet's or client's health watch must not hold up a drain).
+    """
+
+    def __init__(self, in_flight: InFlight | None = None) -> None:
+        self._in_flight = in_flight
 
     async def intercept_service(
         self,
@@ -107,4 +174,6 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Wrap the method's handler with timing and counting."""
         handler = await continuation(handler_call_details)
-        return wrap_handler(handler, _MetricsWrapper(handler_call_details.method))
+        method = handler_call_details.method
+        in_flight = None if is_public(method) else self._in_flight
+        return wrap_handler(handler, _MetricsWrapper(method, in_flight))
