@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
+from ameide_projector.observability import OutboxSampler, PrometheusConsumerMetrics
 from ameide_projector.runner import ReadModelProjector
 from ameide_projector.wake import OutboxWake
 from ameide_runtime.settings import Settings
@@ -29,21 +30,26 @@ POOL_OVERFLOW = 4
 
 @dataclass(slots=True)
 class ProjectorApp:
-    """The running projector: consumer, handler, publisher."""
+    """The running projector: consumer, handler, publisher, outbox sampler (metrics)."""
 
     consumer: PostgresOutboxConsumer
     handler: ReadModelProjector
     publisher: FeedPublisher
     wake: OutboxWake | None
+    sampler: OutboxSampler | None = None
 
     async def run(self, stop_event: asyncio.Event) -> None:
         """Project until ``stop_event`` is set, then release the shards."""
         await self.publisher.start()
         if self.wake is not None:
             self.wake.start()
+        if self.sampler is not None:
+            self.sampler.start()
         try:
             await self.consumer.run(self.handler, stop=stop_event.is_set)
         finally:
+            if self.sampler is not None:
+                await self.sampler.stop()
             if self.wake is not None:
                 await self.wake.stop()
             await self.publisher.stop()
@@ -79,5 +85,7 @@ async def bootstrap(
             wake=wake,
             on_error=settings.projector_on_error,
             worker_id=worker_id,
+            metrics=PrometheusConsumerMetrics(),
         )
-        yield ProjectorApp(consumer=consumer, handler=handler, publisher=publisher, wake=wake)
+        sampler = OutboxSampler(consumer.stats)
+        yield ProjectorApp(consumer=consumer, handler=handler, publisher=publisher, wake=wake, sampler=sampler)

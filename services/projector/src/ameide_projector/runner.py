@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_eventstore import AfterCommit, RecordedEvent
-from ameide_projector import metrics
+from ameide_projector import metrics, observability
 from ameide_projector.feed.models import FeedEntry, FeedUpdate
 from ameide_projector.projections.batch import Plan, decode_batch, plan_batch
 from ameide_projector.read_model import writer
@@ -46,19 +46,20 @@ class ReadModelProjector:
         self._publisher = publisher
 
     async def __call__(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
-        """Apply one batch (see the module docstring)."""
-        try:
-            return await self._apply(conn, events)
-        except Exception as exc:
-            metrics.PROJECTION_ERRORS.labels(type(exc).__name__).inc()
-            first = events[0] if events else None
-            logger.exception(
-                "projection failed for a batch of %d events (first: %s at position %s)",
-                len(events),
-                first.event_type if first else "-",
-                first.global_position if first else "-",
-            )
-            raise
+        """Apply one batch (see the module docstring), in the spans that continue the events' traces."""
+        with observability.traced_batch(events) as traced:
+            try:
+                return traced.after_commit(await self._apply(conn, events))
+            except Exception as exc:
+                metrics.PROJECTION_ERRORS.labels(type(exc).__name__).inc()
+                first = events[0] if events else None
+                logger.exception(
+                    "projection failed for a batch of %d events (first: %s at position %s)",
+                    len(events),
+                    first.event_type if first else "-",
+                    first.global_position if first else "-",
+                )
+                raise
 
     async def _apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
         await writer.prepare(conn)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
+from opentelemetry import trace
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +32,8 @@ from ameide_eventstore.validation import check_appends
 # An expired idempotency record found while replaying is replaced by appending again (rarely more than once).
 _ATTEMPTS = 3
 _JANITOR_SLICE = 5000
+# The append talks to psycopg directly (no SQL statement spans): this span marks it in the command's trace.
+_tracer = trace.get_tracer("ameide_eventstore")
 
 
 class PostgresEventStore:
@@ -62,10 +65,15 @@ class PostgresEventStore:
         """See ``EventStore.append``."""
         # Sorted stream ids = one global lock order, so commands touching the same streams never deadlock.
         ordered = sorted(check_appends(appends), key=lambda item: item.stream_id)
-        for _ in range(_ATTEMPTS):
-            result = await self._attempt(ordered, idempotency)
-            if result is not None:
-                return result
+        with _tracer.start_as_current_span("eventstore.append") as span:
+            if span.is_recording():
+                span.set_attribute("ameide.streams", len(ordered))
+                span.set_attribute("ameide.events", sum(len(item.events) for item in ordered))
+            for _ in range(_ATTEMPTS):
+                result = await self._attempt(ordered, idempotency)
+                if result is not None:
+                    span.set_attribute("ameide.replayed", result.replayed)
+                    return result
         raise TransientStoreError("the idempotency record expired while being replayed; retry")
 
     async def _attempt(

@@ -12,6 +12,7 @@ from ameide_command.application.context import IdempotencyRequest, RequestContex
 from ameide_command.application.executor import Outcome
 from ameide_command.domain.model import Actor
 from ameide_runtime import identity
+from ameide_runtime.metrics import IDEMPOTENCY_HITS
 from ameide_runtime.telemetry import current_traceparent
 
 R = TypeVar("R", bound=Message)
@@ -78,6 +79,7 @@ def fingerprint(method: str, request: Message, actor: Actor) -> bytes:
 def reply(context: grpc.aio.ServicerContext[Any, Any], outcome: Outcome[R]) -> R:
     """The response; a replay says so in trailing metadata (with when the stored response expires)."""
     if outcome.replayed:
+        IDEMPOTENCY_HITS.inc()
         trailing: list[tuple[str, str]] = [(REPLAYED_HEADER, "true")]
         if outcome.expires_at is not None:
             trailing.append((EXPIRES_HEADER, outcome.expires_at.isoformat()))

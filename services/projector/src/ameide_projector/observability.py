@@ -1,0 +1,237 @@
+"""What the projector reports: outbox backlog and consumer metrics (Prometheus), and the traces it continues.
+
+- ``OutboxSampler`` samples the outbox (depth, age of the oldest row, dead letters) every few seconds: the
+  projection lag in events and in seconds, visible even while every worker is stuck.
+- ``PrometheusConsumerMetrics`` is the outbox consumer's metrics sink: batches, parked events, shard ownership.
+- ``traced_batch`` wraps one batch: a ``projector.batch`` span (current while the batch applies, linked to the
+  events' traces), and for every sampled trace among the events a ``projector.project`` span whose parent is the
+  ``traceparent`` the command wrote into the event's metadata; the after-commit publish gets ``feed.publish``
+  spans under both. So one trace reads: RPC -> ``eventstore.append`` -> ``projector.project`` -> ``feed.publish``.
+  Events of unsampled traces (tracing off: the default) cost no span at all.
+
+Gauges say how ``serve projector --workers N`` processes combine (``multiprocess_mode``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from prometheus_client import Counter, Gauge, Histogram
+
+from ameide_eventstore import AfterCommit, RecordedEvent
+from ameide_eventstore.consumer import OutboxStats
+from ameide_runtime.telemetry import extract_trace_context
+
+_log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("ameide_projector")
+_TRACEPARENT_CHARS = 55
+
+OUTBOX_DEPTH = Gauge(
+    "ameide_outbox_depth", "Outbox rows not yet projected: the projection lag in events.", multiprocess_mode="livemax"
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "ameide_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet projected (0 when empty): the projection lag in seconds.",
+    multiprocess_mode="livemax",
+)
+DEAD_LETTERS = Gauge(
+    "ameide_outbox_dead_letters", "Events parked in es_dead_letters (all time).", multiprocess_mode="livemax"
+)
+STATS_FAILURES = Counter("ameide_outbox_stats_failures_total", "Outbox samples that failed (database unreachable).")
+LAG = Histogram(
+    "ameide_projector_lag_seconds",
+    "Time from an event's append to its projection, per projected event.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0),
+)
+BATCH_SECONDS = Histogram(
+    "ameide_projector_batch_seconds",
+    "Time to claim, apply and commit one outbox batch.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+BATCH_EVENTS = Histogram(
+    "ameide_projector_batch_events", "Events per applied outbox batch.", buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500)
+)
+EVENTS_PARKED = Counter(
+    "ameide_projector_events_parked_total", "Poison events parked in es_dead_letters, by type.", ["event_type"]
+)
+SHARDS_OWNED = Gauge("ameide_projector_shards_owned", "Outbox shards this process owns.", multiprocess_mode="livesum")
+SHARDS_HALTED = Gauge(
+    "ameide_projector_shards_halted",
+    "Shards stopped on a poison event (AMEIDE_PROJECTOR_ON_ERROR=halt) until a restart.",
+    multiprocess_mode="livesum",
+)
+
+
+class PrometheusConsumerMetrics:
+    """The outbox consumer's ``ConsumerMetrics`` sink, as Prometheus metrics."""
+
+    def batch_applied(self, size: int, seconds: float) -> None:
+        """Observe the batch's size and duration."""
+        BATCH_EVENTS.observe(size)
+        BATCH_SECONDS.observe(seconds)
+
+    def event_parked(self, event_type: str, shard: int) -> None:  # noqa: ARG002 - a label per shard is too many
+        """Count the parked event by type."""
+        EVENTS_PARKED.labels(event_type).inc()
+
+    def shard_halted(self, shard: int) -> None:  # noqa: ARG002 - the count is what alerts need
+        """One more halted shard."""
+        SHARDS_HALTED.inc()
+
+    def shards_owned(self, count: int) -> None:
+        """Ownership changed."""
+        SHARDS_OWNED.set(count)
+
+
+class OutboxSampler:
+    """Samples ``stats()`` (the consumer's) every ``interval`` seconds into the outbox gauges."""
+
+    def __init__(self, stats: Callable[[], Awaitable[OutboxStats]], *, interval: float = 5.0) -> None:
+        self._stats = stats
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def sample(self) -> OutboxStats | None:
+        """Take one sample; ``None`` (and a counted failure) when the database does not answer."""
+        try:
+            stats = await self._stats()
+        except Exception as exc:  # noqa: BLE001 - a metrics loop must survive whatever the database does
+            STATS_FAILURES.inc()
+            _log.warning("outbox stats unavailable: %s", exc)
+            return None
+        OUTBOX_DEPTH.set(stats.depth)
+        OUTBOX_OLDEST_AGE.set(stats.oldest_age_seconds)
+        DEAD_LETTERS.set(stats.dead_letters)
+        return stats
+
+    def start(self) -> None:
+        """Start sampling in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox-stats")
+
+    async def stop(self) -> None:
+        """Stop sampling."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            await self.sample()
+            await asyncio.sleep(self._interval)
+
+
+def _sampled(traceparent: str) -> bool:
+    # "00-<trace id>-<parent id>-<flags>": checked as text so unsampled events cost no parsing at all.
+    if len(traceparent) != _TRACEPARENT_CHARS:
+        return False
+    try:
+        return int(traceparent[-2:], 16) & 1 == 1
+    except ValueError:
+        return False
+
+
+@dataclass(slots=True)
+class TracedBatch:
+    """The spans of one batch (see the module docstring)."""
+
+    batch: Span
+    projections: list[Span] = field(default_factory=list)
+
+    def after_commit(self, callback: AfterCommit | None) -> AfterCommit | None:
+        """Wrap the after-commit publish in ``feed.publish`` spans (under the batch and each projection)."""
+        if callback is None:
+            return None
+        # The first span is current while publishing, so the Redis call nests under it: in a batch of one trace
+        # (the usual case below full load) that is the trace of the RPC that wrote the event.
+        parents = [*self.projections, self.batch]
+
+        async def publish() -> None:
+            spans = [
+                _tracer.start_span("feed.publish", context=trace.set_span_in_context(p), kind=SpanKind.PRODUCER)
+                for p in parents
+            ]
+            try:
+                with trace.use_span(spans[0], end_on_exit=False):
+                    await callback()
+            finally:
+                for span in spans:
+                    span.end()
+
+        return publish
+
+
+def _projection_spans(events: Sequence[RecordedEvent], batch: Span) -> list[Span]:
+    grouped: dict[str, list[RecordedEvent]] = {}
+    for event in events:
+        traceparent = event.metadata.get("traceparent", "")
+        if traceparent and _sampled(traceparent):
+            grouped.setdefault(traceparent, []).append(event)
+    spans = []
+    for group in grouped.values():
+        span = _tracer.start_span(
+            "projector.project",
+            context=extract_trace_context(group[0].metadata),
+            kind=SpanKind.CONSUMER,
+            links=[Link(batch.get_span_context())],
+        )
+        if span.is_recording():
+            span.set_attribute("ameide.events", len(group))
+            span.set_attribute("ameide.event_types", sorted({e.event_type for e in group}))
+            span.set_attribute("ameide.stream_ids", sorted({str(e.stream_id) for e in group})[:20])
+            span.set_attribute("ameide.global_positions", [e.global_position for e in group][:20])
+        spans.append(span)
+    return spans
+
+
+def _links(events: Sequence[RecordedEvent], limit: int = 32) -> list[Link]:
+    links: list[Link] = []
+    seen: set[str] = set()
+    for event in events:
+        traceparent = event.metadata.get("traceparent", "")
+        if traceparent and traceparent not in seen and _sampled(traceparent):
+            seen.add(traceparent)
+            links.append(Link(trace.get_current_span(extract_trace_context(event.metadata)).get_span_context()))
+            if len(links) == limit:
+                break
+    return links
+
+
+def observe_lag(events: Sequence[RecordedEvent], now: dt.datetime | None = None) -> None:
+    """Observe each event's time from append to projection."""
+    now = now or dt.datetime.now(dt.UTC)
+    for event in events:
+        LAG.observe(max(0.0, (now - event.recorded_at).total_seconds()))
+
+
+@contextlib.contextmanager
+def traced_batch(events: Sequence[RecordedEvent]) -> Iterator[TracedBatch]:
+    """Spans around one batch; on success the events' lag is observed; an error marks every span."""
+    batch = _tracer.start_span("projector.batch", kind=SpanKind.CONSUMER, links=_links(events))
+    if batch.is_recording() and events:
+        batch.set_attribute("ameide.events", len(events))
+        batch.set_attribute("ameide.first_position", events[0].global_position)
+        batch.set_attribute("ameide.last_position", events[-1].global_position)
+    traced = TracedBatch(batch, _projection_spans(events, batch))
+    try:
+        with trace.use_span(batch, end_on_exit=False):
+            yield traced
+    except BaseException as exc:
+        for span in (batch, *traced.projections):
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    else:
+        observe_lag(events)
+    finally:
+        for span in (*traced.projections, batch):
+            span.end()
