@@ -108,6 +108,10 @@ async def seed(libpq: str, shape: Shape) -> list[SeededChat]:
         async with conn.cursor().copy("COPY rm_feed_heads (feed_key, tenant_id, seq) FROM STDIN") as copy:
             for chat in seeded:
                 await copy.write_row((chat_feed(str(chat.chat_id)), chat.tenant, per_chat))
+        await conn.execute(
+            "INSERT INTO rm_chat_search (chat_id, tenant_id, search) "
+            "SELECT id, tenant_id, rm_chat_document(title, description, tags) FROM rm_chats"
+        )
         await conn.execute("SET maintenance_work_mem = '256MB'")
         await conn.execute("CREATE INDEX rm_messages_search_idx ON rm_messages USING gin (search)")
         await conn.execute("VACUUM ANALYZE")

@@ -86,6 +86,8 @@ class Plan:
     """Everything one batch writes."""
 
     chats: dict[uuid.UUID, ChatRow] = field(default_factory=dict)
+    # Chats whose searchable text (title, description, tags) is new or changed: their search rows are rewritten.
+    search_dirty: set[uuid.UUID] = field(default_factory=set)
     messages: list[MessageRow] = field(default_factory=list)
     artifacts: dict[uuid.UUID, ArtifactRow] = field(default_factory=dict)
     versions: list[ArtifactVersionRow] = field(default_factory=list)
@@ -120,7 +122,14 @@ def _fold(
     artifacts: dict[uuid.UUID, ArtifactRow],
 ) -> None:
     if isinstance(effect, PutChat):
-        chats[effect.row.id] = plan.chats[effect.row.id] = effect.row
+        before, after = chats.get(effect.row.id), effect.row
+        if before is None or (before.title, before.description, before.tags) != (
+            after.title,
+            after.description,
+            after.tags,
+        ):
+            plan.search_dirty.add(after.id)
+        chats[after.id] = plan.chats[after.id] = after
     elif isinstance(effect, AddMessage):
         plan.messages.append(effect.row)
     elif isinstance(effect, PutArtifact):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ChatRow:
-    """A row of ``rm_chats`` (without the generated search vector)."""
+    """A row of ``rm_chats``."""
 
     id: uuid.UUID
     tenant_id: str

@@ -41,10 +41,6 @@ rm_chats = sa.Table(
     sa.Column("last_activity_at", _TS, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
-    # rm_chat_document (migration 0002) weights title A, tags B, description C.
-    sa.Column(
-        "search", pg.TSVECTOR, sa.Computed("rm_chat_document(title, description, tags)", persisted=True), nullable=True
-    ),
     # ListChats: a tenant's live chats, most recently active first (keyset on last_activity_at, id).
     sa.Index(
         "rm_chats_tenant_activity_idx",
@@ -53,7 +49,17 @@ rm_chats = sa.Table(
         sa.text("id DESC"),
         postgresql_where=sa.text("NOT deleted"),
     ),
-    sa.Index("rm_chats_search_idx", "search", postgresql_using="gin"),
+)
+
+# A chat's searchable document, written only when its title, description or tags change (migration 0004: kept off
+# rm_chats, which every message rewrites). rm_chat_document (migration 0002) weights title A, tags B, description C.
+rm_chat_search = sa.Table(
+    "rm_chat_search",
+    metadata,
+    sa.Column("chat_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("search", pg.TSVECTOR, nullable=False),
+    sa.Index("rm_chat_search_idx", "search", postgresql_using="gin"),
 )
 
 # One row per message; payload is the ChatMessage proto exactly as sent (parts and attachments kept losslessly).
@@ -147,6 +153,7 @@ rm_artifact_history = sa.Table(
 REBUILT_TABLES: tuple[sa.Table, ...] = (
     rm_stream_versions,
     rm_chats,
+    rm_chat_search,
     rm_messages,
     rm_artifacts,
     rm_artifact_versions,

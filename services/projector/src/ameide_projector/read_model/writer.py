@@ -21,6 +21,7 @@ from ameide_projector.read_model.schema import (
     rm_artifact_versions,
     rm_artifacts,
     rm_chat_artifacts,
+    rm_chat_search,
     rm_chats,
     rm_messages,
     rm_stream_versions,
@@ -32,7 +33,7 @@ REBUILD_LOCK_ID = 0x616D6569_64650002
 
 _SHARED_LOCK = sa.text("SELECT pg_advisory_xact_lock_shared(:id)")
 
-_CHAT_COLUMNS = [c for c in rm_chats.c if c.name != "search"]
+_CHAT_COLUMNS = list(rm_chats.c)
 _ARTIFACT_COLUMNS = [c for c in rm_artifacts.c if c.name != "body"]
 
 _LOAD_VERSIONS = sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version).where(
@@ -75,6 +76,20 @@ _CHAT_CASTS = {
     "tags": lambda col: sa.cast(col, sa.ARRAY(sa.Text)),
 }
 _UPSERT_CHATS = _excluded_all(_unnest(rm_chats, _CHAT_COLUMNS, _CHAT_CASTS), ["id"])
+
+
+def _search_upsert() -> Any:  # noqa: ANN401 - an Insert
+    names = ("chat_id", "tenant_id", "title", "description", "tags")
+    arrays = [sa.cast(sa.bindparam(n), sa.ARRAY(sa.Uuid if n == "chat_id" else sa.Text)) for n in names]
+    rows = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+    document = sa.func.rm_chat_document(rows.c.title, rows.c.description, sa.cast(rows.c.tags, sa.ARRAY(sa.Text)))
+    stmt = pg_insert(rm_chat_search).from_select(
+        ["chat_id", "tenant_id", "search"], sa.select(rows.c.chat_id, rows.c.tenant_id, document)
+    )
+    return stmt.on_conflict_do_update(index_elements=["chat_id"], set_={"search": stmt.excluded.search})
+
+
+_UPSERT_SEARCH = _search_upsert()
 _INSERT_MESSAGES = _unnest(rm_messages, [c for c in rm_messages.c if c.computed is None])
 _UPSERT_ARTIFACTS = _upsert(rm_artifacts, ("id",))
 # Loaded artifacts carry no body (it can be 4 MiB); unchanged content is never rewritten.
@@ -194,6 +209,12 @@ async def write_plan(conn: AsyncConnection, plan: Plan, heads: Mapping[uuid.UUID
     """Write a batch's plan and advance the applied stream versions."""
     if plan.chats:
         await conn.execute(_UPSERT_CHATS, _chat_columns(plan.chats.values()))
+    if plan.search_dirty:
+        dirty = [plan.chats[i] for i in sorted(plan.search_dirty)]
+        params = _columns(dirty, ["tenant_id", "title", "description"])
+        params["chat_id"] = [c.id for c in dirty]
+        params["tags"] = [_text_array(c.tags) for c in dirty]
+        await conn.execute(_UPSERT_SEARCH, params)
     if plan.messages:
         names = [c.name for c in rm_messages.c if c.computed is None]
         await conn.execute(_INSERT_MESSAGES, _columns(plan.messages, names))

@@ -33,7 +33,8 @@ _FILTERS = (
     " WHERE l.chat_id = c.id AND l.artifact_id = ANY(CAST(:artifact_ids AS uuid[]))))"
 )
 MATCHES = (
-    " AND (c.search @@ q.tsq OR EXISTS (SELECT 1 FROM rm_messages AS m WHERE m.chat_id = c.id AND m.search @@ q.tsq))"
+    " AND (EXISTS (SELECT 1 FROM rm_chat_search AS s WHERE s.chat_id = c.id AND s.search @@ q.tsq)"
+    " OR EXISTS (SELECT 1 FROM rm_messages AS m WHERE m.chat_id = c.id AND m.search @@ q.tsq))"
 )
 _VISIBLE = "c.tenant_id = :tenant AND " + LISTABLE_CHAT + _FILTERS
 

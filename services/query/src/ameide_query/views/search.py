@@ -24,15 +24,20 @@ from ameide_runtime.identity import Identity
 _Q2 = TSQUERY.replace(":q", ":q2").replace(":prefix", ":prefix2")
 _QUERY = f"CASE WHEN CAST(:q2 AS text) = '' THEN {TSQUERY} ELSE ({TSQUERY}) && ({_Q2}) END"
 
+# Matching texts are found through their GIN indexes within the tenant (chat documents and messages separately),
+# then joined to the chats the caller may list.
 _SEARCH = text(
     f"WITH q AS (SELECT {_QUERY} AS tsq), "  # noqa: S608 - constant fragments
     "msg AS (SELECT m.chat_id, max(ts_rank(m.search, q.tsq)) AS rank FROM rm_messages AS m, q "
     "WHERE m.tenant_id = :tenant AND m.search @@ q.tsq GROUP BY m.chat_id), "
-    f"hits AS (SELECT {CHAT_COLUMNS}, CAST(greatest(CASE WHEN c.search @@ q.tsq THEN ts_rank(c.search, q.tsq) "
-    "ELSE 0 END, coalesce(msg.rank, 0)) AS float8) AS rank "
-    "FROM rm_chats AS c CROSS JOIN q LEFT JOIN msg ON msg.chat_id = c.id "
-    f"WHERE c.tenant_id = :tenant AND {LISTABLE_CHAT}{_FILTERS} "
-    "AND (c.search @@ q.tsq OR msg.chat_id IS NOT NULL)) "
+    "doc AS (SELECT s.chat_id, ts_rank(s.search, q.tsq) AS rank FROM rm_chat_search AS s, q "
+    "WHERE s.tenant_id = :tenant AND s.search @@ q.tsq), "
+    "matched AS (SELECT coalesce(doc.chat_id, msg.chat_id) AS chat_id, "
+    "greatest(coalesce(doc.rank, 0), coalesce(msg.rank, 0)) AS rank "
+    "FROM doc FULL JOIN msg ON msg.chat_id = doc.chat_id), "
+    f"hits AS (SELECT {CHAT_COLUMNS}, CAST(matched.rank AS float8) AS rank "
+    "FROM matched JOIN rm_chats AS c ON c.id = matched.chat_id "
+    f"WHERE c.tenant_id = :tenant AND {LISTABLE_CHAT}{_FILTERS}) "
     "SELECT t.total, p.* FROM (SELECT count(*) AS total FROM hits) AS t LEFT JOIN LATERAL ("
     "SELECT * FROM hits WHERE (hits.rank, hits.updated_at, hits.id) < (:k_rank, :k_at, :k_id) "
     "ORDER BY hits.rank DESC, hits.updated_at DESC, hits.id DESC LIMIT :limit) AS p ON true"
