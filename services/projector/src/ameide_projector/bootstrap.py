@@ -19,6 +19,7 @@ from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
 from ameide_projector.observability import OutboxSampler, PrometheusConsumerMetrics
+from ameide_projector.publishing import QueuedPublisher
 from ameide_projector.runner import ReadModelProjector
 from ameide_projector.wake import OutboxWake
 from ameide_runtime.settings import Settings
@@ -37,6 +38,7 @@ class ProjectorApp:
     publisher: FeedPublisher
     wake: OutboxWake | None
     sampler: OutboxSampler | None = None
+    queue: QueuedPublisher | None = None
 
     async def run(self, stop_event: asyncio.Event) -> None:
         """Project until ``stop_event`` is set, then release the shards."""
@@ -52,6 +54,8 @@ class ProjectorApp:
                 await self.sampler.stop()
             if self.wake is not None:
                 await self.wake.stop()
+            if self.queue is not None:
+                await self.queue.stop()
             await self.publisher.stop()
 
 
@@ -73,7 +77,8 @@ async def bootstrap(
             redis = aioredis.Redis.from_url(settings.redis_url)
             stack.push_async_callback(redis.aclose)
         publisher = FeedPublisher(settings, engine, redis)
-        handler = ReadModelProjector(append_feed=append_feed_entries, publisher=publisher)
+        queue = QueuedPublisher(publisher)
+        handler = ReadModelProjector(append_feed=append_feed_entries, publisher=queue)
         wake = OutboxWake(redis)
         poll = settings.projector_poll_ms / 1000 if poll_interval is None else poll_interval
         consumer = PostgresOutboxConsumer(
@@ -88,4 +93,6 @@ async def bootstrap(
             metrics=PrometheusConsumerMetrics(),
         )
         sampler = OutboxSampler(consumer.stats)
-        yield ProjectorApp(consumer=consumer, handler=handler, publisher=publisher, wake=wake, sampler=sampler)
+        yield ProjectorApp(
+            consumer=consumer, handler=handler, publisher=publisher, wake=wake, sampler=sampler, queue=queue
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,20 +16,13 @@ from ameide_eventstore import AfterCommit, RecordedEvent
 from ameide_projector import metrics, observability
 from ameide_projector.feed.models import FeedEntry, FeedUpdate
 from ameide_projector.projections.batch import Plan, decode_batch, plan_batch
+from ameide_projector.publishing import Publisher
 from ameide_projector.read_model import writer
 
 logger = logging.getLogger(__name__)
 
 # Appends updates to their feeds inside the transaction (ameide_projector.feed.writer.append_feed_entries).
 FeedAppender = Callable[[AsyncConnection, Sequence[FeedUpdate]], Awaitable[list[FeedEntry]]]
-
-
-class Publisher(Protocol):
-    """Sends committed feed entries to Redis (ameide_projector.feed's FeedPublisher)."""
-
-    async def publish(self, entries: Sequence[FeedEntry]) -> None:
-        """Publish after commit; must not raise for Redis trouble (the publisher catches up from rm_feed)."""
-        ...
 
 
 class ReadModelProjector:
