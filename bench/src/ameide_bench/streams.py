@@ -47,6 +47,7 @@ PER_CHAT = 10  # viewers per chat: a busy team chat
 RATE = 50  # committed updates per second, spread over the chats
 FAN_OUT_RATE = 10  # one chat with 100 viewers: 1,000 deliveries per second
 CHANNELS = 4  # client connections the subscribers spread over
+SETTLE_SECONDS = 2.0
 CAUGHT_UP = threads_types_pb2.StreamControl.KIND_CAUGHT_UP
 
 
@@ -281,6 +282,8 @@ async def steady(*, queries_target: str, chats: Sequence[uuid.UUID], per_chat: i
             await asyncio.sleep(max(0.0, start + tick / rate - time.perf_counter()))
         await asyncio.gather(*writes)
         arrivals = await subs.collect(len(committed) * per_chat)
+    # Let the server finish tearing the closed streams down before the next cell measures anything.
+    await asyncio.sleep(SETTLE_SECONDS)
     return [at - committed[mark] for mark, at in arrivals if committed.get(mark, 0) >= measured_after]
 
 
@@ -396,6 +399,7 @@ async def idle_memory(target: str, pid: int, chats: Sequence[uuid.UUID], count: 
     async with subscriber_process(target, chats, max(1, count // len(chats))) as subs:
         after = rss_kib(pid)
         await subs.collect(0)
+    await asyncio.sleep(SETTLE_SECONDS)
     return (after - before) / count
 
 
