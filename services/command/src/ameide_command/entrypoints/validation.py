@@ -17,6 +17,10 @@ MAX_NAME_CHARS = 128
 MAX_LABEL_KEY_CHARS = 256
 MAX_LABEL_VALUE_CHARS = 4096
 MAX_DESCRIPTION_CHARS = 4096
+# These fields become PostgreSQL text/jsonb in the read model, which cannot hold U+0000: an event carrying one
+# would be accepted here and then never project (the chat or artifact would stay invisible).
+NUL = "\x00"
+NO_NUL = "must not contain NUL (U+0000) characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,8 @@ class Checker:
             self.fail(field, "required")
         elif len(value) > self.limits.max_title_chars:
             self.fail(field, f"must be at most {self.limits.max_title_chars} characters")
+        elif NUL in value:
+            self.fail(field, NO_NUL)
         return value
 
     def text(self, field: str, value: str, max_chars: int, *, required: bool = False) -> str:
@@ -84,6 +90,8 @@ class Checker:
             self.fail(field, "required")
         elif len(value) > max_chars:
             self.fail(field, f"must be at most {max_chars} characters")
+        elif NUL in value:
+            self.fail(field, NO_NUL)
         return value
 
     def idempotency_key(self, field: str, value: str, *, required: bool = False) -> str:
@@ -118,6 +126,8 @@ class Checker:
                 self.fail(f"{field}[{key!r}]", f"label keys must have 1 to {MAX_LABEL_KEY_CHARS} characters")
             if len(value) > MAX_LABEL_VALUE_CHARS:
                 self.fail(f"{field}[{key!r}]", f"label values must be at most {MAX_LABEL_VALUE_CHARS} characters")
+            if NUL in key or NUL in value:
+                self.fail(f"{field}[{key!r}]", NO_NUL)
         return dict(labels)
 
     def expected_version(self, field: str, present: bool, value: int) -> int | None:
