@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
@@ -21,8 +22,8 @@ def chat_filter(message: svc.ChatFilter, field: str = "filter") -> ChatFilterVal
     if len(message.artifact_ids) > MAX_ARTIFACT_IDS:
         raise InvalidArgument(FieldViolation(f"{field}.artifact_ids", f"at most {MAX_ARTIFACT_IDS} ids"))
     ids = sorted({parse_id(v, f"{field}.artifact_ids[{i}]") for i, v in enumerate(message.artifact_ids)})
-    after = message.created_after.ToDatetime(tzinfo=dt.UTC) if message.HasField("created_after") else None
-    before = message.created_before.ToDatetime(tzinfo=dt.UTC) if message.HasField("created_before") else None
+    after = _timestamp(message, "created_after", field)
+    before = _timestamp(message, "created_before", field)
     return ChatFilterValues(
         visibility=int(message.visibility),
         created_after=after,
@@ -30,6 +31,18 @@ def chat_filter(message: svc.ChatFilter, field: str = "filter") -> ChatFilterVal
         artifact_ids=tuple(ids),
         query=message.query.strip(),
     )
+
+
+def _timestamp(
+    message: svc.ChatFilter, name: Literal["created_after", "created_before"], field: str
+) -> dt.datetime | None:
+    # A Timestamp with nanos outside 0..999999999 or seconds beyond year 9999 does not convert: client input.
+    if not message.HasField(name):
+        return None
+    try:
+        return getattr(message, name).ToDatetime(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument(FieldViolation(f"{field}.{name}", "not a valid timestamp")) from exc
 
 
 def binding(values: ChatFilterValues) -> dict[str, object]:
