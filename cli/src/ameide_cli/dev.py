@@ -31,7 +31,7 @@ from ameide_runtime.settings import normalize_database_url
 SERVICES = ("command", "query", "projector")
 DEV_USER, DEV_TENANT = "dev-user", "dev-tenant"
 TOKEN_TTL_SECONDS = 7 * 24 * 3600
-HEALTH_TIMEOUT = 90.0
+SLOW_START_SECONDS = 60.0
 METRICS_PORTS = {"COMMAND": 9464, "QUERY": 9465, "PROJECTOR": 9466}
 
 
@@ -126,27 +126,29 @@ async def _supervise(env: dict[str, str], endpoints: Endpoints, out: DevConsole,
     running = asyncio.create_task(supervisor.run(stop))
     targets = {"command": endpoints.command, "query": endpoints.query, "projector": endpoints.projector_health}
     demo_task = None
-    if await _all_serving(targets, stop):
+    if await _all_serving(targets, stop, out):
         out.banner(endpoints)
         if demo:
             from ameide_cli import demo as demo_flow  # noqa: PLC0415 - the SDK is loaded only for the demo
 
             demo_task = asyncio.create_task(demo_flow.run(endpoints, out.console, stop))
-    elif not stop.is_set():
-        out.say(f"not every service answered its health check within {HEALTH_TIMEOUT:.0f}s; see the logs above")
     await running
     if demo_task is not None:
         await demo_task
     out.say("services stopped; stopping PostgreSQL and Redis")
 
 
-async def _all_serving(targets: Mapping[str, str], stop: asyncio.Event) -> bool:
-    deadline = time.monotonic() + HEALTH_TIMEOUT
+async def _all_serving(targets: Mapping[str, str], stop: asyncio.Event, out: DevConsole) -> bool:
+    """Wait until every service is SERVING (or stop); say so once if that takes unusually long."""
+    slow_after = time.monotonic() + SLOW_START_SECONDS
     pending = dict(targets)
-    while pending and not stop.is_set() and time.monotonic() < deadline:
+    while pending and not stop.is_set():
         for name, target in list(pending.items()):
             if await _serving(target):
                 del pending[name]
+        if pending and time.monotonic() > slow_after:
+            out.say(f"still waiting for {', '.join(pending)} to answer health checks; see the logs above")
+            slow_after = float("inf")
         if pending:
             await asyncio.sleep(0.2)
     return not pending
