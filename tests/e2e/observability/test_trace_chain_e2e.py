@@ -1,9 +1,10 @@
-"""One trace through the real processes: command RPC -> append -> projection -> feed publish (-> Redis XADD).
+"""One trace through the real processes: command RPC -> append -> projection -> feed publish -> Redis XADD.
 
 The three deployables run with ``AMEIDE_TRACE_FILE`` (every span as a JSON line, the documented debug exporter),
 so the spans of all three processes land in one file. The client sends its own W3C ``traceparent``; the test then
 reads the file and checks that the command's server span, its ``eventstore.append``, the projector's
-``projector.project`` and ``feed.publish`` and the Redis XADD all belong to that one trace, parented in that order,
+``projector.project``, ``feed.publish`` (queued after commit), ``feed.xadd`` (the background send) and the Redis
+pipeline all belong to that one trace, parented in that order,
 and that a query RPC (with its SQL statements) joins a trace the same way.
 """
 
@@ -51,7 +52,15 @@ def _send(deployed: Deployment, traceparent: str) -> tuple[str, str, str]:
     caller = deployed.metadata("owner", f"tenant-{uuid.uuid4()}")
     with grpc.insecure_channel(deployed.command_target) as channel:
         stub = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
-        chat = stub.CreateChat(threads_service_pb2.CreateChatRequest(title="traced"), metadata=caller).threads
+        created = stub.CreateChat(threads_service_pb2.CreateChatRequest(title="traced"), metadata=caller)
+        chat = created.threads
+        # Once the chat is projected the message's event is a batch of its own: the Redis call of a batch nests
+        # under the publish span of its first trace only.
+        with grpc.insecure_channel(deployed.query_target) as query_channel:
+            threads_service_pb2_grpc.ChatQueryServiceStub(query_channel).GetChat(
+                threads_service_pb2.GetChatRequest(threads_id=chat.id, consistency_token=created.consistency_token),
+                metadata=caller,
+            )
         text = threads_types_pb2.TextPart(text="hello")
         message = threads_types_pb2.ChatMessageInput(role="user", parts=[threads_types_pb2.MessagePart(text=text)])
         sent = stub.SendMessage(
@@ -62,7 +71,7 @@ def _send(deployed: Deployment, traceparent: str) -> tuple[str, str, str]:
 
 
 def test_send_message_is_one_trace_from_rpc_to_feed_publish(observed: tuple[Deployment, Path]) -> None:
-    """RPC -> eventstore.append -> projector.project -> feed.publish -> XADD share the client's trace, in order."""
+    """RPC -> append -> project -> feed.publish -> feed.xadd -> Redis XADD: the client's trace, in that order."""
     deployed, trace_file = observed
     traceparent, trace_id, client_span = _traceparent()
     _send(deployed, traceparent)
@@ -73,9 +82,17 @@ def test_send_message_is_one_trace_from_rpc_to_feed_publish(observed: tuple[Depl
         append = _one(spans, name="eventstore.append")
         project = _one(spans, name="projector.project")
         publish = _one(spans, name="feed.publish")
-        xadd = [s for s in spans if s["scope"] == "opentelemetry.instrumentation.redis" and "XADD" in s["name"]]
-        if rpc and append and project and publish and xadd:
-            return {"rpc": rpc, "append": append, "project": project, "publish": publish, "xadd": xadd[0]}
+        send = _one(spans, name="feed.xadd")
+        redis = [s for s in spans if s["scope"] == "opentelemetry.instrumentation.redis" and "XADD" in s["name"]]
+        if rpc and append and project and publish and send and redis:
+            return {
+                "rpc": rpc,
+                "append": append,
+                "project": project,
+                "publish": publish,
+                "send": send,
+                "xadd": redis[0],
+            }
         return None
 
     found = wait_for(chain, "the SendMessage trace to reach the feed publish")
@@ -88,7 +105,8 @@ def test_send_message_is_one_trace_from_rpc_to_feed_publish(observed: tuple[Depl
     assert found["project"]["attributes"]["ameide.event_types"] == ["ameide_core_proto.threads.v1.MessageSentEvent"]
     assert found["publish"]["service"] == "ameide-projector"
     assert found["publish"]["parent_span_id"] == found["project"]["span_id"]
-    assert found["xadd"]["parent_span_id"] == found["publish"]["span_id"]
+    assert found["send"]["parent_span_id"] == found["publish"]["span_id"]
+    assert found["xadd"]["parent_span_id"] == found["send"]["span_id"]
     # The projection also links to its batch span, a trace of the projector's own.
     assert [link["trace_id"] != trace_id for link in found["project"]["links"]] == [True]
 

@@ -167,3 +167,32 @@ class TestMetrics:
         assert _sample("ameide_outbox_stats_failures_total") == failures + 1
         sampler.start()
         await sampler.stop()
+
+
+class TestPublishTraces:
+    def test_background_send_continues_the_first_queued_publish_and_links_the_rest(
+        self, spans: InMemorySpanExporter
+    ) -> None:
+        """Chunks need not match the queued publishes: each send takes the contexts of the entries it carries."""
+        traces = observability.PublishTraces()
+        tracer = observability._tracer
+        queued = []
+        for name, count in (("first", 2), ("second", 3), ("third", 1)):
+            with tracer.start_as_current_span(name) as span:
+                traces.queued(count)
+                queued.append(span.get_span_context())
+        with traces.sending(3):  # the first publish and one entry of the second
+            pass
+        with traces.sending(3):  # the rest of the second and the third
+            pass
+        first, second = _named(spans, "feed.xadd")
+        assert first.parent is not None
+        assert (first.parent.span_id, [link.context.span_id for link in first.links]) == (
+            queued[0].span_id,
+            [queued[1].span_id],
+        )
+        assert second.parent is not None
+        assert (second.parent.span_id, [link.context.span_id for link in second.links]) == (
+            queued[1].span_id,
+            [queued[2].span_id],
+        )

@@ -5,9 +5,12 @@
 - ``PrometheusConsumerMetrics`` is the outbox consumer's metrics sink: batches, parked events, shard ownership.
 - ``traced_batch`` wraps one batch: a ``projector.batch`` span (current while the batch applies, linked to the
   events' traces), and for every sampled trace among the events a ``projector.project`` span whose parent is the
-  ``traceparent`` the command wrote into the event's metadata; the after-commit publish gets ``feed.publish``
-  spans under both. So one trace reads: RPC -> ``eventstore.append`` -> ``projector.project`` -> ``feed.publish``.
-  Events of unsampled traces (tracing off: the default) cost no span at all.
+  ``traceparent`` the command wrote into the event's metadata; the after-commit publish (which queues the
+  entries) gets ``feed.publish`` spans under both.
+- ``PublishTraces`` carries the context of each queued publish to the background task that sends it to Redis:
+  its ``feed.xadd`` span is a child of the first queued publish it sends and links to the others.
+So one trace reads: RPC -> ``eventstore.append`` -> ``projector.project`` -> ``feed.publish`` -> ``feed.xadd``
+-> the Redis pipeline. Events of unsampled traces (tracing off: the default) cost no span at all.
 
 Gauges say how ``serve projector --workers N`` processes combine (``multiprocess_mode``).
 """
@@ -18,9 +21,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from prometheus_client import Counter, Gauge, Histogram
@@ -204,6 +209,40 @@ def _links(events: Sequence[RecordedEvent], limit: int = 32) -> list[Link]:
             if len(links) == limit:
                 break
     return links
+
+
+class PublishTraces:
+    """The trace contexts of queued publishes, in queue order (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._queued: deque[tuple[int, otel_context.Context]] = deque()
+
+    def queued(self, count: int) -> None:
+        """``count`` entries were queued in the current context."""
+        if count:
+            self._queued.append((count, otel_context.get_current()))
+
+    def _take(self, count: int) -> list[otel_context.Context]:
+        taken = []
+        while count > 0 and self._queued:
+            queued, context = self._queued.popleft()
+            taken.append(context)
+            if queued > count:
+                self._queued.appendleft((queued - count, context))
+            count -= queued
+        return taken
+
+    @contextlib.contextmanager
+    def sending(self, count: int) -> Iterator[None]:
+        """Run the send of the next ``count`` queued entries in a ``feed.xadd`` span continuing their traces."""
+        contexts = self._take(count)
+        links = [Link(trace.get_current_span(c).get_span_context()) for c in contexts[1:33]]
+        parent = contexts[0] if contexts else None
+        span = _tracer.start_span("feed.xadd", context=parent, kind=SpanKind.PRODUCER, links=links)
+        if span.is_recording():
+            span.set_attribute("ameide.entries", count)
+        with trace.use_span(span, end_on_exit=True):
+            yield
 
 
 def observe_lag(events: Sequence[RecordedEvent], now: dt.datetime | None = None) -> None:

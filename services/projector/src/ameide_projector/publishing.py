@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ameide_projector.feed.models import FeedEntry
+from ameide_projector.observability import PublishTraces
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class QueuedPublisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._traces = PublishTraces()
 
     async def publish(self, entries: Sequence[FeedEntry]) -> None:
         """Queue committed entries; waits only while too many are already queued (back-pressure)."""
@@ -56,6 +58,7 @@ class QueuedPublisher:
         while len(self._pending) >= self._max_pending:
             await self._idle.wait()
         self._pending.extend(entries)
+        self._traces.queued(len(entries))
         self._idle.clear()
         self._wake.set()
 
@@ -66,7 +69,8 @@ class QueuedPublisher:
             while self._pending:
                 chunk = [self._pending.popleft() for _ in range(min(CHUNK, len(self._pending)))]
                 try:
-                    await self._publisher.publish(chunk)
+                    with self._traces.sending(len(chunk)):
+                        await self._publisher.publish(chunk)
                 except Exception:
                     # The publisher catches up from rm_feed; this task must keep serving later batches.
                     logger.exception("publishing %d feed entries failed", len(chunk))
