@@ -19,6 +19,5 @@ def fixture_observed(
     trace_file = logs / "spans.jsonl"
     env = {"AMEIDE_TRACE_FILE": str(trace_file), "OTEL_TRACES_SAMPLER": "parentbased_always_on"}
     with private_database(postgres_server_url) as url, deployment(url, redis_url, logs, extra_env=env) as deployed:
-        for name in ("command", "projector", "query"):
-            deployed.start(name)
+        deployed.start_many(["command", "projector", "query"])
         yield deployed, trace_file

@@ -10,13 +10,12 @@ kept away from the children.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -81,6 +80,20 @@ class Deployment(Stack):
 
     def start(self, name: str) -> None:
         """Start an instance (``--workers N`` when registered so) and wait until every worker listens."""
+        self.start_many([name])
+
+    def start_many(self, names: Sequence[str]) -> None:
+        """Start instances together (their imports overlap), then wait until every worker of each listens."""
+        listening = {name: self._launch(name) for name in names}
+        for name, before in listening.items():
+            self._wait_serving(name)
+            log_path, workers = self._log_dir / f"{name}.log", self._workers[name]
+            wait_for(
+                lambda: _count_listening(log_path) - before >= workers or None,  # noqa: B023 - called right here
+                f"{workers} workers of {name} listening",
+            )
+
+    def _launch(self, name: str) -> int:
         if name not in self._workers:
             self.add(name)
         workers = self._workers[name]
@@ -99,11 +112,7 @@ class Deployment(Stack):
             start_new_session=True,
         )
         self._processes[name] = _Process(popen, log)
-        self._wait_serving(name)
-        wait_for(
-            lambda: _count_listening(log_path) - listening_before >= workers or None,
-            f"{workers} workers of {name} listening",
-        )
+        return listening_before
 
     def pid(self, name: str) -> int:
         """The pid of an instance's (supervisor) process."""
@@ -153,11 +162,6 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = WAIT_SEC
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.1)
-
-
-def runner_env_without_otel() -> dict[str, str]:
-    """The test runner's environment minus OTEL_* (for subprocesses started outside ``Deployment``)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AMEIDE_"))}
 
 
 @contextlib.contextmanager

@@ -44,8 +44,7 @@ def fixture_draining(
         private_database(postgres_server_url) as url,
         deployment(url, redis_url, logs, extra_env=DRAIN_ENV) as deployed,
     ):
-        for name in ("command", "projector", "query"):
-            deployed.start(name)
+        deployed.start_many(["command", "projector", "query"])
         yield deployed
 
 
