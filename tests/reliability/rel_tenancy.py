@@ -1,0 +1,66 @@
+"""Two tenants with resources of every visibility, for the isolation and token probes."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art
+from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from tests.reliability.rel_client import Caller, Code, Tally, new_tenant, text_message
+from tests.reliability.rel_fleet import Fleet
+from tests.reliability.rel_probe import Prober
+
+PRIVATE, TEAM, PUBLIC = types.CHAT_VISIBILITY_PRIVATE, types.CHAT_VISIBILITY_TEAM, types.CHAT_VISIBILITY_PUBLIC
+
+
+@dataclasses.dataclass
+class Tenancy:
+    """Tenant A (owner, peer) with an artifact and a chat per visibility; tenant B (stranger) with its own chat."""
+
+    owner: Caller
+    peer: Caller
+    stranger: Caller
+    artifact: str
+    chats: dict[types.ChatVisibility.ValueType, str]
+    secrets: list[str]
+    own_chat: str
+    prober: Prober
+
+
+def _ensure(prober: Prober, who: Caller, artifact: str, visibility: int, text: str) -> str:
+    request = chat.EnsureChatForArtifactAndSendMessageRequest(
+        artifact_id=artifact, message=text_message(text), idempotency_key=str(uuid.uuid4())
+    )
+    request.visibility = visibility  # type: ignore[assignment]
+    answer = prober.invoke("EnsureChatForArtifactAndSendMessage", request, who.metadata)
+    assert answer.code == Code.OK, answer
+    chat_id = str(answer.reply.threads_id)
+    consistent = chat.GetChatRequest(threads_id=chat_id, consistency_token=answer.reply.consistency_token)
+    assert prober.invoke("GetChat", consistent, who.metadata).code == Code.OK
+    return chat_id
+
+
+def build_tenancy(fleet: Fleet, tally: Tally) -> Tenancy:
+    """Create both tenants' resources (through the services, as clients would)."""
+    owner, peer = new_tenant(fleet, "owner", "peer")
+    (stranger,) = new_tenant(fleet, "stranger")
+    prober = Prober(fleet, tally)
+    secret = f"secret-{uuid.uuid4().hex}"
+    created = prober.invoke(
+        "CreateArtifact",
+        art.CreateArtifactRequest(
+            title=f"{secret}-artifact",
+            kind="bpmn",
+            metadata={"owner-note": secret},
+            content=art_types.ArtifactContent(mime_type="text/plain", body=secret.encode()),
+        ),
+        owner.metadata,
+    )
+    artifact = str(created.reply.artifact_id)
+    chats = {vis: _ensure(prober, owner, artifact, vis, f"{secret} message {vis}") for vis in (PRIVATE, TEAM, PUBLIC)}
+    theirs = prober.invoke("CreateArtifact", art.CreateArtifactRequest(title="B's", kind="doc"), stranger.metadata)
+    own_chat = _ensure(prober, stranger, str(theirs.reply.artifact_id), TEAM, "stranger's own")
+    return Tenancy(owner, peer, stranger, artifact, chats, [secret, *chats.values(), artifact], own_chat, prober)
