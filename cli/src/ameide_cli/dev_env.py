@@ -14,22 +14,24 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import psycopg
 import redis as redis_sync
 from psycopg import sql
 
 from ameide_cli.errors import CliError
-from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 
 LOCK_FILE = "dev.lock"
 DATABASE = "ameide"
 PREFERRED_POSTGRES_PORT = 55432
 PREFERRED_REDIS_PORT = 56379
+
+ServerT = TypeVar("ServerT", EmbeddedPostgres, EmbeddedRedis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,15 @@ def load_secrets(data_dir: Path) -> DevSecrets:
     return created
 
 
-def _preferred(port: int) -> int | None:
-    return port if port_free(port) else None
+def _start(stack: contextlib.ExitStack, server: Callable[[int | None], ServerT], preferred: int) -> ServerT:
+    """Start an embedded server on its preferred port, or on any free one when that is (or just became) taken."""
+    if port_free(preferred):
+        try:
+            return stack.enter_context(server(preferred))
+        except EmbeddedServerError:
+            # Another process took the port between the check and the bind: any free port will do.
+            pass
+    return stack.enter_context(server(None))
 
 
 def _ensure_database(server_url: str, name: str) -> None:
@@ -131,8 +140,8 @@ def stores(data_dir: Path, environ: Mapping[str, str]) -> Iterator[Stores]:
     with contextlib.ExitStack() as stack:
         database_url = environ.get("AMEIDE_DATABASE_URL", "")
         if not database_url:
-            postgres = stack.enter_context(
-                EmbeddedPostgres(data_dir / "postgres", port=_preferred(PREFERRED_POSTGRES_PORT))
+            postgres = _start(
+                stack, lambda port: EmbeddedPostgres(data_dir / "postgres", port=port), PREFERRED_POSTGRES_PORT
             )
             _ensure_database(postgres.url("postgres"), DATABASE)
             database_url = postgres.url(DATABASE)
@@ -140,7 +149,7 @@ def stores(data_dir: Path, environ: Mapping[str, str]) -> Iterator[Stores]:
         if redis_url:
             _check_redis(redis_url)
         else:
-            redis = stack.enter_context(EmbeddedRedis(data_dir / "redis", port=_preferred(PREFERRED_REDIS_PORT)))
+            redis = _start(stack, lambda port: EmbeddedRedis(data_dir / "redis", port=port), PREFERRED_REDIS_PORT)
             redis_url = redis.url
         yield Stores(
             database_url=database_url,

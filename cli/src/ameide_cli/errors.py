@@ -36,11 +36,14 @@ def explain(exc: BaseException) -> CliError | None:
     import sqlalchemy.exc  # noqa: PLC0415
 
     from ameide_eventstore.errors import TransientStoreError  # noqa: PLC0415
+    from ameide_runtime.embedded import EmbeddedServerError  # noqa: PLC0415
 
     if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError)):
         return CliError(f"cannot reach PostgreSQL (check AMEIDE_DATABASE_URL): {first_line(exc.__cause__ or exc)}")
     if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
         return CliError(f"cannot reach Redis (check AMEIDE_REDIS_URL): {first_line(exc)}")
+    if isinstance(exc, EmbeddedServerError):
+        return CliError(first_line(exc))
     if isinstance(exc, TransientStoreError):
         return CliError(f"the database is unavailable: {first_line(exc)}")
     if isinstance(exc, OSError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 import redis
 
-from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 
 pytestmark = pytest.mark.integration
 
@@ -43,3 +44,17 @@ def test_redis_starts_and_keeps_data(data_dir: Path) -> None:
         redis.Redis.from_url(server.url).set("kept", "yes")
     with EmbeddedRedis(data_dir / "redis") as server:
         assert redis.Redis.from_url(server.url).get("kept") == b"yes"
+
+
+def test_port_in_use_is_one_clear_line(data_dir: Path) -> None:
+    """A port already taken fails with one line saying why, not a server log dump."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(EmbeddedServerError) as caught:
+            EmbeddedPostgres(data_dir / "pg", port=port).start()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"127.0.0.1:{port}" in message
+    assert "could not" in message

@@ -40,6 +40,13 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
+def _problems(log: str) -> str:
+    """The lines of a server log that say what went wrong, on one line (timestamps and pids dropped)."""
+    markers = ("FATAL", "ERROR", "could not", "# ")
+    found = [line.split("] ", 1)[-1].strip() for line in log.splitlines() if any(m in line for m in markers)]
+    return "; ".join(found[-3:]) or log.strip().replace("\n", "; ")
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``data_dir`` (created with trust auth for user ``postgres``)."""
 
@@ -123,7 +130,7 @@ class EmbeddedPostgres:
             check=False,
         )
         if result.returncode != 0:
-            detail = _tail(self._log) or result.stderr.strip()
+            detail = _problems(_tail(self._log) or result.stderr)
             raise EmbeddedServerError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {detail}")
 
     def stop(self) -> None:
@@ -187,7 +194,7 @@ class EmbeddedRedis:
         while not self._answers():
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise EmbeddedServerError(f"Redis did not start on 127.0.0.1:{self.port}: {_tail(log)}")
+                raise EmbeddedServerError(f"Redis did not start on 127.0.0.1:{self.port}: {_problems(_tail(log))}")
             time.sleep(0.05)
 
     def _answers(self) -> bool:
