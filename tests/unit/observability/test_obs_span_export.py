@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision
 from opentelemetry.trace import SpanKind
 
 from ameide_runtime.settings import SettingsError
+from ameide_runtime.telemetry import inject_trace_context
 from ameide_runtime.telemetry_export import (
     JsonLinesSpanExporter,
     exporter_names,
@@ -147,3 +148,16 @@ class TestJsonLinesFile:
         span = provider.get_tracer("t").start_span("late")
         span.end()
         assert exporter.export([span]).name == "FAILURE"  # type: ignore[list-item]
+
+
+def test_tracing_off_still_gives_logs_and_events_a_trace_id() -> None:
+    """With nothing exporting, spans are not recorded but have ids; the stored traceparent says "not sampled"."""
+    provider = TracerProvider(sampler=sampler_from_env({}, exporting=False))
+    with provider.get_tracer("test").start_as_current_span("rpc") as span:
+        carrier = inject_trace_context({})
+        context = span.get_span_context()
+    assert context.is_valid
+    assert not span.is_recording()
+    version, trace_id, span_id, flags = carrier["traceparent"].split("-")
+    assert (version, trace_id, span_id) == ("00", format(context.trace_id, "032x"), format(context.span_id, "016x"))
+    assert int(flags, 16) & 1 == 0
