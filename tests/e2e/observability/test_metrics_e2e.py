@@ -69,7 +69,7 @@ def test_projector_reports_shards_outbox_lag_and_publishes(observed: tuple[Deplo
         return (
             deployed.metric("projector", "ameide_outbox_depth") == 0
             and deployed.metric("projector", "ameide_outbox_oldest_age_seconds") == 0
-            and (deployed.metric("projector", "ameide_projector_lag_seconds_count") or 0) >= 4
+            and (deployed.metric("projector", "ameide_projector_lag_seconds_count") or 0) >= 1
             # Redis publishing runs in the background, after the batch.
             and (deployed.metric("projector", "ameide_feed_published_total") or 0) >= 3
         )

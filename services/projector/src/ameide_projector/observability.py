@@ -37,6 +37,7 @@ from ameide_runtime.telemetry import extract_trace_context
 _log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("ameide_projector")
 _TRACEPARENT_CHARS = 55
+_SAMPLED_DIGITS = frozenset("13579bdfBDF")
 
 OUTBOX_DEPTH = Gauge(
     "ameide_outbox_depth", "Outbox rows not yet projected: the projection lag in events.", multiprocess_mode="livemax"
@@ -52,7 +53,7 @@ DEAD_LETTERS = Gauge(
 STATS_FAILURES = Counter("ameide_outbox_stats_failures_total", "Outbox samples that failed (database unreachable).")
 LAG = Histogram(
     "ameide_projector_lag_seconds",
-    "Time from an event's append to its projection, per projected event.",
+    "Per batch, the time from its oldest event's append to the batch's projection.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0),
 )
 BATCH_SECONDS = Histogram(
@@ -135,14 +136,15 @@ class OutboxSampler:
             await asyncio.sleep(self._interval)
 
 
-def _sampled(traceparent: str) -> bool:
-    # "00-<trace id>-<parent id>-<flags>": checked as text so unsampled events cost no parsing at all.
-    if len(traceparent) != _TRACEPARENT_CHARS:
-        return False
-    try:
-        return int(traceparent[-2:], 16) & 1 == 1
-    except ValueError:
-        return False
+def _sampled_traces(events: Sequence[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
+    """The events of sampled traces, grouped by traceparent (one cheap pass: no parsing of unsampled ones)."""
+    groups: dict[str, list[RecordedEvent]] = {}
+    for event in events:
+        # "00-<trace id>-<parent id>-<flags>": the sampled flag is the low bit of the last hex digit.
+        traceparent = event.metadata.get("traceparent")
+        if traceparent and len(traceparent) == _TRACEPARENT_CHARS and traceparent[-1] in _SAMPLED_DIGITS:
+            groups.setdefault(traceparent, []).append(event)
+    return groups
 
 
 @dataclass(slots=True)
@@ -175,14 +177,9 @@ class TracedBatch:
         return publish
 
 
-def _projection_spans(events: Sequence[RecordedEvent], batch: Span) -> list[Span]:
-    grouped: dict[str, list[RecordedEvent]] = {}
-    for event in events:
-        traceparent = event.metadata.get("traceparent", "")
-        if traceparent and _sampled(traceparent):
-            grouped.setdefault(traceparent, []).append(event)
+def _projection_spans(groups: dict[str, list[RecordedEvent]], batch: Span) -> list[Span]:
     spans = []
-    for group in grouped.values():
+    for group in groups.values():
         span = _tracer.start_span(
             "projector.project",
             context=extract_trace_context(group[0].metadata),
@@ -198,17 +195,9 @@ def _projection_spans(events: Sequence[RecordedEvent], batch: Span) -> list[Span
     return spans
 
 
-def _links(events: Sequence[RecordedEvent], limit: int = 32) -> list[Link]:
-    links: list[Link] = []
-    seen: set[str] = set()
-    for event in events:
-        traceparent = event.metadata.get("traceparent", "")
-        if traceparent and traceparent not in seen and _sampled(traceparent):
-            seen.add(traceparent)
-            links.append(Link(trace.get_current_span(extract_trace_context(event.metadata)).get_span_context()))
-            if len(links) == limit:
-                break
-    return links
+def _links(groups: dict[str, list[RecordedEvent]], limit: int = 32) -> list[Link]:
+    contexts = (extract_trace_context(group[0].metadata) for group in list(groups.values())[:limit])
+    return [Link(trace.get_current_span(context).get_span_context()) for context in contexts]
 
 
 class PublishTraces:
@@ -246,21 +235,22 @@ class PublishTraces:
 
 
 def observe_lag(events: Sequence[RecordedEvent], now: dt.datetime | None = None) -> None:
-    """Observe each event's time from append to projection."""
-    now = now or dt.datetime.now(dt.UTC)
-    for event in events:
-        LAG.observe(max(0.0, (now - event.recorded_at).total_seconds()))
+    """Observe the batch's lag: the time from its oldest event's append to its projection (one observation)."""
+    if events:
+        oldest = min(event.recorded_at for event in events)
+        LAG.observe(max(0.0, ((now or dt.datetime.now(dt.UTC)) - oldest).total_seconds()))
 
 
 @contextlib.contextmanager
 def traced_batch(events: Sequence[RecordedEvent]) -> Iterator[TracedBatch]:
-    """Spans around one batch; on success the events' lag is observed; an error marks every span."""
-    batch = _tracer.start_span("projector.batch", kind=SpanKind.CONSUMER, links=_links(events))
+    """Spans around one batch; on success the batch's lag is observed; an error marks every span."""
+    groups = _sampled_traces(events)
+    batch = _tracer.start_span("projector.batch", kind=SpanKind.CONSUMER, links=_links(groups))
     if batch.is_recording() and events:
         batch.set_attribute("ameide.events", len(events))
         batch.set_attribute("ameide.first_position", events[0].global_position)
         batch.set_attribute("ameide.last_position", events[-1].global_position)
-    traced = TracedBatch(batch, _projection_spans(events, batch))
+    traced = TracedBatch(batch, _projection_spans(groups, batch))
     try:
         with trace.use_span(batch, end_on_exit=False):
             yield traced
