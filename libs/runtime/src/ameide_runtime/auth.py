@@ -5,7 +5,10 @@ Two modes (``AMEIDE_AUTH``):
 - ``jwt`` (production): ``authorization: Bearer <JWT>``. HS* tokens are verified with ``AMEIDE_JWT_SECRET``,
   RS*/ES*/PS*/EdDSA tokens with ``AMEIDE_JWT_PUBLIC_KEY``; only ``AMEIDE_JWT_ALGORITHMS`` are accepted ("none"
   never). ``sub`` is the user, ``AMEIDE_JWT_TENANT_CLAIM`` the tenant; ``exp`` is required, ``exp``/``nbf`` are
-  checked with 30 s leeway, ``aud``/``iss`` when configured.
+  checked with 30 s leeway, ``aud``/``iss`` when configured. A verified token's caller is remembered (bounded LRU,
+  keyed by the exact token string) until its ``exp``: clients send the same token on every call, and verifying it
+  again (base64, JSON, HMAC or a public-key signature) cost more CPU than the rest of the RPC plumbing together.
+  The ``exp``/``nbf``/``iat`` window is re-checked on every lookup; failures are never remembered.
 - ``insecure-headers`` (``ameide dev`` only): ``x-user-id`` / ``x-tenant-id`` metadata, trusted as sent.
 
 Health and reflection need no credentials (Kubernetes probes and ``buf curl --list-methods`` carry none).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -32,6 +36,8 @@ from ameide_runtime.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 30
+# Distinct tokens remembered per process (an entry is a few hundred bytes; a token is typically reused for an hour).
+VERIFIED_CACHE_SIZE = 4096
 MAX_ID_CHARS = 128
 PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.v1alpha.", "/grpc.reflection.v1.")
 _SYMMETRIC_PREFIX = "HS"
@@ -66,7 +72,7 @@ def _metadata_value(metadata: Sequence[tuple[str, str | bytes]], key: str) -> st
 class JwtAuthenticator:
     """Verifies bearer JWTs according to the settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, cache_size: int = VERIFIED_CACHE_SIZE) -> None:
         algorithms = tuple(settings.jwt_algorithms)
         unknown = [a for a in algorithms if a not in _KNOWN_ALGORITHMS]
         if not algorithms or unknown:
@@ -86,6 +92,7 @@ class JwtAuthenticator:
         self._tenant_claim = settings.jwt_tenant_claim
         self._audience = settings.jwt_audience or None
         self._issuer = settings.jwt_issuer or None
+        self._verified = _VerifiedTokens(cache_size)
 
     def __call__(self, metadata: Sequence[tuple[str, str | bytes]]) -> identity.Identity:
         """The caller named by the bearer token in ``metadata``."""
@@ -93,13 +100,19 @@ class JwtAuthenticator:
         if not header:
             raise Unauthenticated("missing credentials: send 'authorization: Bearer <token>'", reason="NO_CREDENTIALS")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("authorization must be 'Bearer <token>'", reason="INVALID_CREDENTIALS")
-        claims = self.verify(token.strip())
-        return identity.Identity(
+        caller = self._verified.get(token)
+        if caller is not None:
+            return caller
+        claims = self.verify(token)
+        caller = identity.Identity(
             user_id=_checked_id(claims.get("sub"), "token claim 'sub'"),
             tenant_id=_checked_id(claims.get(self._tenant_claim), f"token claim {self._tenant_claim!r}"),
         )
+        self._verified.put(token, claims, caller)
+        return caller
 
     def verify(self, token: str) -> dict[str, Any]:
         """The verified claims of ``token``; UNAUTHENTICATED on any problem."""
@@ -128,6 +141,46 @@ class JwtAuthenticator:
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}", reason="INVALID_TOKEN") from exc
         return claims
+
+
+class _VerifiedTokens:
+    """Callers of tokens that verified, by exact token string, each valid only within its claims' time window.
+
+    The window is the one ``jwt.decode`` enforces (``exp`` exclusive, ``nbf``/``iat`` inclusive, with the same
+    leeway and whole-second clock), checked again at every lookup, so a remembered token stops working exactly
+    when verifying it again would fail. Only successes are stored: a bad token is verified (and rejected) each time.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[int, int, identity.Identity]] = OrderedDict()
+
+    def get(self, token: str) -> identity.Identity | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        valid_from, valid_until, caller = entry
+        now = int(time.time())
+        if not valid_from <= now < valid_until:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return caller
+
+    def put(self, token: str, claims: dict[str, Any], caller: identity.Identity) -> None:
+        if self._capacity <= 0:
+            return
+        try:
+            # PyJWT's checks: exp <= now - leeway is expired; nbf or iat > now + leeway is not yet valid.
+            valid_until = int(claims["exp"]) + LEEWAY_SECONDS
+            starts = [int(claims[name]) for name in ("nbf", "iat") if name in claims]
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return  # not a window we can re-check: verify this token every time
+        valid_from = max(starts) - LEEWAY_SECONDS if starts else -(2**63)
+        self._entries[token] = (valid_from, valid_until, caller)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
 
 
 def headers_authenticator(metadata: Sequence[tuple[str, str | bytes]]) -> identity.Identity:
