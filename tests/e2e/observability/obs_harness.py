@@ -10,6 +10,7 @@ kept away from the children.
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 import time
@@ -125,6 +126,13 @@ class Deployment(Stack):
     def signal(self, name: str, signum: int) -> None:
         """Send ``signum`` to an instance's process (not its group)."""
         self._processes[name].popen.send_signal(signum)
+
+    def close(self) -> dict[str, int]:
+        """SIGTERM every running instance at once (they drain in parallel), then stop and reap each."""
+        for process in self._processes.values():
+            if process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        return super().close()
 
     def scrape(self, name: str) -> Samples:
         """Every sample of the instance's ``/metrics``: ``(sample name, labels) -> value``."""
