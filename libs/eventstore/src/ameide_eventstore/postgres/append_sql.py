@@ -113,6 +113,8 @@ STORED_RESPONSE = (
     "SELECT request_hash, response, expires_at FROM es_idempotency"
     " WHERE tenant_id = %(i_tenant_id)s AND user_id = %(i_user_id)s AND key = %(i_key)s"
 )
+# The command's idempotency fast path (before deciding): only an unexpired record counts.
+UNEXPIRED_RESPONSE = f"{STORED_RESPONSE} AND expires_at > now()"
 STREAM_HEAD = "SELECT version, tenant_id FROM es_streams WHERE stream_id = %(stream_id)s"
 LOAD_STATES = (
     "SELECT stream_id, stream_type, tenant_id, version, state FROM es_streams WHERE stream_id = ANY(%(ids)s::uuid[])"

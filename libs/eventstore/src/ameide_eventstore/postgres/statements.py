@@ -7,11 +7,6 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-GET_IDEMPOTENCY = text("""
-SELECT request_hash, response, expires_at FROM es_idempotency
-WHERE tenant_id = :tenant_id AND user_id = :user_id AND key = :key AND expires_at > now()
-""")
-
 # In slices, so the janitor never holds a long transaction (or a big lock footprint) on a large backlog.
 DELETE_EXPIRED_IDEMPOTENCY = text("""
 DELETE FROM es_idempotency WHERE ctid = ANY(ARRAY(

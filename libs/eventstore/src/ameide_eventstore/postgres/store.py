@@ -114,13 +114,19 @@ class PostgresEventStore:
         }
 
     async def get_idempotent_response(self, key: IdempotencyKey) -> StoredResponse | None:
-        """See ``EventStore.get_idempotent_response``."""
+        """See ``EventStore.get_idempotent_response``: one autocommit SELECT on the append's lean connection path.
+
+        Every keyed command asks this first; SQLAlchemy's execution path (plus its BEGIN/ROLLBACK around the read)
+        cost more CPU than the statement and a second round trip.
+        """
+        params = {"i_tenant_id": key.tenant_id, "i_user_id": key.user_id, "i_key": key.key}
         with transient_errors():
-            async with self._engine.connect() as conn:
-                row = (await conn.execute(sql.GET_IDEMPOTENCY, _key_params(key))).first()
+            async with appender.checkout(self._engine, autocommit=True) as conn:
+                cursor = await conn.execute(append_sql.UNEXPIRED_RESPONSE, params)
+                row = await cursor.fetchone()
         if row is None:
             return None
-        return StoredResponse(request_hash=row.request_hash, response=row.response, expires_at=row.expires_at)
+        return StoredResponse(request_hash=bytes(row[0]), response=bytes(row[1]), expires_at=row[2])
 
     async def read_stream(
         self, stream_id: uuid.UUID, *, from_version: int = 1, limit: int | None = None
@@ -169,7 +175,3 @@ def recorded_event(row: Row[Any], upcasters: Upcasters) -> RecordedEvent:
         metadata=row.metadata,
         recorded_at=row.recorded_at,
     )
-
-
-def _key_params(key: IdempotencyKey) -> dict[str, str]:
-    return {"tenant_id": key.tenant_id, "user_id": key.user_id, "key": key.key}
