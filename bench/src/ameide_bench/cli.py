@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+import grpc.aio
 import psycopg
 import redis
 from rich.console import Console
@@ -118,6 +119,13 @@ async def _run_scenario(name: str, database_url: str, redis_url: str, *, quick: 
     return rows
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for a failed scenario (a gRPC error's own first line is only "<AioRpcError of RPC ...")."""
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{type(exc).__name__} {exc.code().name}: {first_line(Exception(exc.details() or ''))}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
 class _Ticker:
     """Advances a scenario's bar along its usual duration (the scenarios report no progress themselves)."""
 
@@ -156,7 +164,7 @@ async def run_all(names: Sequence[str], result: summary.RunResult, database_url:
                 try:
                     outcome.rows = await _run_scenario(name, database_url, redis_url, quick=result.quick)
                 except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' figures
-                    outcome.error = first_line(exc)
+                    outcome.error = describe_error(exc)
             outcome.seconds = time.monotonic() - started
             result.scenarios.append(outcome)
             status = f"failed: {outcome.error}" if outcome.error else f"{len(outcome.rows)} figures"

@@ -4,6 +4,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
+import grpc.aio
 import pytest
 from rich.console import Console
 
@@ -106,3 +108,13 @@ class TestArguments:
             cli.stores("postgresql://u:secret@127.0.0.1:1/x", "redis://127.0.0.1:1/0"),
         ):
             pass
+
+
+class TestFailedScenario:
+    def test_a_grpc_error_is_one_line_with_its_code_and_details(self) -> None:
+        """A failed RPC names its status code and details (its str() starts with a bare '<AioRpcError ...')."""
+        error = grpc.aio.AioRpcError(
+            grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), details="store down\nmore"
+        )
+        assert "AioRpcError UNAVAILABLE: store down" == cli.describe_error(error)
+        assert "ValueError: bad value" == cli.describe_error(ValueError("\nbad value\nsecond line"))
