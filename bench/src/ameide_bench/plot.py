@@ -117,6 +117,9 @@ def write_chart(document: dict[str, Any], path: Path) -> None:
         _panel(axes[-1, 0], "p95 latency (ms) against its target", latency, " ms", ratio=False)
     if not panels and not latency:
         axes[0, 0].text(0.5, 0.5, "no figures", ha="center", va="center")
+    failed = [s["name"] for s in document["scenarios"] if s.get("error")]
+    if failed:
+        fig.text(0.01, 0.002, f"failed (not drawn): {', '.join(failed)}", fontsize=8, color=COLORS[False])
     fig.suptitle(f"ameide bench ({document['mode']}) {document['started_at'][:19]}Z, {document['host']['cpus']} CPUs")
     fig.savefig(path, dpi=110)
     plt.close(fig)
