@@ -52,7 +52,8 @@ def _head(kind: Head, *, claim: bool) -> str:
 
 
 # One event (the common case) binds scalars; several bind arrays unnested in order (ORDER BY ord), so versions,
-# global positions and outbox ids all grow together within the stream.
+# global positions and outbox ids all grow together within the stream. The arrays go in binary (``%(x)b``): the
+# text format escapes and quotes every element with a regex (about 100 us per 3-event append).
 _ONE_EVENT = (
     f"INSERT INTO es_events ({_EVENT_COLUMNS})"
     " SELECT %(tenant_id)s, %(stream_id)s, %(stream_type)s, head.version, %(event_id)s, %(event_type)s,"
@@ -62,8 +63,8 @@ _MANY_EVENTS = (
     f"INSERT INTO es_events ({_EVENT_COLUMNS})"
     " SELECT %(tenant_id)s, %(stream_id)s, %(stream_type)s, head.version - %(n)s + u.ord,"
     " u.event_id, u.event_type, u.schema_version, u.payload, u.metadata::jsonb"
-    " FROM head, unnest(%(event_ids)s::uuid[], %(event_types)s::text[], %(schema_versions)s::int[],"
-    " %(payloads)s::bytea[], %(metadatas)s::text[])"
+    " FROM head, unnest(%(event_ids)b::uuid[], %(event_types)b::text[], %(schema_versions)b::int[],"
+    " %(payloads)b::bytea[], %(metadatas)b::text[])"
     " WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, metadata, ord)"
     " ORDER BY u.ord RETURNING global_position"
 )
