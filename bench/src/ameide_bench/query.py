@@ -115,7 +115,7 @@ async def seed(libpq: str, shape: Shape) -> list[SeededChat]:
             "SELECT id, tenant_id, rm_chat_document(title, description, tags) FROM rm_chats"
         )
         await conn.execute("SET maintenance_work_mem = '256MB'")
-        await conn.execute("CREATE INDEX rm_messages_search_idx ON rm_messages USING gin (search)")
+        await conn.execute("CREATE INDEX rm_messages_search_idx ON rm_messages USING gin (tenant_id, search)")
         await conn.execute("VACUUM ANALYZE")
     return seeded
 

@@ -59,7 +59,7 @@ rm_chat_search = sa.Table(
     sa.Column("chat_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("search", pg.TSVECTOR, nullable=False),
-    sa.Index("rm_chat_search_idx", "search", postgresql_using="gin"),
+    sa.Index("rm_chat_search_idx", "tenant_id", "search", postgresql_using="gin"),  # btree_gin (migration 0005)
 )
 
 # One row per message; payload is the ChatMessage proto exactly as sent (parts and attachments kept losslessly).
@@ -76,7 +76,7 @@ rm_messages = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("search", pg.TSVECTOR, sa.Computed("to_tsvector('simple'::regconfig, text)", persisted=True)),
-    sa.Index("rm_messages_search_idx", "search", postgresql_using="gin"),
+    sa.Index("rm_messages_search_idx", "tenant_id", "search", postgresql_using="gin"),  # btree_gin (migration 0005)
 )
 
 rm_artifacts = sa.Table(
