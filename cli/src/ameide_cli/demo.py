@@ -175,18 +175,27 @@ async def run(endpoints: Endpoints, console: Console, stop: asyncio.Event) -> No
     """Run the demo flow, then keep the subscribers printing until ``stop`` is set. Never raises."""
     printer = Printer(console)
     tasks: list[asyncio.Task[None]] = []
+    halted = asyncio.create_task(stop.wait())
     try:
         async with AmeideClient(endpoints.command, query_target=endpoints.query, token=endpoints.token) as client:
-            await _flow(client, printer, tasks, endpoints)
-            await stop.wait()
+            # Ctrl-C during the flow ends it at once (rather than after the SDK's retries against stopping services).
+            flow = asyncio.create_task(_flow(client, printer, tasks, endpoints))
+            await asyncio.wait((flow, halted), return_when=asyncio.FIRST_COMPLETED)
+            if not flow.done():
+                flow.cancel()
+                await asyncio.gather(flow, return_exceptions=True)
+                return
+            flow.result()
+            await halted
     except grpc.aio.AioRpcError as exc:
         printer.fail(f"demo stopped: {exc.code().name}: {exc.details()}; the services keep running")
     except Exception as exc:  # noqa: BLE001 - the demo is an add-on: whatever fails, the services keep running
         printer.fail(f"demo stopped: {first_line(exc)}; the services keep running")
     finally:
+        halted.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(halted, *tasks, return_exceptions=True)
 
 
 async def _seed(client: AmeideClient, printer: Printer) -> tuple[arts.CreateArtifactResponse, str]:
