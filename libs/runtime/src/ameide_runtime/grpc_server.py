@@ -22,10 +22,10 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from ameide_runtime.auth import AuthInterceptor, authenticator_for, is_public
+from ameide_runtime.auth import AuthInterceptor, authenticator_for
 from ameide_runtime.grpc_errors import ErrorInterceptor
+from ameide_runtime.grpc_tracing import tracing_interceptor
 from ameide_runtime.metrics import InFlight, MetricsInterceptor, start_metrics_server
 from ameide_runtime.settings import Settings
 
@@ -65,10 +65,7 @@ def build_server(
     settings: Settings, *, reuse_port: bool = False, authenticate: bool = True, in_flight: InFlight | None = None
 ) -> grpc.aio.Server:
     """A grpc.aio server with the interceptors in order: tracing, metrics, auth, errors (innermost)."""
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        aio_server_interceptor(filter_=lambda details: not is_public(details.method)),  # type: ignore[no-untyped-call]
-        MetricsInterceptor(in_flight),
-    ]
+    interceptors: list[grpc.aio.ServerInterceptor] = [tracing_interceptor(), MetricsInterceptor(in_flight)]
     if authenticate:
         interceptors.append(AuthInterceptor(authenticator_for(settings)))
     interceptors.append(ErrorInterceptor())
