@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 
@@ -36,6 +37,9 @@ _OLDEST_FIRST_SQL = compiled(_OLDEST_FIRST)
 _NEWEST_FIRST = text(NEWEST_FIRST)
 _NEWEST_FIRST_SQL = compiled(_NEWEST_FIRST)
 _BEFORE_ALL = 1 << 62
+# A page ends early once its messages pass this many bytes: 50 messages of up to 1 MiB would otherwise exceed the
+# 8 MiB gRPC response limit (RESOURCE_EXHAUSTED, the chat unreadable). At least one message is always returned.
+PAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +77,20 @@ async def messages_page(
     if not rows:
         return None
     found = [r for r in rows if r.seq is not None]
-    page = found[:limit]
+    page = _within_bytes(found[:limit])
     return MessagePage(
         messages=[types.ChatMessage.FromString(r.payload) for r in page],
         last_seq=int(page[-1].seq) if page else 0,
-        has_more=len(found) > limit,
+        has_more=len(found) > len(page),
         total=int(rows[0].message_count),
         feed_seq=int(rows[0].feed_seq or 0),
     )
+
+
+def _within_bytes(rows: list[Any]) -> list[Any]:
+    size = 0
+    for count, row in enumerate(rows):
+        size += len(row.payload)
+        if count and size > PAGE_BYTES:
+            return rows[:count]
+    return rows
