@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf.message import Message
+
 from ameide_runtime.errors import FieldViolation, InvalidArgument
 from ameide_runtime.identity import Identity
 from ameide_runtime.tokens import InvalidToken, TokenCodec
@@ -31,6 +33,10 @@ class PageLimits:
 
 CHATS = PageLimits(default=20, maximum=100)
 MESSAGES = PageLimits(default=50, maximum=200)
+# A page ends early once its items pass this many bytes (AIP-158 allows short pages): 100 chats or artifacts with
+# maximal labels (64 x 4 KiB) would otherwise exceed the 8 MiB gRPC response limit, and one user's big TEAM chats
+# would make ListChats fail for the whole tenant.
+PAGE_BYTES = 4 * 1024 * 1024
 
 
 def page_size(requested: int, limits: PageLimits, *, field: str = "page_size") -> int:
@@ -40,6 +46,16 @@ def page_size(requested: int, limits: PageLimits, *, field: str = "page_size") -
     if requested == 0:
         return limits.default
     return min(requested, limits.maximum)
+
+
+def fitting(items: Sequence[Message]) -> int:
+    """How many leading ``items`` fit in ``PAGE_BYTES`` (always at least one)."""
+    total = 0
+    for count, item in enumerate(items):
+        total += item.ByteSize()
+        if count and total > PAGE_BYTES:
+            return count
+    return len(items)
 
 
 def query_hash(*parts: object) -> str:

@@ -69,9 +69,11 @@ class ArtifactReads:
             page = await artifacts.list_artifacts(
                 conn, caller, kind=request.kind, chat_id=chat_id, after=after, limit=limit
             )
-        reply = svc.ListArtifactsResponse(artifacts=[a.message() for a in page.rows], total_count=page.total)
-        if page.has_more:
-            last = page.rows[-1]
+        views = [a.message() for a in page.rows]
+        keep = paging.fitting(views)
+        reply = svc.ListArtifactsResponse(artifacts=views[:keep], total_count=page.total)
+        if page.has_more or keep < len(views):
+            last = page.rows[keep - 1]
             reply.next_page_token = tokens.issue(position(last.updated_at, last.id))
         return reply
 
@@ -103,7 +105,9 @@ class ArtifactReads:
             if await access.read_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
             page = await artifacts.history(conn, artifact_id, after_version=after[0] if after else 0, limit=limit)
-        reply = svc.GetArtifactHistoryResponse(entries=[e.message() for e in page.rows], total_count=page.total)
-        if page.has_more:
-            reply.next_page_token = tokens.issue([page.rows[-1].version])
+        entries = [e.message() for e in page.rows]
+        keep = paging.fitting(entries)
+        reply = svc.GetArtifactHistoryResponse(entries=entries[:keep], total_count=page.total)
+        if page.has_more or keep < len(entries):
+            reply.next_page_token = tokens.issue([page.rows[keep - 1].version])
         return reply

@@ -54,9 +54,11 @@ class ChatReads:
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
-        reply = svc.ListChatsResponse(threads=[c.message() for c in page.rows], total_count=page.total)
-        if page.has_more:
-            last = page.rows[-1]
+        threads = [c.message() for c in page.rows]
+        keep = paging.fitting(threads)
+        reply = svc.ListChatsResponse(threads=threads[:keep], total_count=page.total)
+        if page.has_more or keep < len(threads):
+            last = page.rows[keep - 1]
             reply.next_page_token = tokens.issue(position(last.last_activity_at, last.id))
         return reply
 
@@ -126,12 +128,15 @@ class ChatReads:
         async with self._db.connection() as conn:
             page = await search.search_chats(conn, caller, query, values, after=after, limit=limit)
             found = await search.snippets(conn, query, values.query, [h.chat.id for h in page.rows])
+        threads = [h.chat.message() for h in page.rows]
+        keep = paging.fitting(threads)
+        kept = {t.id for t in threads[:keep]}
         reply = svc.SearchChatsResponse(
-            threads=[h.chat.message() for h in page.rows],
+            threads=threads[:keep],
             total_count=page.total,
-            snippets={str(k): v for k, v in found.items()},
+            snippets={str(k): v for k, v in found.items() if str(k) in kept},
         )
-        if page.has_more:
-            last = page.rows[-1]
+        if page.has_more or keep < len(threads):
+            last = page.rows[keep - 1]
             reply.next_page_token = tokens.issue(position(last.rank, last.chat.updated_at, last.chat.id))
         return reply
