@@ -61,7 +61,8 @@ class Follower:
         self.token = reply.checkpoint_token
         self.start_seq = self.last_seq = self._seq(self.token)
 
-    def _take(self, update: chat.ChatUpdate) -> None:
+    def take(self, update: chat.ChatUpdate) -> None:
+        """Account for one received update (dedupe, gap detection, message ids)."""
         seq = self._seq(update.checkpoint_token)
         case = update.WhichOneof("update")
         if case == "control":
@@ -93,7 +94,7 @@ class Follower:
             )
             try:
                 async for update in call:
-                    self._take(update)
+                    self.take(update)
                 self.tally.ok()
             except grpc.aio.AioRpcError as error:
                 self.tally.failed("StreamChatUpdates", error, STREAM_ALLOWED)
@@ -117,9 +118,13 @@ class Follower:
 async def following(
     followers: list[Follower], stubs: Stubs, tokens: Mapping[str, str] | None = None
 ) -> AsyncIterator[list[Follower]]:
-    """Load each follower's chat (waiting for ``tokens[chat_id]``), then run them until the block ends."""
+    """Load each new follower's chat (waiting for ``tokens[chat_id]``), then run them until the block ends.
+
+    A follower that already holds a token resumes from it instead of loading again.
+    """
     for follower in followers:
-        await follower.load(stubs, (tokens or {}).get(follower.chat_id, ""))
+        if not follower.token:
+            await follower.load(stubs, (tokens or {}).get(follower.chat_id, ""))
     tasks = [asyncio.create_task(f.run(stubs), name=f"follow-{f.chat_id}") for f in followers]
     try:
         yield followers
