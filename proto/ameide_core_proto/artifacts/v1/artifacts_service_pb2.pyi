@@ -117,7 +117,10 @@ class ArtifactUpdate(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     checkpoint_token: _builtins.str
     version: _builtins.int
-    """Artifact version after this update (0 for control messages)."""
+    """Artifact version after this update (see ArtifactView.version: a chat link, unlink or deletion keeps it;
+    0 for control messages). `threads_added.threads_title` may be empty when the chat was not yet known to the
+    read model at that moment; GetArtifactChats and GetArtifact(include_chats) always return the current title.
+    """
     @_builtins.property
     def threads_added(self) -> _artifacts_types_pb2.ChatReference: ...
     @_builtins.property
@@ -235,6 +238,7 @@ class CreateArtifactResponse(_message.Message):
     CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     version: _builtins.int
+    """Always 1 (a primary chat's link is no new version)."""
     consistency_token: _builtins.str
     def __init__(
         self,
@@ -367,7 +371,7 @@ class UpdateArtifactContentRequest(_message.Message):
     THREADS_ID_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     expected_version: _builtins.int
-    """Optimistic concurrency: the version the caller saw. Unset = any."""
+    """Optimistic concurrency: the artifact version (ArtifactView.version) the caller saw. Unset = any."""
     user_id: _builtins.str
     tenant_id: _builtins.str
     threads_id: _builtins.str
@@ -403,6 +407,7 @@ class UpdateArtifactContentResponse(_message.Message):
     CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     version: _builtins.int
+    """The artifact version this change produced."""
     consistency_token: _builtins.str
     def __init__(
         self,
@@ -431,6 +436,7 @@ class UpdateArtifactMetadataRequest(_message.Message):
     TENANT_ID_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     expected_version: _builtins.int
+    """Optimistic concurrency as UpdateArtifactContentRequest.expected_version."""
     user_id: _builtins.str
     tenant_id: _builtins.str
     @_builtins.property
@@ -468,6 +474,7 @@ class UpdateArtifactMetadataResponse(_message.Message):
     CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     version: _builtins.int
+    """The artifact version after this request (unchanged when nothing changed)."""
     consistency_token: _builtins.str
     def __init__(
         self,
@@ -598,7 +605,7 @@ class GetArtifactRequest(_message.Message):
     include_chats: _builtins.bool
     tenant_id: _builtins.str
     version: _builtins.int
-    """A past version to read; 0 = current."""
+    """A past artifact version to read (ArtifactView.version); 0 = current."""
     consistency_token: _builtins.str
     def __init__(
         self,

@@ -80,8 +80,9 @@ class ArtifactCommandServiceServicer:
     """
 
     def CreateArtifact(self, request, context):
-        """Creates an artifact owned by the caller (version 1). `primary_threads_id` (or metadata key `primaryChatId`)
-        links the chat as CREATED on both sides in the same transaction; the chat must be writable by the caller.
+        """Creates an artifact owned by the caller (version 1, with or without a primary chat). `primary_threads_id` (or
+        metadata key `primaryChatId`) links the chat as CREATED on both sides in the same transaction; the chat must be
+        writable by the caller.
         Errors: INVALID_ARGUMENT (empty title or kind, title > 256 chars, body > 4 MiB, > 64 labels), NOT_FOUND (chat).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -110,7 +111,9 @@ class ArtifactCommandServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateArtifactContent(self, request, context):
-        """Stores a new content version. With `expected_version` set, a different current version -> ABORTED.
+        """Stores a new content version (version + 1, even when the body is unchanged). With `expected_version` set, a
+        different current artifact version -> ABORTED (reason VERSION_MISMATCH); links to chats do not change the
+        version, so starting a chat about the artifact never fails an editor's update.
         Errors: INVALID_ARGUMENT (body > 4 MiB), NOT_FOUND (unknown or deleted artifact).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -118,8 +121,8 @@ class ArtifactCommandServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateArtifactMetadata(self, request, context):
-        """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version. Optimistic
-        concurrency as UpdateArtifactContent.
+        """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version (no change = no new
+        version). Optimistic concurrency as UpdateArtifactContent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -386,7 +389,7 @@ class ArtifactQueryServiceServicer:
     """
 
     def GetArtifact(self, request, context):
-        """One artifact with its content; `version` > 0 reads that past version (NOT_FOUND if it does not exist).
+        """One artifact with its content; `version` > 0 reads that past version (1..current, no gaps; NOT_FOUND beyond).
         `include_chats` fills threads_ids/threads_refs with the chats the caller may read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

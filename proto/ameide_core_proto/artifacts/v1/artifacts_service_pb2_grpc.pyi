@@ -39,8 +39,9 @@ class ArtifactCommandServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ArtifactCommandServiceAsyncStub: ...
     CreateArtifact: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.CreateArtifactRequest, _artifacts_service_pb2.CreateArtifactResponse]
-    """Creates an artifact owned by the caller (version 1). `primary_threads_id` (or metadata key `primaryChatId`)
-    links the chat as CREATED on both sides in the same transaction; the chat must be writable by the caller.
+    """Creates an artifact owned by the caller (version 1, with or without a primary chat). `primary_threads_id` (or
+    metadata key `primaryChatId`) links the chat as CREATED on both sides in the same transaction; the chat must be
+    writable by the caller.
     Errors: INVALID_ARGUMENT (empty title or kind, title > 256 chars, body > 4 MiB, > 64 labels), NOT_FOUND (chat).
     """
     AssociateChat: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.AssociateArtifactChatRequest, _artifacts_service_pb2.AssociateArtifactChatResponse]
@@ -57,12 +58,14 @@ class ArtifactCommandServiceStub:
     names fixed by the spec
     """
     UpdateArtifactContent: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.UpdateArtifactContentRequest, _artifacts_service_pb2.UpdateArtifactContentResponse]
-    """Stores a new content version. With `expected_version` set, a different current version -> ABORTED.
+    """Stores a new content version (version + 1, even when the body is unchanged). With `expected_version` set, a
+    different current artifact version -> ABORTED (reason VERSION_MISMATCH); links to chats do not change the
+    version, so starting a chat about the artifact never fails an editor's update.
     Errors: INVALID_ARGUMENT (body > 4 MiB), NOT_FOUND (unknown or deleted artifact).
     """
     UpdateArtifactMetadata: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.UpdateArtifactMetadataRequest, _artifacts_service_pb2.UpdateArtifactMetadataResponse]
-    """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version. Optimistic
-    concurrency as UpdateArtifactContent.
+    """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version (no change = no new
+    version). Optimistic concurrency as UpdateArtifactContent.
     """
     DeleteArtifact: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.DeleteArtifactRequest, _artifacts_service_pb2.DeleteArtifactResponse]
     """Soft-deletes an artifact (owner only -> else PERMISSION_DENIED); hidden from chat listings, messages keep its id."""
@@ -78,8 +81,9 @@ class ArtifactCommandServiceAsyncStub(ArtifactCommandServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateArtifact: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.CreateArtifactRequest, _artifacts_service_pb2.CreateArtifactResponse]  # type: ignore[assignment]
-    """Creates an artifact owned by the caller (version 1). `primary_threads_id` (or metadata key `primaryChatId`)
-    links the chat as CREATED on both sides in the same transaction; the chat must be writable by the caller.
+    """Creates an artifact owned by the caller (version 1, with or without a primary chat). `primary_threads_id` (or
+    metadata key `primaryChatId`) links the chat as CREATED on both sides in the same transaction; the chat must be
+    writable by the caller.
     Errors: INVALID_ARGUMENT (empty title or kind, title > 256 chars, body > 4 MiB, > 64 labels), NOT_FOUND (chat).
     """
     AssociateChat: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.AssociateArtifactChatRequest, _artifacts_service_pb2.AssociateArtifactChatResponse]  # type: ignore[assignment]
@@ -96,12 +100,14 @@ class ArtifactCommandServiceAsyncStub(ArtifactCommandServiceStub):
     names fixed by the spec
     """
     UpdateArtifactContent: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.UpdateArtifactContentRequest, _artifacts_service_pb2.UpdateArtifactContentResponse]  # type: ignore[assignment]
-    """Stores a new content version. With `expected_version` set, a different current version -> ABORTED.
+    """Stores a new content version (version + 1, even when the body is unchanged). With `expected_version` set, a
+    different current artifact version -> ABORTED (reason VERSION_MISMATCH); links to chats do not change the
+    version, so starting a chat about the artifact never fails an editor's update.
     Errors: INVALID_ARGUMENT (body > 4 MiB), NOT_FOUND (unknown or deleted artifact).
     """
     UpdateArtifactMetadata: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.UpdateArtifactMetadataRequest, _artifacts_service_pb2.UpdateArtifactMetadataResponse]  # type: ignore[assignment]
-    """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version. Optimistic
-    concurrency as UpdateArtifactContent.
+    """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version (no change = no new
+    version). Optimistic concurrency as UpdateArtifactContent.
     """
     DeleteArtifact: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.DeleteArtifactRequest, _artifacts_service_pb2.DeleteArtifactResponse]  # type: ignore[assignment]
     """Soft-deletes an artifact (owner only -> else PERMISSION_DENIED); hidden from chat listings, messages keep its id."""
@@ -120,8 +126,9 @@ class ArtifactCommandServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _artifacts_service_pb2.CreateArtifactRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_artifacts_service_pb2.CreateArtifactResponse, _abc.Awaitable[_artifacts_service_pb2.CreateArtifactResponse]]:
-        """Creates an artifact owned by the caller (version 1). `primary_threads_id` (or metadata key `primaryChatId`)
-        links the chat as CREATED on both sides in the same transaction; the chat must be writable by the caller.
+        """Creates an artifact owned by the caller (version 1, with or without a primary chat). `primary_threads_id` (or
+        metadata key `primaryChatId`) links the chat as CREATED on both sides in the same transaction; the chat must be
+        writable by the caller.
         Errors: INVALID_ARGUMENT (empty title or kind, title > 256 chars, body > 4 MiB, > 64 labels), NOT_FOUND (chat).
         """
 
@@ -156,7 +163,9 @@ class ArtifactCommandServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _artifacts_service_pb2.UpdateArtifactContentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_artifacts_service_pb2.UpdateArtifactContentResponse, _abc.Awaitable[_artifacts_service_pb2.UpdateArtifactContentResponse]]:
-        """Stores a new content version. With `expected_version` set, a different current version -> ABORTED.
+        """Stores a new content version (version + 1, even when the body is unchanged). With `expected_version` set, a
+        different current artifact version -> ABORTED (reason VERSION_MISMATCH); links to chats do not change the
+        version, so starting a chat about the artifact never fails an editor's update.
         Errors: INVALID_ARGUMENT (body > 4 MiB), NOT_FOUND (unknown or deleted artifact).
         """
 
@@ -166,8 +175,8 @@ class ArtifactCommandServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _artifacts_service_pb2.UpdateArtifactMetadataRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_artifacts_service_pb2.UpdateArtifactMetadataResponse, _abc.Awaitable[_artifacts_service_pb2.UpdateArtifactMetadataResponse]]:
-        """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version. Optimistic
-        concurrency as UpdateArtifactContent.
+        """Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version (no change = no new
+        version). Optimistic concurrency as UpdateArtifactContent.
         """
 
     @_abc_1.abstractmethod
@@ -188,7 +197,7 @@ class ArtifactQueryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ArtifactQueryServiceAsyncStub: ...
     GetArtifact: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.GetArtifactRequest, _artifacts_service_pb2.GetArtifactResponse]
-    """One artifact with its content; `version` > 0 reads that past version (NOT_FOUND if it does not exist).
+    """One artifact with its content; `version` > 0 reads that past version (1..current, no gaps; NOT_FOUND beyond).
     `include_chats` fills threads_ids/threads_refs with the chats the caller may read.
     """
     ListArtifacts: _grpc.UnaryUnaryMultiCallable[_artifacts_service_pb2.ListArtifactsRequest, _artifacts_service_pb2.ListArtifactsResponse]
@@ -211,7 +220,7 @@ class ArtifactQueryServiceAsyncStub(ArtifactQueryServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetArtifact: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.GetArtifactRequest, _artifacts_service_pb2.GetArtifactResponse]  # type: ignore[assignment]
-    """One artifact with its content; `version` > 0 reads that past version (NOT_FOUND if it does not exist).
+    """One artifact with its content; `version` > 0 reads that past version (1..current, no gaps; NOT_FOUND beyond).
     `include_chats` fills threads_ids/threads_refs with the chats the caller may read.
     """
     ListArtifacts: _aio.UnaryUnaryMultiCallable[_artifacts_service_pb2.ListArtifactsRequest, _artifacts_service_pb2.ListArtifactsResponse]  # type: ignore[assignment]
@@ -237,7 +246,7 @@ class ArtifactQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _artifacts_service_pb2.GetArtifactRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_artifacts_service_pb2.GetArtifactResponse, _abc.Awaitable[_artifacts_service_pb2.GetArtifactResponse]]:
-        """One artifact with its content; `version` > 0 reads that past version (NOT_FOUND if it does not exist).
+        """One artifact with its content; `version` > 0 reads that past version (1..current, no gaps; NOT_FOUND beyond).
         `include_chats` fills threads_ids/threads_refs with the chats the caller may read.
         """
 

@@ -64,7 +64,10 @@ class ArtifactView(_message.Message):
     kind: _builtins.str
     """e.g. "bpmn", "text", "code", "image", "sheet" """
     version: _builtins.int
-    """Version of the artifact's stream this view reflects; every content or metadata change adds one."""
+    """The artifact's version: 1 on creation, +1 for each content change (UpdateArtifactContent) or metadata change
+    (UpdateArtifactMetadata). Linking or unlinking chats, annotations and deletion do not change it (they still
+    appear in the history). What `expected_version` is compared with and what GetArtifact(version) reads.
+    """
     user_id: _builtins.str
     """The owner: the user who created the artifact."""
     primary_threads_id: _builtins.str
@@ -123,6 +126,10 @@ class ChatReference(_message.Message):
     LINKED_AT_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     threads_title: _builtins.str
+    """The chat's title. Read at request time in GetArtifact(include_chats)/GetArtifactChats; in a live
+    ArtifactUpdate.threads_added it is the title known when the link was projected, empty when the chat itself was
+    not projected yet (read the chat or GetArtifactChats for it).
+    """
     relation_type: _threads_types_pb2.RelationType.ValueType
     @_builtins.property
     def linked_at(self) -> _timestamp_pb2.Timestamp: ...
@@ -244,7 +251,9 @@ class ArtifactHistoryEntry(_message.Message):
     threads_id: _builtins.str
     """If relevant"""
     version: _builtins.int
-    """Artifact version after this entry."""
+    """Artifact version after this entry (ArtifactView.version): entries for links, unlinks, annotations and
+    deletion repeat the version of the change before them. Entries are ordered by their stream position.
+    """
     event_id: _builtins.str
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
