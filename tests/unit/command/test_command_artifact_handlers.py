@@ -48,7 +48,7 @@ class TestCreateArtifact:
                 context(OWNER), CreateArtifact("Order", "bpmn", primary_chat_id=chat.id)
             )
         art_id = outcome.response.artifact_id
-        assert outcome.response.version == 2
+        assert outcome.response.version == 1  # the link is on the stream, not a new artifact version
         assert await history(store, art_id) == ["ArtifactCreatedEvent", "ArtifactChatLinkedEvent"]
         assert await history(store, chat.id) == ["ChatCreatedEvent", "ArtifactAssociatedEvent"]
         linked = (await payloads(store, chat.id))[1]
@@ -115,17 +115,17 @@ class TestVersions:
         async with command_app(store) as app:
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", PRIVATE, ""))).response.threads
             art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("A", "text"))).response
-            v3 = await app.artifacts.update_content(
+            v2 = await app.artifacts.update_content(
                 context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=1, chat_id=chat.id)
             )
-            v4 = await app.artifacts.update_content(
-                context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=3, chat_id=chat.id)
+            v3 = await app.artifacts.update_content(
+                context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2, chat_id=chat.id)
             )
             with pytest.raises(Aborted):
                 await app.artifacts.update_content(
-                    context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=3)
+                    context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2)
                 )
-        assert (v3.response.version, v4.response.version) == (3, 4)
+        assert (v2.response.version, v3.response.version) == (2, 3)
         assert await history(store, art.artifact_id) == [
             "ArtifactCreatedEvent",
             "ArtifactContentUpdatedEvent",
@@ -134,6 +134,28 @@ class TestVersions:
         ]
         assert await history(store, chat.id) == ["ChatCreatedEvent", "ArtifactAssociatedEvent"]
         assert (await payloads(store, chat.id))[1].relation_type == MODIFIED  # type: ignore[attr-defined]
+
+    async def test_links_keep_the_version(self) -> None:
+        """Linking, unlinking and a chat's MODIFIED link leave the version: an editor's expected_version still holds."""
+        store = InMemoryEventStore()
+        async with command_app(store) as app:
+            chat = (await app.chats.create_chat(context(PEER), StartChat("P", TEAM, ""))).response.threads
+            art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("A", "text"))).response
+            await app.artifacts.associate_chat(context(PEER), LinkChatArtifact(chat.id, art.artifact_id, REFERENCED))
+            after_link = await app.artifacts.update_content(
+                context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=1)
+            )
+            await app.artifacts.dissociate_chat(context(PEER), UnlinkChatArtifact(chat.id, art.artifact_id))
+            after_unlink = await app.artifacts.update_metadata(
+                context(OWNER), UpdateArtifactMetadata(art.artifact_id, title="B", expected_version=2)
+            )
+            with pytest.raises(Aborted) as stale:
+                await app.artifacts.update_content(
+                    context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2)
+                )
+        assert (after_link.response.version, after_unlink.response.version) == (2, 3)
+        assert stale.value.reason == "VERSION_MISMATCH"
+        assert len(await history(store, art.artifact_id)) == 5  # the stream still records every event
 
     async def test_metadata_and_delete(self) -> None:
         """Tenant users edit metadata; only the owner deletes; a deleted artifact is gone."""

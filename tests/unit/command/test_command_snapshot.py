@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ameide_command.domain import snapshot
@@ -33,3 +35,24 @@ class TestSnapshots:
         """A snapshot of another format is ignored (the caller replays the events instead)."""
         assert snapshot.load_chat(b'{"f": 99}') is None
         assert snapshot.load_artifact(b"[]") is None
+
+    def test_artifact_without_content_version_asks_for_a_rebuild(self) -> None:
+        """A snapshot written before the content version existed is rebuilt from the events."""
+        state = artifact_state(art_ev.ArtifactContentUpdatedEvent(artifact_id=ARTIFACT_ID))
+        old = json.loads(snapshot.dump_artifact(state))
+        del old["cv"]
+        assert snapshot.load_artifact(json.dumps(old).encode()) is None
+
+
+class TestArtifactVersion:
+    def test_only_content_and_metadata_changes_count(self) -> None:
+        """Links, unlinks, annotations and deletion advance the stream version, not the artifact's version."""
+        state = artifact_state(
+            art_ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=CREATED),
+            art_ev.ArtifactContentUpdatedEvent(artifact_id=ARTIFACT_ID),
+            art_ev.ArtifactAnnotatedEvent(artifact_id=ARTIFACT_ID, annotation_type="note"),
+            art_ev.ArtifactChatUnlinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID),
+            art_ev.ArtifactMetadataUpdatedEvent(artifact_id=ARTIFACT_ID, title="B"),
+            art_ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID),
+        )
+        assert (state.version, state.content_version) == (7, 3)

@@ -50,7 +50,9 @@ class ArtifactHandlers:
                 changes.chat(origin, linked.chat_events)
                 created = changes.artifact(created, linked.artifact_events)
             response = svc.CreateArtifactResponse(
-                artifact_id=created.artifact_id, version=created.version, consistency_token=self._deps.token(changes)
+                artifact_id=created.artifact_id,
+                version=created.content_version,
+                consistency_token=self._deps.token(changes),
             )
             return changes.plan(response)
 
@@ -125,7 +127,7 @@ class ArtifactHandlers:
                 after = changes.artifact(after, linked.artifact_events)
             token = self._deps.token(changes)
             response = svc.UpdateArtifactContentResponse(
-                artifact_id=after.artifact_id, version=after.version, consistency_token=token
+                artifact_id=after.artifact_id, version=after.content_version, consistency_token=token
             )
             return changes.plan(response)
 
@@ -146,7 +148,7 @@ class ArtifactHandlers:
             after = changes.artifact(before, artifact.update_metadata(before, command, context.actor))
             token = self._deps.token(changes)
             response = svc.UpdateArtifactMetadataResponse(
-                artifact_id=after.artifact_id, version=after.version, consistency_token=token
+                artifact_id=after.artifact_id, version=after.content_version, consistency_token=token
             )
             return changes.plan(response)
 

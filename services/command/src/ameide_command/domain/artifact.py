@@ -35,10 +35,14 @@ def create(command: CreateArtifact, actor: Actor) -> events_pb2.ArtifactCreatedE
 
 
 def check_version(artifact: ArtifactState, expected: int | None) -> None:
-    """Optimistic concurrency requested by the caller: another current version -> ABORTED."""
-    if expected is not None and expected != artifact.version:
+    """Optimistic concurrency requested by the caller: another current (content) version -> ABORTED.
+
+    Links and annotations do not change the content version, so starting a chat about an artifact never fails an
+    editor's update.
+    """
+    if expected is not None and expected != artifact.content_version:
         raise Aborted(
-            f"artifact {artifact.artifact_id} is at version {artifact.version}, not {expected}",
+            f"artifact {artifact.artifact_id} is at version {artifact.content_version}, not {expected}",
             reason="VERSION_MISMATCH",
         )
 
@@ -76,7 +80,7 @@ def delete(artifact: ArtifactState | None, command: DeleteArtifact, actor: Actor
 
 
 def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
-    """Apply one stored artifact event; unknown payloads only bump the version."""
+    """Apply one stored artifact event; every event bumps the stream version, content/metadata the content version."""
     payload = event.payload
     if isinstance(payload, events_pb2.ArtifactCreatedEvent):
         return ArtifactState(
@@ -88,12 +92,15 @@ def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
             created_at=event.at,
             updated_at=event.at,
             version=1,
+            content_version=1,
             primary_chat_id=payload.primary_threads_id,
             labels=dict(payload.labels),
         )
     if state is None:
         raise ValueError(f"{payload.DESCRIPTOR.full_name} before ArtifactCreatedEvent")
     state = dataclasses.replace(state, version=state.version + 1, updated_at=event.at)
+    if isinstance(payload, events_pb2.ArtifactContentUpdatedEvent | events_pb2.ArtifactMetadataUpdatedEvent):
+        state = dataclasses.replace(state, content_version=state.content_version + 1)
     if isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
         return dataclasses.replace(state, title=payload.title, labels=dict(payload.labels))
     if isinstance(payload, events_pb2.ArtifactChatLinkedEvent):

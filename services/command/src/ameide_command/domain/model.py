@@ -81,8 +81,10 @@ class ChatState:
 class ArtifactState:
     """An artifact as far as deciding commands goes (no content: it stays in the events).
 
-    ``version`` is the artifact stream's version: every event of the artifact (content, metadata, links) adds one,
-    which is the version ``ArtifactView``, history entries and ``expected_version`` speak of.
+    ``version`` is the artifact stream's version (every event adds one): the event store's optimistic-concurrency
+    token, never shown. ``content_version`` is the artifact's version as the API speaks of it (``ArtifactView``,
+    history entries, ``expected_version``): 1 on creation, +1 per content or metadata change; links, unlinks,
+    annotations and deletion leave it unchanged.
     """
 
     artifact_id: str
@@ -93,6 +95,7 @@ class ArtifactState:
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = 0
+    content_version: int = 0
     deleted: bool = False
     primary_chat_id: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)

@@ -93,6 +93,7 @@ def dump_artifact(state: ArtifactState) -> bytes:
             "created": _micros(state.created_at),
             "updated": _micros(state.updated_at),
             "version": state.version,
+            "cv": state.content_version,
             "deleted": state.deleted,
             "primary": state.primary_chat_id,
             "labels": dict(state.labels),
@@ -102,9 +103,13 @@ def dump_artifact(state: ArtifactState) -> bytes:
 
 
 def load_artifact(raw: bytes) -> ArtifactState | None:
-    """An artifact's decision state, or ``None`` when the snapshot is of another format."""
+    """An artifact's decision state, or ``None`` when the snapshot is of another format.
+
+    A snapshot written before the content version existed lacks ``cv``: ``None`` too, so the stream is rebuilt
+    from its events once (the stream version cannot tell links from content changes).
+    """
     doc = json.loads(raw)
-    if not isinstance(doc, dict) or doc.get("f") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("f") != FORMAT or "cv" not in doc:
         return None
     return ArtifactState(
         artifact_id=doc["id"],
@@ -115,6 +120,7 @@ def load_artifact(raw: bytes) -> ArtifactState | None:
         created_at=_time(doc["created"]),
         updated_at=_time(doc["updated"]),
         version=doc["version"],
+        content_version=doc["cv"],
         deleted=doc["deleted"],
         primary_chat_id=doc["primary"],
         labels=doc["labels"],
