@@ -167,4 +167,33 @@ class TestArtifactProjections:
         assert plan.history[1].metadata == {"text": "hi", "annotation_type": "suggestion"}
         (update,) = [svc.ArtifactUpdate.FromString(p.update) for p in plan.publish]
         assert update.deleted.artifact_id == str(artifact_id)
-        assert update.version == 3
+        assert update.version == 1  # annotation and deletion are no new versions
+        assert plan.artifacts[artifact_id].version == 1
+        assert [h.version for h in plan.history] == [1, 2, 3]  # history stays keyed by stream version
+
+    def test_links_keep_the_version(self, log: tuple[Log, uuid.UUID]) -> None:
+        """A link is no new version: the next content change is version 2, readable under 2, published as 2."""
+        events, artifact_id = log
+        chat_id = uuid.uuid4()
+        _, linked = link_events(chat_id, artifact_id, types.RELATION_TYPE_REFERENCED)
+        events.add(artifact_id, "artifact", linked, user="bob", tenant=TENANT, at=_at(1))
+        content = art_types.ArtifactContent(mime_type="text/plain", body=b"v2")
+        events.add(
+            artifact_id,
+            "artifact",
+            art_ev.ArtifactContentUpdatedEvent(artifact_id=str(artifact_id), content=content),
+            user="bob",
+            tenant=TENANT,
+            at=_at(2),
+        )
+        plan = plan_batch(decode_batch(events.events, {}), {}, {})
+        assert plan.artifacts[artifact_id].version == 2
+        assert [(v.version, v.body) for v in plan.versions] == [(1, b"v1"), (2, b"v2")]
+        assert [(h.event_type, h.version) for h in plan.history] == [
+            ("created", 1),
+            ("threads_linked", 2),
+            ("modified", 3),
+        ]
+        updates = [svc.ArtifactUpdate.FromString(p.update) for p in plan.publish]
+        assert [(u.WhichOneof("update"), u.version) for u in updates] == [("threads_added", 1), ("content_updated", 2)]
+        assert updates[0].threads_added.threads_title == ""  # the chat is not projected yet: read it from rm_chats

@@ -1,7 +1,10 @@
 """Projections of an artifact's stream: the artifact row, its versions, its history, links and feed updates.
 
-An artifact's version is its stream version: every event of the artifact adds one (content, metadata, links),
-which is what the command side checks ``expected_version`` against and what history entries are keyed by.
+An artifact's version (``rm_artifacts.version``, ``rm_artifact_versions``, ``ArtifactUpdate.version``) counts its
+content and metadata changes only: 1 on creation, +1 per ``ArtifactContentUpdatedEvent`` or
+``ArtifactMetadataUpdatedEvent``; links, unlinks, annotations and deletion keep it. It is what the command side
+checks ``expected_version`` against. History entries stay keyed by the stream version (one per event); the query
+side derives each entry's artifact version from the entry types.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def _created(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.
         title=payload.title,
         kind=payload.kind,
         labels=dict(payload.labels),
-        version=event.version,
+        version=1,
         mime=payload.content.mime_type,
         body=payload.content.body,
         primary_chat_id=uuid.UUID(payload.primary_threads_id) if payload.primary_threads_id else None,
@@ -103,14 +106,14 @@ def _created(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.
 def _content_updated(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.UUID, ChatRow]) -> list[Effect]:
     del chats
     payload = _cast(event, ev.ArtifactContentUpdatedEvent)
-    row = _touch(event, artifact, mime=payload.content.mime_type, body=payload.content.body)
+    row = _touch(event, artifact, new_version=True, mime=payload.content.mime_type, body=payload.content.body)
     details = {"mime_type": row.mime, "size_bytes": str(len(payload.content.body))}
     update = svc.ArtifactUpdate(content_updated=payload.content)
     return [
         PutArtifact(row),
         _version(row, content=True),
         _history(event, MODIFIED, details, chat_id=payload.threads_id),
-        artifact_update(event, update),
+        artifact_update(event, update, row.version),
     ]
 
 
@@ -120,7 +123,7 @@ def _metadata_updated(
     del chats
     payload = _cast(event, ev.ArtifactMetadataUpdatedEvent)
     # The event carries the complete result (title and labels after the change).
-    row = _touch(event, artifact, title=payload.title, labels=dict(payload.labels))
+    row = _touch(event, artifact, new_version=True, title=payload.title, labels=dict(payload.labels))
     details = {
         "title": row.title,
         "old_title": payload.old_title,
@@ -131,7 +134,7 @@ def _metadata_updated(
         PutArtifact(row),
         _version(row, content=False),
         _history(event, METADATA_CHANGED, details),
-        artifact_update(event, update),
+        artifact_update(event, update, row.version),
     ]
 
 
@@ -149,6 +152,8 @@ def _chat_linked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[u
         linked_by=event.user_id,
     )
     chat = chats.get(chat_id)
+    # The chat's row may not be projected yet (its stream can be in a later batch): the title is then empty here;
+    # GetArtifact(include_chats)/GetArtifactChats read it from rm_chats.
     reference = types.ChatReference(
         threads_id=payload.threads_id,
         threads_title=chat.title if chat is not None else "",
@@ -160,7 +165,7 @@ def _chat_linked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[u
         PutArtifact(row),
         Link(link),
         _history(event, THREADS_LINKED, details, chat_id=payload.threads_id),
-        artifact_update(event, svc.ArtifactUpdate(threads_added=reference)),
+        artifact_update(event, svc.ArtifactUpdate(threads_added=reference), row.version),
     ]
 
 
@@ -168,21 +173,23 @@ def _chat_unlinked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping
     del chats
     payload = _cast(event, ev.ArtifactChatUnlinkedEvent)
     update = svc.ArtifactUpdate(threads_removed=types.ChatReferenceRemoved(threads_id=payload.threads_id))
+    row = _touch(event, artifact)
     return [
-        PutArtifact(_touch(event, artifact)),
+        PutArtifact(row),
         Unlink(chat_id=uuid.UUID(payload.threads_id), artifact_id=event.stream_id),
         _history(event, THREADS_UNLINKED, chat_id=payload.threads_id),
-        artifact_update(event, update),
+        artifact_update(event, update, row.version),
     ]
 
 
 def _deleted(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.UUID, ChatRow]) -> list[Effect]:
     del chats
     update = svc.ArtifactUpdate(deleted=types.ArtifactDeleted(artifact_id=event.stream_key))
+    row = _touch(event, artifact, deleted=True)
     return [
-        PutArtifact(_touch(event, artifact, deleted=True)),
+        PutArtifact(row),
         _history(event, DELETED),
-        artifact_update(event, update),
+        artifact_update(event, update, row.version),
     ]
 
 
@@ -193,11 +200,14 @@ def _annotated(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uui
     return [PutArtifact(_touch(event, artifact)), _history(event, ANNOTATED, details, chat_id=payload.threads_id)]
 
 
-def _touch(event: Envelope, artifact: ArtifactRow | None, **changes: object) -> ArtifactRow:
-    """The artifact after ``event``: every event advances the version and the update time."""
+def _touch(
+    event: Envelope, artifact: ArtifactRow | None, *, new_version: bool = False, **changes: object
+) -> ArtifactRow:
+    """The artifact after ``event``: every event advances the update time, content/metadata changes the version."""
     if artifact is None:
         raise MissingStateError(f"{event.event_type} for artifact {event.stream_id}, which was never created")
-    return dataclasses.replace(artifact, version=event.version, updated_at=event.occurred_at, **changes)  # type: ignore[arg-type]
+    version = artifact.version + 1 if new_version else artifact.version
+    return dataclasses.replace(artifact, version=version, updated_at=event.occurred_at, **changes)  # type: ignore[arg-type]
 
 
 ArtifactProjection = Callable[[Envelope, ArtifactRow | None, Mapping[uuid.UUID, ChatRow]], list[Effect]]

@@ -79,10 +79,10 @@ def chat_update(event: Envelope, update: chat_svc.ChatUpdate) -> Publish:
     )
 
 
-def artifact_update(event: Envelope, update: art_svc.ArtifactUpdate) -> Publish:
-    """Publish ``update`` on the artifact's feed, stamped with the event time and the new version."""
+def artifact_update(event: Envelope, update: art_svc.ArtifactUpdate, version: int) -> Publish:
+    """Publish ``update`` on the artifact's feed, stamped with the event time and the artifact's version after it."""
     update.timestamp.CopyFrom(timestamp(event.occurred_at))
-    update.version = event.version
+    update.version = version
     return Publish(
         feed_key=artifact_feed(event.stream_key),
         tenant_id=event.tenant_id,

@@ -66,9 +66,15 @@ _ARTIFACT_CHATS = text(
 )
 _ARTIFACT_CHATS_SQL = compiled(_ARTIFACT_CHATS)
 
+# History rows are keyed by stream version (one per event; the page cursor). An entry's artifact version counts
+# the entries that changed content or metadata up to it: links, unlinks, annotations and deletion keep it.
+_VERSIONED = "event_type IN ('created', 'modified', 'metadata_changed')"
 _HISTORY = text(
-    "SELECT t.total, p.* FROM (SELECT count(*) AS total FROM rm_artifact_history WHERE artifact_id = :artifact) AS t "
-    "LEFT JOIN LATERAL (SELECT version, event_id, event_type, occurred_at, user_id, chat_id, metadata "
+    "SELECT t.total, p.* FROM (SELECT count(*) AS total, "  # noqa: S608 - constant fragments
+    f"count(*) FILTER (WHERE version <= :after AND {_VERSIONED}) AS base "
+    "FROM rm_artifact_history WHERE artifact_id = :artifact) AS t "
+    "LEFT JOIN LATERAL (SELECT version, event_id, event_type, occurred_at, user_id, chat_id, metadata, "
+    f"t.base + count(*) FILTER (WHERE {_VERSIONED}) OVER (ORDER BY version) AS artifact_version "
     "FROM rm_artifact_history WHERE artifact_id = :artifact AND version > :after "
     "ORDER BY version LIMIT :limit) AS p ON true"
 )
@@ -192,9 +198,10 @@ async def artifact_chats(
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """An entry of an artifact's history."""
+    """An entry of an artifact's history: ``version`` is its stream version (the page cursor)."""
 
     version: int
+    artifact_version: int
     event_id: uuid.UUID
     event_type: str
     occurred_at: dt.datetime
@@ -210,7 +217,7 @@ class HistoryEntry:
             user_id=self.user_id,
             threads_id=str(self.chat_id) if self.chat_id else "",
             metadata=self.metadata,
-            version=self.version,
+            version=self.artifact_version,
             event_id=str(self.event_id),
         )
 
@@ -221,7 +228,16 @@ async def history(conn: Conn, artifact_id: uuid.UUID, *, after_version: int, lim
     rows = await (await conn.execute(_HISTORY_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     entries = [
-        HistoryEntry(r.version, r.event_id, r.event_type, r.occurred_at, r.user_id, r.chat_id, r.metadata)
+        HistoryEntry(
+            r.version,
+            int(r.artifact_version),
+            r.event_id,
+            r.event_type,
+            r.occurred_at,
+            r.user_id,
+            r.chat_id,
+            r.metadata,
+        )
         for r in rows
         if r.version is not None
     ]
