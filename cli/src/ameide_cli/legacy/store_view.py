@@ -90,7 +90,7 @@ class StoreView:
             title=folded.title,
             kind=folded.kind,
             user_id=folded.owner_id,
-            version=folded.version,
+            version=folded.content_version,
             primary_threads_id=folded.primary_chat_id,
             tenant_id=folded.tenant_id,
             threads_ids=list(folded.chats),

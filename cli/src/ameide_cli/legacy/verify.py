@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from ameide_cli.legacy import canonical, documents
+from ameide_cli.legacy import canonical, documents, state
 from ameide_cli.legacy.chats import VISIBILITY, choose_messages
 from ameide_cli.legacy.checks import Checks
 from ameide_cli.legacy.parts import map_message
@@ -29,8 +29,9 @@ from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionR
 from ameide_cli.legacy.source import LegacySource, of_chat, of_document, on_document
 from ameide_cli.legacy.store_view import StoreView
 from ameide_cli.legacy.views import View
+from ameide_command.domain.model import ArtifactState
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
-from ameide_eventstore import EventStore
+from ameide_eventstore import EventStore, StreamState
 
 T = TypeVar("T")
 POLL_SECONDS = 0.2
@@ -62,6 +63,14 @@ async def run(source: LegacySource, store: EventStore, args: argparse.Namespace,
     report.verification = verifier.checks.summary(view.through)
 
 
+async def _shown_version(store: EventStore, head: StreamState) -> int:
+    """The version a view shows once it reflects the stream: an artifact's counts content/metadata changes only."""
+    if head.stream_type == "chat":
+        return head.version
+    folded = await state.current(store, head)
+    return folded.content_version if isinstance(folded, ArtifactState) else head.version
+
+
 class Verifier:
     """Compares legacy records with a view."""
 
@@ -75,7 +84,7 @@ class Verifier:
     async def _when_projected(self, stream_id: uuid.UUID, read: Callable[[], Awaitable[T | None]]) -> T | None:
         """``read()`` once it reflects the stream's stored version (or the last try when time runs out)."""
         heads = await self.store.load_states([stream_id])
-        version = heads[stream_id].version if stream_id in heads else 0
+        version = await _shown_version(self.store, heads[stream_id]) if stream_id in heads else 0
         deadline = time.monotonic() + self.wait
         while True:
             found = await read()
