@@ -265,6 +265,8 @@ async def _flow(client: AmeideClient, printer: Printer, tasks: list[asyncio.Task
             artifact_id=diagram.artifact_id,
             content=art_types.ArtifactContent(mime_type=BPMN_MIME, body=bpmn(with_approval=True)),
             threads_id=first.threads_id,
+            # The version read above still holds: the chats linked since then are no new versions.
+            expected_version=loaded.artifact.version,
         )
     )
     printer.call(f"UpdateArtifactContent (approval task added) -> v{updated.version}")
