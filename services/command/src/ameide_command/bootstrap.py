@@ -30,14 +30,17 @@ from ameide_command.entrypoints.validation import Limits
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
 from ameide_eventstore import EventStore
-from ameide_eventstore.postgres import PostgresEventStore
+from ameide_eventstore.postgres import ConnectionPool, PostgresEventStore
 from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import TokenCodec
 
-# Connections kept per process: enough for the append + load + idempotency reads of many concurrent RPCs.
+# Connections kept per process: enough for the append + load + idempotency reads of many concurrent RPCs. The
+# hot path (append, load_states, idempotency lookup) has its own bare psycopg pool; the engine only serves the
+# rare replay of a stream without a snapshot.
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
+ENGINE_POOL_SIZE = 2
 
 
 @dataclass(slots=True)
@@ -70,9 +73,12 @@ async def bootstrap(
     """
     async with AsyncExitStack() as stack:
         if event_store is None:
-            engine = create_async_engine(settings.require_database(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+            url = settings.require_database()
+            engine = create_async_engine(url, pool_size=ENGINE_POOL_SIZE, max_overflow=POOL_OVERFLOW)
             stack.push_async_callback(engine.dispose)
-            event_store = PostgresEventStore(engine, shard_count=settings.outbox_shards)
+            pool = ConnectionPool(url, size=POOL_SIZE + POOL_OVERFLOW)
+            stack.push_async_callback(pool.close)
+            event_store = PostgresEventStore(engine, shard_count=settings.outbox_shards, pool=pool)
             publish_hints = True if publish_hints is None else publish_hints
         after_commit: AfterCommit | None = None
         if publish_hints and settings.redis_url:
