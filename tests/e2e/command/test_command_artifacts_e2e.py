@@ -41,13 +41,13 @@ class TestArtifactCommands:
         )
         content = await client.artifacts.UpdateArtifactContent(
             art.UpdateArtifactContentRequest(
-                artifact_id=artifact_id, content=BODY, expected_version=3, threads_id=origin.id
+                artifact_id=artifact_id, content=BODY, expected_version=1, threads_id=origin.id
             ),
             metadata=owner.metadata,
         )
         stale = await failure(
             client.artifacts.UpdateArtifactContent(
-                art.UpdateArtifactContentRequest(artifact_id=artifact_id, content=BODY, expected_version=3),
+                art.UpdateArtifactContentRequest(artifact_id=artifact_id, content=BODY, expected_version=1),
                 metadata=peer.metadata,
             )
         )
@@ -56,7 +56,7 @@ class TestArtifactCommands:
                 artifact_id=artifact_id,
                 metadata=art_types.ArtifactMetadata(title="Order v2"),
                 update_mask=FieldMask(paths=["title"]),
-                expected_version=4,
+                expected_version=2,
             ),
             metadata=peer.metadata,
         )
@@ -74,13 +74,13 @@ class TestArtifactCommands:
         deleted = await client.artifacts.DeleteArtifact(
             art.DeleteArtifactRequest(artifact_id=artifact_id), metadata=owner.metadata
         )
-        assert created.version == 2
+        assert created.version == 1  # linking the primary chat is no new version
         assert (ref.threads_reference.threads_title, ref.threads_reference.relation_type) == (
             "t",
             types.RELATION_TYPE_REFERENCED,
         )
         assert again.threads_reference == ref.threads_reference
-        assert (content.version, meta.version) == (4, 5)
+        assert (content.version, meta.version) == (2, 3)  # the two links in between kept version 1
         assert (stale.code, stale.reason) == (grpc.StatusCode.ABORTED, "VERSION_MISMATCH")
         assert dissociated.success
         assert deleted.success

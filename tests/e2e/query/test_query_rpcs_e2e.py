@@ -153,6 +153,7 @@ class TestArtifacts:
             await world.artifacts.GetArtifact(art_svc.GetArtifactRequest(artifact_id=artifact, version=1), metadata=md)
         ).artifact
         assert (current.version, current.title, current.content.body) == (renamed.version, "Renamed", b"two")
+        assert renamed.version == 3  # created, content, metadata: the link is no version
         assert (first.version, first.title, first.content.body) == (1, "Order process", b"one")
         assert [r.threads_title for r in current.threads_refs] == ["Design"]
         history = await world.artifacts.GetArtifactHistory(
@@ -160,6 +161,7 @@ class TestArtifacts:
         )
         assert [e.event_type for e in history.entries] == ["created", "threads_linked", "modified", "metadata_changed"]
         assert history.entries[2].user_id == "peer"
+        assert [e.version for e in history.entries] == [1, 1, 2, 3]
         chat_artifacts = await world.chats.GetChatArtifacts(
             chat_svc.GetChatArtifactsRequest(threads_id=chat), metadata=md
         )
