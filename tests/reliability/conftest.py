@@ -109,6 +109,20 @@ def _healthy(request: pytest.FixtureRequest) -> None:
         fleet.start_many(down)
 
 
+# Every wait inside a scenario is bounded on its own (120 s at most); this only stops a scenario that a loaded
+# machine slows far beyond its usual minute, instead of the suite-wide 300 s per test.
+SCENARIO_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give the reliability scenarios their own hang guard."""
+    del config
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if item.path.resolve().is_relative_to(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SCENARIO_TIMEOUT))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, object]:
     """Attach the tail of every deployable's log to a failing scenario."""
