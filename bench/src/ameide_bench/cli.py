@@ -48,12 +48,12 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {
     "eventstore": Scenario(
-        "event store: append vs raw SQL vs eventsourcing, outbox drain", (15, 100), uses_redis=False
+        "event store: append vs raw SQL vs eventsourcing, outbox drain", (12, 100), uses_redis=False
     ),
-    "command": Scenario("command RPCs vs a bare gRPC echo", (25, 60)),
-    "query": Scenario("query RPCs vs their raw SQL", (15, 150)),
-    "projector": Scenario("projector vs raw INSERT", (5, 30)),
-    "streams": Scenario("commit -> subscriber propagation", (25, 70)),
+    "command": Scenario("command RPCs vs a bare gRPC echo", (12, 60)),
+    "query": Scenario("query RPCs vs their raw SQL", (12, 150)),
+    "projector": Scenario("projector vs raw INSERT", (8, 30)),
+    "streams": Scenario("commit -> subscriber propagation", (15, 70)),
 }
 
 

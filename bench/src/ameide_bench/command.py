@@ -2,8 +2,8 @@
 
 Two servers run as child processes on this machine: the real command deployable (``python -m ameide_cli serve
 command``: JWT auth, tracing, metrics and error interceptors, PostgreSQL event store in a scratch database) and a
-bare grpc.aio unary echo server. This process drives both with the same client at concurrency 1, 8 and 32 and
-reports rps, p50 and p95, and each command's throughput as a ratio of the echo's in the same run.
+bare grpc.aio unary echo server. This process drives both with the same client at concurrency 1, 8 and 32
+(quick: 8) and reports rps, p50 and p95, and each command's throughput as a ratio of the echo's in the same run.
 Run ``python -m ameide_bench.command --database-url URL --redis-url URL [--quick]``.
 """
 
@@ -34,9 +34,12 @@ from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb
 from ameide_runtime.auth import mint_token
 
 CONCURRENCY = (1, 8, 32)
+QUICK_CONCURRENCY = (8,)  # the smoke run: each figure once, at the level the targets name
 ECHO_METHOD = "/bench.Echo/Unary"
 START_TIMEOUT = 60.0
 ARTIFACTS_PER_WORKER = 32
+QUICK_ARTIFACTS_PER_WORKER = 4
+WARMUP_CALLS = 5
 TEXT = "Could you add an approval step before shipping? " * 4  # a typical short chat message
 
 Op = Callable[[], Awaitable[None]]
@@ -51,10 +54,10 @@ class Measurement:
     p95_ms: float
 
 
-async def measure(ops: Sequence[Op], seconds: float) -> Measurement:
+async def measure(ops: Sequence[Op], seconds: float, warmup: int = WARMUP_CALLS) -> Measurement:
     """Run each op in its own loop (one in-flight call per op) for ``seconds``; return rps and latencies."""
     for op in ops:  # warm-up: channel, server code paths and connection pools
-        for _ in range(5):
+        for _ in range(warmup):
             await op()
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -194,24 +197,26 @@ async def send_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]
     return ops
 
 
-async def ensure_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int) -> list[Op]:
+async def ensure_ops(
+    channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int, artifacts: int = ARTIFACTS_PER_WORKER
+) -> list[Op]:
     """Workers each sending first messages (new chat, new key every call) about artifacts of their own.
 
-    Each worker cycles through ``ARTIFACTS_PER_WORKER`` artifacts, so an artifact gains a few dozen chats over a
+    Each worker cycles through ``artifacts`` artifacts, so an artifact gains a few dozen chats over a
     run, as a well-discussed document would, rather than thousands.
     """
     chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
-    artifacts = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
+    artifact_stub = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
     ops: list[Op] = []
     for worker in range(count):
         pool = [
             (
-                await artifacts.CreateArtifact(
+                await artifact_stub.CreateArtifact(
                     artifacts_service_pb2.CreateArtifactRequest(title=f"Process {worker}.{index}", kind="bpmn"),
                     metadata=metadata,
                 )
             ).artifact_id
-            for index in range(ARTIFACTS_PER_WORKER)
+            for index in range(artifacts)
         ]
         turn = itertools.cycle(pool)
 
@@ -227,7 +232,8 @@ async def ensure_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, st
 
 async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
     """Measure echo, SendMessage and Ensure at each concurrency in one run; return the table rows."""
-    seconds = 2.0 if quick else 5.0
+    seconds, warmup = (1.0, 2) if quick else (5.0, WARMUP_CALLS)
+    artifacts = QUICK_ARTIFACTS_PER_WORKER if quick else ARTIFACTS_PER_WORKER
     jwt_secret = secrets.token_urlsafe(32)
     metadata = (("authorization", f"Bearer {mint_token(jwt_secret, user_id='bench-user', tenant_id='bench')}"),)
     rows: list[Row] = []
@@ -238,10 +244,10 @@ async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
         grpc.aio.insecure_channel(echo_target) as echo_channel,
         grpc.aio.insecure_channel(command_target) as command_channel,
     ):
-        for c in CONCURRENCY:
-            echo = await measure(echo_ops(echo_channel, c), seconds)
-            send = await measure(await send_ops(command_channel, metadata, c), seconds)
-            ensure = await measure(await ensure_ops(command_channel, metadata, c), seconds)
+        for c in QUICK_CONCURRENCY if quick else CONCURRENCY:
+            echo = await measure(echo_ops(echo_channel, c), seconds, warmup)
+            send = await measure(await send_ops(command_channel, metadata, c), seconds, warmup)
+            ensure = await measure(await ensure_ops(command_channel, metadata, c, artifacts), seconds, warmup)
             base = f"echo c={c}"
             rows += [
                 Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms, note="bare grpc.aio unary"),

@@ -31,6 +31,7 @@ from ameide_eventstore import CountingMetrics, IdempotencyKey, IdempotentWrite, 
 from ameide_eventstore.postgres import PostgresEventStore, PostgresOutboxConsumer
 
 CONCURRENCY = (1, 8, 32)
+QUICK_CONCURRENCY = (8,)  # the smoke run: every figure once, at the level the targets and the drain baseline use
 PAYLOAD = bytes(range(200))  # a chat message event is a few hundred bytes of protobuf
 METADATA = {"user_id": "bench-user", "tenant_id": "bench", "occurred_at": "2025-01-01T00:00:00Z",
             "correlation_id": "c" * 32, "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}  # fmt: skip
@@ -257,12 +258,14 @@ def our_variant(url: str, count: int, *, streams: int = 1, idempotent: bool = Fa
     return AsyncVariant(make)
 
 
-async def append_rows(url: str, libpq: str, rounds: int, seconds: float) -> list[Row]:
+async def append_rows(
+    url: str, libpq: str, rounds: int, seconds: float, concurrency: Sequence[int] = CONCURRENCY
+) -> list[Row]:
     """(a), (b) and (c) at every concurrency, interleaved."""
     rows: list[Row] = []
     # The library is only in the `bench` dependency group: without it the other figures still come out.
     with_library = importlib.util.find_spec("eventsourcing") is not None
-    for c in CONCURRENCY:
+    for c in concurrency:
         variants: dict[str, Variant] = {
             "raw": raw_variant(libpq, c),
             "one": our_variant(url, c),
@@ -402,11 +405,11 @@ async def run(database_url: str, *, quick: bool) -> list[Row]:
         engine = create_async_engine(url, pool_size=4, max_overflow=0)
         store = PostgresEventStore(engine)
         try:
-            rows = await append_rows(url, libpq, rounds, seconds)
-            rows += await long_stream_rows(store, 5_000 if quick else 100_000, rounds, seconds)
+            rows = await append_rows(url, libpq, rounds, seconds, QUICK_CONCURRENCY if quick else CONCURRENCY)
+            rows += await long_stream_rows(store, 2_000 if quick else 100_000, rounds, seconds)
             raw_rate = next(r.figure for r in rows if r.name == "raw SQL c=8")
             for workers in (1, 3):
-                rate = await drain_rate(store, url, 10_000 if quick else 100_000, workers)
+                rate = await drain_rate(store, url, 3_000 if quick else 100_000, workers)
                 rows.append(Row(f"outbox drain, {workers} worker(s)", rate, "events/s", "raw insert c=8", raw_rate,
                                 note="no-op projection; target >= 5,000"))  # fmt: skip
         finally:
@@ -418,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """``python -m ameide_bench.eventstore --database-url URL [--quick]``."""
     parser = argparse.ArgumentParser(description="Event-store benchmark (scratch database on the given server)")
     parser.add_argument("--database-url", required=True, help="any database on the server; a scratch one is used")
-    parser.add_argument("--quick", action="store_true", help="short rounds (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="concurrency 8 only, short rounds (a smoke run)")
     args = parser.parse_args(argv)
     rows = asyncio.run(run(args.database_url, quick=args.quick))
     print_table(rows, title=f"event store ({'quick' if args.quick else 'full'})")

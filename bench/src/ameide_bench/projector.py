@@ -109,7 +109,7 @@ async def raw_inserts(conn: psycopg.AsyncConnection[Any], first_seq: int, rows: 
 
 async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
     """Alternate rounds of projecting and of raw INSERTs (so both see the same machine); return the table rows."""
-    chat_count, rounds, per_round = (20, 4, 25) if quick else (200, 5, 50)
+    chat_count, rounds, per_round = (20, 3, 20) if quick else (200, 5, 50)
     rows: list[Row] = []
     total = ours_seconds = raw_seconds = 0.0
     async with scratch_database(database_url) as url:

@@ -1,7 +1,7 @@
 """Query-path benchmark: GetMessages, ListChats and SearchChats over real gRPC beside the same SELECTs on psycopg.
 
 A scratch database is seeded straight into the read-model tables with COPY (full: 1,000,000 messages over 10,000
-chats in 10 tenants; quick: 20,000 over 200 in 2). The real query deployable (``python -m ameide_cli serve
+chats in 10 tenants; quick: 10,000 over 100 in 2). The real query deployable (``python -m ameide_cli serve
 query``: JWT auth, tracing, metrics and error interceptors) runs as a child process; this process drives it at
 concurrency 8 and then runs the very statements the views run, with the same parameters, on 8 raw psycopg
 connections. Run ``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick]``.
@@ -64,7 +64,8 @@ class Shape:
 
 
 FULL = Shape(tenants=10, chats=10_000, messages=1_000_000)
-QUICK = Shape(tenants=2, chats=200, messages=20_000)
+QUICK = Shape(tenants=2, chats=100, messages=10_000)
+WARMUP_CALLS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,10 +296,12 @@ async def cell(ops: Sequence[Op], seconds: float) -> tuple[list[float], float]:
     return latencies, time.perf_counter() - began
 
 
-async def compare(ours: Sequence[Op], raw: Sequence[Op], seconds: float, rounds: int) -> tuple[Cells, Cells]:
+async def compare(
+    ours: Sequence[Op], raw: Sequence[Op], seconds: float, rounds: int, warmup: int = WARMUP_CALLS
+) -> tuple[Cells, Cells]:
     """Warm both up, then alternate short cells of each so both see the same machine (this one is shared)."""
     for op in (*ours, *raw):
-        for _ in range(5):
+        for _ in range(warmup):
             await op()
     ours_cells, raw_cells = Cells([]), Cells([])
     for _ in range(rounds):
@@ -309,7 +312,7 @@ async def compare(ours: Sequence[Op], raw: Sequence[Op], seconds: float, rounds:
 
 async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
     """Seed, then measure each RPC over gRPC and its statements raw, in one run; return the table rows."""
-    shape, seconds, rounds = (QUICK, 4.0, 4) if quick else (FULL, 20.0, 8)
+    shape, seconds, rounds, warmup = (QUICK, 1.5, 3, 2) if quick else (FULL, 20.0, 8, WARMUP_CALLS)
     secret = secrets.token_urlsafe(32)
     rng = random.Random(11)
     rows: list[Row] = []
@@ -323,7 +326,7 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
                 calls = workload(kind, seeded, rng)
                 ops, conns = await raw_ops(libpq, calls)
                 try:
-                    ours, raw = await compare(grpc_ops(channel, kind, calls, secret), ops, seconds, rounds)
+                    ours, raw = await compare(grpc_ops(channel, kind, calls, secret), ops, seconds, rounds, warmup)
                 finally:
                     for conn in conns:
                         await conn.close()

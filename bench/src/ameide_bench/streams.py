@@ -43,11 +43,13 @@ from ameide_runtime.settings import Settings
 TENANT = "bench-tenant"
 SECRET = "bench-streams-secret-0123456789abcdef"  # noqa: S105 - a throwaway dev-mode key
 SUBSCRIBER_COUNTS = (1, 100, 1000)
+QUICK_SUBSCRIBER_COUNTS = (1, 100)  # the smoke run stops at 100 streams (starting 1,000 alone takes a while)
 PER_CHAT = 10  # viewers per chat: a busy team chat
 RATE = 50  # committed updates per second, spread over the chats
 FAN_OUT_RATE = 10  # one chat with 100 viewers: 1,000 deliveries per second
 CHANNELS = 4  # client connections the subscribers spread over
 SETTLE_SECONDS = 2.0
+QUICK_SETTLE_SECONDS = 0.5
 CAUGHT_UP = threads_types_pb2.StreamControl.KIND_CAUGHT_UP
 
 
@@ -258,7 +260,7 @@ Write = Callable[[uuid.UUID, dict[str, float]], Coroutine[Any, Any, None]]
 
 
 async def steady(*, queries_target: str, chats: Sequence[uuid.UUID], per_chat: int, seconds: float,
-                 write: Write, rate: int = RATE) -> list[float]:  # fmt: skip
+                 write: Write, rate: int = RATE, settle: float = SETTLE_SECONDS) -> list[float]:  # fmt: skip
     """Latencies (s) of writes made at ``rate`` per second while ``len(chats) * per_chat`` streams follow.
 
     Writes to one chat are serialized, as the projector serializes a chat's events (one outbox shard).
@@ -283,18 +285,20 @@ async def steady(*, queries_target: str, chats: Sequence[uuid.UUID], per_chat: i
         await asyncio.gather(*writes)
         arrivals = await subs.collect(len(committed) * per_chat)
     # Let the server finish tearing the closed streams down before the next cell measures anything.
-    await asyncio.sleep(SETTLE_SECONDS)
+    await asyncio.sleep(settle)
     return [at - committed[mark] for mark, at in arrivals if committed.get(mark, 0) >= measured_after]
 
 
 async def propagation(target: str, engine: AsyncEngine, publisher: FeedPublisher, *, chats: Sequence[uuid.UUID],
-                      per_chat: int, seconds: float, rate: int = RATE) -> list[float]:  # fmt: skip
+                      per_chat: int, seconds: float, rate: int = RATE,
+                      settle: float = SETTLE_SECONDS) -> list[float]:  # fmt: skip
     """Latencies (s) from the projector-like commit to the subscribers."""
 
     async def commit(chat_id: uuid.UUID, committed: dict[str, float]) -> None:
         await write(engine, publisher, chat_id, committed)
 
-    return await steady(queries_target=target, chats=chats, per_chat=per_chat, seconds=seconds, write=commit, rate=rate)
+    return await steady(queries_target=target, chats=chats, per_chat=per_chat, seconds=seconds, write=commit, rate=rate,
+                        settle=settle)  # fmt: skip
 
 
 # --- the whole pipeline: command service -> event store -> projector -> query service ---------------------------
@@ -355,7 +359,8 @@ async def deployables(database_url: str, redis_url: str) -> AsyncIterator[dict[s
                 await proc.wait()
 
 
-async def pipeline_propagation(targets: dict[str, str], *, chats: int, per_chat: int, seconds: float) -> list[float]:
+async def pipeline_propagation(targets: dict[str, str], *, chats: int, per_chat: int, seconds: float,
+                               settle: float = SETTLE_SECONDS) -> list[float]:  # fmt: skip
     """Latencies (s) from SendMessage's response to the subscribers, through projector and query service."""
     metadata = (("x-user-id", "owner"), ("x-tenant-id", TENANT))
     async with grpc.aio.insecure_channel(targets["command"]) as cmd, grpc.aio.insecure_channel(targets["query"]) as qry:
@@ -382,7 +387,8 @@ async def pipeline_propagation(targets: dict[str, str], *, chats: int, per_chat:
             reply = await commands.SendMessage(request, metadata=metadata)
             committed[reply.message.id] = time.time()
 
-        return await steady(queries_target=targets["query"], chats=ids, per_chat=per_chat, seconds=seconds, write=send)
+        return await steady(queries_target=targets["query"], chats=ids, per_chat=per_chat, seconds=seconds, write=send,
+                            settle=settle)  # fmt: skip
 
 
 def rss_kib(pid: int) -> int:
@@ -393,13 +399,14 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-async def idle_memory(target: str, pid: int, chats: Sequence[uuid.UUID], count: int) -> float:
+async def idle_memory(target: str, pid: int, chats: Sequence[uuid.UUID], count: int,
+                      settle: float = SETTLE_SECONDS) -> float:  # fmt: skip
     """RSS growth of the query server per idle subscriber (KiB), ``count`` streams over ``chats``."""
     before = rss_kib(pid)
     async with subscriber_process(target, chats, max(1, count // len(chats))) as subs:
         after = rss_kib(pid)
         await subs.collect(0)
-    await asyncio.sleep(SETTLE_SECONDS)
+    await asyncio.sleep(settle)
     return (after - before) / count
 
 
@@ -410,7 +417,8 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
     """Measure propagation at each subscriber count and memory per idle subscriber; return the table rows."""
-    seconds = 3.0 if quick else 10.0
+    seconds, settle = (1.5, QUICK_SETTLE_SECONDS) if quick else (10.0, SETTLE_SECONDS)
+    counts = QUICK_SUBSCRIBER_COUNTS if quick else SUBSCRIBER_COUNTS
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     rows: list[Row] = []
     async with scratch_database(database_url) as url:
@@ -418,23 +426,27 @@ async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
         redis = Redis.from_url(redis_url)
         publisher = FeedPublisher(settings(), engine, redis, key_prefix=prefix)
         try:
-            chats = await seed_chats(engine, max(SUBSCRIBER_COUNTS))
+            chats = await seed_chats(engine, max(counts))
             async with query_server(url, redis_url, prefix) as (target, pid):
                 # First, on a fresh server: later scenarios leave freed memory the allocator would reuse.
-                per_sub = await idle_memory(target, pid, chats, max(SUBSCRIBER_COUNTS))
-                rows.append(Row("memory per idle subscriber", per_sub, "KiB", note="query server RSS delta / 1,000"))
-                for count in SUBSCRIBER_COUNTS:
+                per_sub = await idle_memory(target, pid, chats, max(counts), settle)
+                rows.append(
+                    Row("memory per idle subscriber", per_sub, "KiB", note=f"query server RSS delta / {max(counts):,}")
+                )
+                for count in counts:
                     per_chat = min(count, PER_CHAT)
                     lat = await propagation(
-                        target, engine, publisher, chats=chats[: count // per_chat], per_chat=per_chat, seconds=seconds
-                    )
+                        target, engine, publisher, chats=chats[: count // per_chat], per_chat=per_chat, seconds=seconds,
+                        settle=settle,
+                    )  # fmt: skip
                     rows.append(_latency_row(f"commit->subscriber, {count} subscribers ({per_chat}/chat)", lat, RATE))
                 lat = await propagation(
-                    target, engine, publisher, chats=chats[:1], per_chat=100, seconds=seconds, rate=FAN_OUT_RATE
-                )
+                    target, engine, publisher, chats=chats[:1], per_chat=100, seconds=seconds, rate=FAN_OUT_RATE,
+                    settle=settle,
+                )  # fmt: skip
                 rows.append(_latency_row("commit->subscriber, 100 subscribers on 1 chat", lat, FAN_OUT_RATE))
             async with deployables(url, redis_url) as targets:
-                lat = await pipeline_propagation(targets, chats=10, per_chat=PER_CHAT, seconds=seconds)
+                lat = await pipeline_propagation(targets, chats=10, per_chat=PER_CHAT, seconds=seconds, settle=settle)
                 rows.append(_latency_row("SendMessage->subscriber via projector, 100 subscribers (10/chat)", lat, RATE))
         finally:
             await engine.dispose()
@@ -455,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--database-url", required=True, help="any database on the server; a scratch one is used")
     parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--quick", action="store_true", help="short cells (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="up to 100 subscribers, short cells (a smoke run)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="", help=argparse.SUPPRESS)
     parser.add_argument("--subscribe", default="", help=argparse.SUPPRESS)
