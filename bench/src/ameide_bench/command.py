@@ -145,6 +145,21 @@ async def command_server(database_url: str, redis_url: str, jwt_secret: str) -> 
         await proc.wait()
 
 
+@contextlib.asynccontextmanager
+async def both_servers(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[tuple[str, str]]:
+    """The echo and command servers' targets; they start side by side (a Python server takes seconds to start)."""
+    async with contextlib.AsyncExitStack() as stack:
+        started = await asyncio.gather(
+            stack.enter_async_context(echo_server()),
+            stack.enter_async_context(command_server(database_url, redis_url, jwt_secret)),
+            return_exceptions=True,  # let both finish starting, so the stack stops whichever did start
+        )
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        yield str(started[0]), str(started[1])
+
+
 async def _wait_serving(target: str, proc: asyncio.subprocess.Process) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     async with grpc.aio.insecure_channel(target) as channel:
@@ -239,8 +254,7 @@ async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
     rows: list[Row] = []
     async with (
         scratch_database(database_url) as url,
-        echo_server() as echo_target,
-        command_server(url, redis_url, jwt_secret) as command_target,
+        both_servers(url, redis_url, jwt_secret) as (echo_target, command_target),
         grpc.aio.insecure_channel(echo_target) as echo_channel,
         grpc.aio.insecure_channel(command_target) as command_channel,
     ):
