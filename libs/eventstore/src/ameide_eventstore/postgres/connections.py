@@ -56,8 +56,11 @@ class ConnectionPool:
         """A connection for the block, returned idle (what a failure left open is rolled back) or discarded."""
         if self._closed:
             raise psycopg.OperationalError("the event store's connection pool is closed")
-        async with asyncio.timeout(self._timeout):
-            await self._slots.acquire()
+        if self._slots.locked():
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()  # a free slot: no wait, and no timer to schedule and cancel
         try:
             conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             try:
