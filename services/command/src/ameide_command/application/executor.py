@@ -1,10 +1,13 @@
-"""The one write path: idempotency fast path, state, decide, one append; re-decide on version conflicts.
+"""The one write path: state, decide, one append; re-decide on version conflicts; replays from the append.
 
 Round trips per command: the stream heads are read (``load_states``) unless this process appended the streams
-last (``StateCache``); with an idempotency key, the stored-response lookup runs beside that read; then one append
-transaction writes the events, snapshots and idempotency record. A concurrent writer makes the append fail with
-``ConcurrencyError``; the command is then decided again on fresh state a bounded number of times (``retries``),
-then ABORTED.
+last (``StateCache``); then one append transaction writes the events, snapshots and idempotency record. The
+append claims the idempotency key first, so a repeated key needs no lookup beforehand: the claim finds the
+stored record (after a concurrent duplicate commits) and the append answers its response, or rejects another
+request under the key. Only when a repeated request can no longer be decided (today's state refuses it, or it
+decides to change nothing) is the stored response looked up, so the retry still gets the original answer.
+A concurrent writer makes the append fail with ``ConcurrencyError``; the command is then decided again on fresh
+state a bounded number of times (``retries``), then ABORTED.
 """
 
 from __future__ import annotations
@@ -97,20 +100,22 @@ class Executor:
     ) -> Outcome[R]:
         """Decide on the named aggregates and append the result; replay a stored response for a repeated key."""
         command = _Command(context, self._key(context), decide, response_type, chats, artifacts)
-        fresh: Aggregates | None = None
-        if command.key is not None:
-            if self._cache.get(chats, artifacts) is None:
-                replay, fresh = await self._stored_and_loaded(command)
-            else:
-                replay = await self._stored(command)
-            if replay is not None:
-                return replay
+        try:
+            return await self._decide_and_append(command)
+        except AmeideError:
+            # A retry of a request that succeeded is answered as it was then, whatever today's state says.
+            replay = await self._stored(command) if command.key is not None else None
+            if replay is None:
+                raise
+            return replay
+
+    async def _decide_and_append(self, command: _Command[R]) -> Outcome[R]:
         for attempt in range(self._retry.attempts):
             try:
                 if attempt == 0:
-                    return await self._attempt(command, fresh)
+                    return await self._attempt(command)
                 async with self._locks.hold(command.stream_ids):
-                    return await self._attempt(command, None, use_cache=False)
+                    return await self._attempt(command, use_cache=False)
             except ConcurrencyError as conflict:
                 logger.debug("version conflict on %s (attempt %d)", conflict.stream_id, attempt + 1)
                 await asyncio.sleep(self._retry.delay(attempt))
@@ -119,34 +124,24 @@ class Executor:
             reason="CONCURRENT_MODIFICATION",
         )
 
-    async def _attempt(self, command: _Command[R], fresh: Aggregates | None, *, use_cache: bool = True) -> Outcome[R]:
-        if fresh is None and use_cache:
+    async def _attempt(self, command: _Command[R], *, use_cache: bool = True) -> Outcome[R]:
+        if use_cache:
             cached = self._cache.get(command.chats, command.artifacts)
             plan = _decide_on_cache(command, cached) if cached is not None else None
             if plan is not None:
                 return await self._append(command, plan, cached=True)
-        loaded = fresh if fresh is not None else await self._loader.load(command.chats, command.artifacts)
+        loaded = await self._loader.load(command.chats, command.artifacts)
         plan = command.decide(loaded)
         if not plan.appends:
-            return Outcome(plan.response)
+            # Nothing to append (so no claim to find an earlier answer): a repeated key replays its record.
+            stored = await self._stored(command) if command.key is not None else None
+            return stored or Outcome(plan.response)
         return await self._append(command, plan, cached=False)
 
     def _key(self, context: RequestContext) -> IdempotencyKey | None:
         if context.idempotency is None:
             return None
         return IdempotencyKey(context.actor.tenant_id, context.actor.user_id, context.idempotency.key)
-
-    async def _stored_and_loaded(self, command: _Command[R]) -> tuple[Outcome[R] | None, Aggregates]:
-        """Two independent reads with overlapping round trips; neither is left running if the other fails."""
-        stored, loaded = await asyncio.gather(
-            self._stored(command), self._loader.load(command.chats, command.artifacts), return_exceptions=True
-        )
-        for outcome in (stored, loaded):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        assert not isinstance(stored, BaseException)  # noqa: S101 - narrowed by the loop above
-        assert not isinstance(loaded, BaseException)  # noqa: S101 - narrowed by the loop above
-        return stored, loaded
 
     async def _stored(self, command: _Command[R]) -> Outcome[R] | None:
         assert command.key is not None  # noqa: S101 - only called with a key
