@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from ameide_cli.commands import Bootstrap, Subparsers
 from ameide_cli.errors import CliError
 from ameide_cli.supervisor import ChildSpec, Supervisor
+from ameide_runtime.gc_tuning import tune_for_serving
 from ameide_runtime.grpc_server import run_worker, serve
 from ameide_runtime.metrics import start_metrics_server
 from ameide_runtime.settings import Settings
@@ -86,6 +87,7 @@ async def _serve_one(service: str, bootstrap: Bootstrap, settings: Settings, *, 
     port, metrics_port = ports(settings, service)
     metrics = None if pool_worker or metrics_port == 0 else metrics_port
     async with bootstrap(settings) as app:
+        tune_for_serving()  # start-up done: freeze what it built, collect young objects less often
         if service == "projector":
             await run_worker(
                 settings,
