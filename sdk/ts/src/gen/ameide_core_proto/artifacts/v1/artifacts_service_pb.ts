@@ -164,7 +164,9 @@ export type ArtifactUpdate = Message<"ameide_core_proto.artifacts.v1.ArtifactUpd
   timestamp?: Timestamp | undefined;
 
   /**
-   * Artifact version after this update (0 for control messages).
+   * Artifact version after this update (see ArtifactView.version: a chat link, unlink or deletion keeps it;
+   * 0 for control messages). `threads_added.threads_title` may be empty when the chat was not yet known to the
+   * read model at that moment; GetArtifactChats and GetArtifact(include_chats) always return the current title.
    *
    * @generated from field: int64 version = 12;
    */
@@ -250,6 +252,8 @@ export type CreateArtifactResponse = Message<"ameide_core_proto.artifacts.v1.Cre
   artifactId: string;
 
   /**
+   * Always 1 (a primary chat's link is no new version).
+   *
    * @generated from field: int64 version = 2;
    */
   version: bigint;
@@ -395,7 +399,7 @@ export type UpdateArtifactContentRequest = Message<"ameide_core_proto.artifacts.
   content?: ArtifactContent | undefined;
 
   /**
-   * Optimistic concurrency: the version the caller saw. Unset = any.
+   * Optimistic concurrency: the artifact version (ArtifactView.version) the caller saw. Unset = any.
    *
    * @generated from field: optional int64 expected_version = 3;
    */
@@ -436,6 +440,8 @@ export type UpdateArtifactContentResponse = Message<"ameide_core_proto.artifacts
   artifactId: string;
 
   /**
+   * The artifact version this change produced.
+   *
    * @generated from field: int64 version = 2;
    */
   version: bigint;
@@ -475,6 +481,8 @@ export type UpdateArtifactMetadataRequest = Message<"ameide_core_proto.artifacts
   updateMask?: FieldMask | undefined;
 
   /**
+   * Optimistic concurrency as UpdateArtifactContentRequest.expected_version.
+   *
    * @generated from field: optional int64 expected_version = 4;
    */
   expectedVersion?: bigint | undefined;
@@ -507,6 +515,8 @@ export type UpdateArtifactMetadataResponse = Message<"ameide_core_proto.artifact
   artifactId: string;
 
   /**
+   * The artifact version after this request (unchanged when nothing changed).
+   *
    * @generated from field: int64 version = 2;
    */
   version: bigint;
@@ -652,7 +662,7 @@ export type GetArtifactRequest = Message<"ameide_core_proto.artifacts.v1.GetArti
   tenantId: string;
 
   /**
-   * A past version to read; 0 = current.
+   * A past artifact version to read (ArtifactView.version); 0 = current.
    *
    * @generated from field: int64 version = 4;
    */
@@ -782,8 +792,9 @@ export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*
  */
 export const ArtifactCommandService: GenService<{
   /**
-   * Creates an artifact owned by the caller (version 1). `primary_threads_id` (or metadata key `primaryChatId`)
-   * links the chat as CREATED on both sides in the same transaction; the chat must be writable by the caller.
+   * Creates an artifact owned by the caller (version 1, with or without a primary chat). `primary_threads_id` (or
+   * metadata key `primaryChatId`) links the chat as CREATED on both sides in the same transaction; the chat must be
+   * writable by the caller.
    * Errors: INVALID_ARGUMENT (empty title or kind, title > 256 chars, body > 4 MiB, > 64 labels), NOT_FOUND (chat).
    *
    * @generated from rpc ameide_core_proto.artifacts.v1.ArtifactCommandService.CreateArtifact
@@ -823,7 +834,9 @@ export const ArtifactCommandService: GenService<{
     output: typeof DissociateArtifactChatResponseSchema;
   },
   /**
-   * Stores a new content version. With `expected_version` set, a different current version -> ABORTED.
+   * Stores a new content version (version + 1, even when the body is unchanged). With `expected_version` set, a
+   * different current artifact version -> ABORTED (reason VERSION_MISMATCH); links to chats do not change the
+   * version, so starting a chat about the artifact never fails an editor's update.
    * Errors: INVALID_ARGUMENT (body > 4 MiB), NOT_FOUND (unknown or deleted artifact).
    *
    * @generated from rpc ameide_core_proto.artifacts.v1.ArtifactCommandService.UpdateArtifactContent
@@ -834,8 +847,8 @@ export const ArtifactCommandService: GenService<{
     output: typeof UpdateArtifactContentResponseSchema;
   },
   /**
-   * Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version. Optimistic
-   * concurrency as UpdateArtifactContent.
+   * Changes title and/or labels (as `update_mask` says; empty mask = both) as a new version (no change = no new
+   * version). Optimistic concurrency as UpdateArtifactContent.
    *
    * @generated from rpc ameide_core_proto.artifacts.v1.ArtifactCommandService.UpdateArtifactMetadata
    */
@@ -864,7 +877,7 @@ export const ArtifactCommandService: GenService<{
  */
 export const ArtifactQueryService: GenService<{
   /**
-   * One artifact with its content; `version` > 0 reads that past version (NOT_FOUND if it does not exist).
+   * One artifact with its content; `version` > 0 reads that past version (1..current, no gaps; NOT_FOUND beyond).
    * `include_chats` fills threads_ids/threads_refs with the chats the caller may read.
    *
    * @generated from rpc ameide_core_proto.artifacts.v1.ArtifactQueryService.GetArtifact

@@ -52,7 +52,9 @@ export type ArtifactView = Message<"ameide_core_proto.artifacts.v1.ArtifactView"
   content?: ArtifactContent | undefined;
 
   /**
-   * Version of the artifact's stream this view reflects; every content or metadata change adds one.
+   * The artifact's version: 1 on creation, +1 for each content change (UpdateArtifactContent) or metadata change
+   * (UpdateArtifactMetadata). Linking or unlinking chats, annotations and deletion do not change it (they still
+   * appear in the history). What `expected_version` is compared with and what GetArtifact(version) reads.
    *
    * @generated from field: int64 version = 6;
    */
@@ -119,6 +121,10 @@ export type ChatReference = Message<"ameide_core_proto.artifacts.v1.ChatReferenc
   threadsId: string;
 
   /**
+   * The chat's title. Read at request time in GetArtifact(include_chats)/GetArtifactChats; in a live
+   * ArtifactUpdate.threads_added it is the title known when the link was projected, empty when the chat itself was
+   * not projected yet (read the chat or GetArtifactChats for it).
+   *
    * @generated from field: string threads_title = 2;
    */
   threadsTitle: string;
@@ -219,7 +225,8 @@ export type ArtifactHistoryEntry = Message<"ameide_core_proto.artifacts.v1.Artif
   metadata: { [key: string]: string };
 
   /**
-   * Artifact version after this entry.
+   * Artifact version after this entry (ArtifactView.version): entries for links, unlinks, annotations and
+   * deletion repeat the version of the change before them. Entries are ordered by their stream position.
    *
    * @generated from field: int64 version = 6;
    */
