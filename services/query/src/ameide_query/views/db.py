@@ -44,6 +44,9 @@ class ReadPool:
         self._idle: asyncio.Queue[Conn] = asyncio.Queue()
         self._opened = 0
         self._closed = False
+        # One permit per connection that may exist: a dropped connection frees its permit, so a waiter opens a new
+        # one instead of waiting forever for a connection that will never come back (e.g. after a database crash).
+        self._permits = asyncio.Semaphore(size)
 
     async def _open(self) -> Conn:
         conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True, row_factory=namedtuple_row)
@@ -54,14 +57,16 @@ class ReadPool:
     async def _acquire(self) -> Conn:
         if self._closed:
             raise psycopg.OperationalError("the read pool is closed")
-        if self._idle.empty() and self._opened < self._size:
-            self._opened += 1
-            try:
-                return await self._open()
-            except BaseException:
-                self._opened -= 1
-                raise
-        return await self._idle.get()
+        await self._permits.acquire()
+        if not self._idle.empty():
+            return self._idle.get_nowait()
+        self._opened += 1
+        try:
+            return await self._open()
+        except BaseException:
+            self._opened -= 1
+            self._permits.release()
+            raise
 
     def _release(self, conn: Conn) -> None:
         if (
@@ -71,10 +76,12 @@ class ReadPool:
             or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         ):
             self._opened -= 1
+            self._permits.release()
             task = asyncio.get_running_loop().create_task(conn.close())
             task.add_done_callback(lambda done: done.exception())  # closing a broken connection may fail: ignore
             return
         self._idle.put_nowait(conn)
+        self._permits.release()
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
