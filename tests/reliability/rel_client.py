@@ -104,6 +104,8 @@ class Tally:
     requests: int = 0
     codes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     wrong: list[str] = dataclasses.field(default_factory=list)
+    # (rpc or write kind, code) of every failed call.
+    failures: collections.Counter[tuple[str, str]] = dataclasses.field(default_factory=collections.Counter)
 
     def ok(self) -> None:
         """A call succeeded."""
@@ -115,6 +117,7 @@ class Tally:
         self.requests += 1
         code = error.code()
         self.codes[code.name] += 1
+        self.failures[(rpc, code.name)] += 1
         if code in NEVER or code not in set(allowed):
             self.wrong.append(f"{rpc}: {code.name} {error.details()!r}")
 
@@ -123,6 +126,7 @@ class Tally:
         self.requests += other.requests
         self.codes.update(other.codes)
         self.wrong.extend(other.wrong)
+        self.failures.update(other.failures)
 
     @property
     def wrong_count(self) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -109,15 +108,6 @@ class Fleet(Stack):
         )
         self._processes[name] = _Process(popen, log)
         self.pids.setdefault(name, []).append(popen.pid)
-        self._boost(popen.pid)
-
-    @staticmethod
-    def _boost(pid: int) -> None:
-        # A restart competes for two cores with the load it must rejoin; as root, let the starting interpreter go
-        # first so a fault scenario spends its time under load rather than waiting for imports.
-        if os.geteuid() == 0:
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, pid, -5)
 
     def restart_killed(self, name: str) -> None:
         """``kill -9`` an instance, then start it again on the same port."""

@@ -53,9 +53,9 @@ class Probe:
             except grpc.aio.AioRpcError as error:
                 self.errors.append(f"{error.code().name}: {error.details()}")
             samples.append((time.perf_counter() - started) * 1000)
+            self.samples.append(samples[-1])
             if pause:
                 await asyncio.sleep(pause)
-        self.samples += samples
         return p95(samples)
 
 

@@ -29,7 +29,8 @@ from tests.integration.feed.feed_redis_process import RedisProcess
 from tests.reliability.rel_client import Caller, Stubs, Tally, stubs
 from tests.reliability.rel_fleet import Fleet
 from tests.reliability.rel_load import Ledger, World, execute, random_op, reader
-from tests.reliability.rel_resources import Probe, p95, rss_mib
+from tests.reliability.rel_probe_proc import ProcessProbe
+from tests.reliability.rel_resources import p95, rss_mib
 from tests.reliability.rel_servers import PgCluster
 
 _OUTBOX = sa.text("SELECT count(*) FROM es_outbox")
@@ -121,9 +122,9 @@ class Soak:
 
     async def _inject(self, every: float, until: float) -> None:
         for label, fault in self._cycle():
-            await asyncio.sleep(every)
-            if time.monotonic() + every / 2 > until:
+            if time.monotonic() + every * 1.5 > until:  # no fault in the last stretch: the run ends healthy
                 return
+            await asyncio.sleep(every)
             self.faults.append((round(self._now(), 1), label))
             await asyncio.to_thread(fault)
 
@@ -134,7 +135,7 @@ class Soak:
             yield faults[index % len(faults)]
             index += 1
 
-    async def _sample(self, probe: Probe, every: float, until: float) -> None:
+    async def _sample(self, probe: ProcessProbe, every: float, until: float) -> None:
         while time.monotonic() < until:
             acked, failures = self._acked, self.tally.requests - self.tally.codes["OK"]
             await asyncio.sleep(every)
@@ -158,29 +159,31 @@ class Soak:
                 )
             )
 
-    async def _probe(self, probe: Probe, until: float) -> None:
-        while time.monotonic() < until:
-            await probe.run(20, pause=0.05)
+    async def run(
+        self, *, seconds: float, fault_every: float, writers: int, idle_streams: int, idle_chats: list[str]
+    ) -> None:
+        """Drive the load until ``seconds`` have passed (every task stops by itself), faults included.
 
-    async def run(self, *, seconds: float, fault_every: float, writers: int, idle_streams: int) -> None:
-        """Drive the load until ``seconds`` have passed (every task stops by itself), faults included."""
+        Idle subscribers follow ``idle_chats``, which nobody writes to: idle means idle (a subscriber of a written
+        chat is a follower, and a few thousand of those would make the test client the bottleneck).
+        """
         self._started = time.monotonic()
         until = self._started + seconds
         owner, peer = self.world.users[:2]
-        probe = Probe(self.clients, owner, self.world.chats[0])
+        probe = ProcessProbe(
+            self.fleet.query_target, self.world.chats[0], self.fleet.token(owner.user_id, owner.tenant_id)
+        )
+        await probe.start()
         channels = [stubs(self.fleet) for _ in range(max(1, idle_streams // 100))]
         done = asyncio.Event()
         tasks = [
             *(self._writer(1000 + i, until) for i in range(writers)),
             *(
-                self._idle_subscriber(
-                    channels[i % len(channels)], peer, self.world.chats[i % len(self.world.chats)], until
-                )
+                self._idle_subscriber(channels[i % len(channels)], peer, idle_chats[i % len(idle_chats)], until)
                 for i in range(idle_streams)
             ),
             self._inject(fault_every, until),
             self._sample(probe, 10.0, until),
-            self._probe(probe, until),
         ]
         reading = [
             asyncio.create_task(reader(self.ledger, self.clients, self.tally, done, seed=i, violations=self.violations))
@@ -189,6 +192,7 @@ class Soak:
         try:
             await asyncio.gather(*tasks)
         finally:
+            await probe.stop()
             done.set()
             await asyncio.gather(*reading)
             for channel_stubs in channels:

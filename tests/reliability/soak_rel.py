@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ameide_bench import soak
 from tests.integration.feed.feed_redis_process import RedisProcess
 from tests.reliability.auditor import Auditor
-from tests.reliability.rel_client import Stubs, Tally, new_tenant
+from tests.reliability.rel_client import Stubs, Tally, codec_of, new_tenant
 from tests.reliability.rel_fleet import Fleet
 from tests.reliability.rel_load import Ledger, build_world
 from tests.reliability.rel_report import record
 from tests.reliability.rel_servers import PgCluster
 from tests.reliability.rel_soak import Soak
+from tests.reliability.rel_streams import Follower, following
 
 pytestmark = pytest.mark.reliability
 
@@ -49,10 +50,19 @@ async def test_soak(  # noqa: PLR0917 - pytest injects fixtures by name
     world = await build_world(
         clients, new_tenant(fleet, "soak-a", "soak-b", "soak-c"), setup_ledger, setup_tally, chats=5
     )
+    quiet = await build_world(clients, world.users, setup_ledger, setup_tally, chats=5)
     run = Soak(fleet, pg, own_redis, rel_engine, clients, world)
     run.ledger.extend(setup_ledger)
-    await run.run(seconds=MINUTES * 60, fault_every=FAULT_EVERY, writers=WRITERS, idle_streams=IDLE_STREAMS)
-    verdict = await auditor.audit(run.ledger)
+    followers = [Follower(c, world.users[i % 3], codec_of(fleet), run.tally) for i, c in enumerate(world.chats)]
+    async with following(followers, clients, world.tokens):
+        await run.run(
+            seconds=MINUTES * 60,
+            fault_every=FAULT_EVERY,
+            writers=WRITERS,
+            idle_streams=IDLE_STREAMS,
+            idle_chats=quiet.chats,
+        )
+        verdict = await auditor.audit(run.ledger, followers=followers)
     run.tally.merge(setup_tally)
     result = soak.SoakResult(
         minutes=MINUTES,
@@ -73,7 +83,7 @@ async def test_soak(  # noqa: PLR0917 - pytest injects fixtures by name
         shutil.copyfile(path, path.with_name(path.name.replace(stem, "soak-latest")))
     record(
         "9 soak",
-        load=f"{MINUTES:g} min, {WRITERS} writers, 2 readers, {IDLE_STREAMS} idle subscribers",
+        load=f"{MINUTES:g} min, {WRITERS} writers, 2 readers, {len(followers)} followers, {IDLE_STREAMS} idle streams",
         faults=f"{len(run.faults)} faults, one every {FAULT_EVERY:g}s",
         tally=run.tally,
         verdict=verdict,
