@@ -67,6 +67,33 @@ class TestPublish:
         assert await _ids(own_redis_client, prefix, feed) == [1, 2, 3, 4]
         assert restarted.failures == 0
 
+    async def test_publish_larger_than_one_script_call_keeps_each_feeds_order(
+        self, engine: AsyncEngine, own_redis_client: Redis, prefix: str
+    ) -> None:
+        """Entries of interleaved feeds, more than one script call holds, all land with their own sequences."""
+        feeds = [f"thread:{uuid.uuid4()}" for _ in range(3)]
+        when = datetime.now(UTC)
+        updates = [FeedUpdate(feeds[i % 3], "t-pub", f"u{i}".encode(), when) for i in range(1_200)]
+        async with engine.begin() as conn:
+            entries = await append_feed_entries(conn, updates)
+        publisher = _publisher(engine, own_redis_client, prefix)
+        await publisher.publish(entries)
+        for feed in feeds:
+            assert await _ids(own_redis_client, prefix, feed) == list(range(1, 401))
+        assert (publisher.published, publisher.failures) == (1_200, 0)
+
+    async def test_entry_refused_by_redis_counts_as_failure_and_others_land(
+        self, engine: AsyncEngine, own_redis_client: Redis, prefix: str
+    ) -> None:
+        """An XADD Redis refuses (the key holds another type) fails that entry alone; it is caught up later."""
+        broken, fine = f"thread:{uuid.uuid4()}", f"thread:{uuid.uuid4()}"
+        await own_redis_client.set(feed_keys.stream_key(broken, prefix), "not a stream")
+        entries = [*await _append(engine, broken, 2), *await _append(engine, fine, 3)]
+        publisher = _publisher(engine, own_redis_client, prefix)
+        await publisher.publish(entries)
+        assert (publisher.published, publisher.failures) == (3, 2)
+        assert await _ids(own_redis_client, prefix, fine) == [1, 2, 3]
+
     async def test_redis_down_is_swallowed_and_counted(
         self, engine: AsyncEngine, own_redis: RedisProcess, own_redis_client: Redis, prefix: str
     ) -> None:

@@ -43,10 +43,16 @@ def seq_of(entry_id_value: bytes | str) -> int:
     return int(text.partition("-")[0])
 
 
+def field_values(entry: FeedEntry) -> tuple[bytes, bytes, bytes]:
+    """The values of a feed entry's stream fields, in the order payload, tenant, occurred-at."""
+    micros = (entry.occurred_at - _EPOCH) // timedelta(microseconds=1)
+    return entry.payload, entry.tenant_id.encode(), str(micros).encode()
+
+
 def encode_fields(entry: FeedEntry) -> dict[bytes, bytes]:
     """The stream entry fields of a feed entry."""
-    micros = (entry.occurred_at - _EPOCH) // timedelta(microseconds=1)
-    return {FIELD_PAYLOAD: entry.payload, FIELD_TENANT: entry.tenant_id.encode(), FIELD_OCCURRED: str(micros).encode()}
+    payload, tenant, occurred = field_values(entry)
+    return {FIELD_PAYLOAD: payload, FIELD_TENANT: tenant, FIELD_OCCURRED: occurred}
 
 
 def decode_fields(feed_key: str, entry_id_value: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
