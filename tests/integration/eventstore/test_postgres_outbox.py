@@ -148,3 +148,42 @@ def _handler(worker: str) -> BatchHandler:
         await apply(conn, events, worker)
 
     return handler
+
+
+class TestAdaptiveBatches:
+    ALL = frozenset(range(64))
+
+    async def _seed(self, store: PostgresEventStore, count: int, payload: bytes = b"p") -> None:
+        stream_id = uuid.uuid4()
+        events = [event(payload=payload) for _ in range(count)]
+        await store.append([StreamAppend(stream_id, "chat", "t", ExpectedVersion.NO_STREAM, events)])
+
+    async def test_full_batches_double_the_limit_up_to_the_maximum_then_it_resets(
+        self, clean_outbox: AsyncEngine, store: PostgresEventStore
+    ) -> None:
+        """A backlog drains in growing batches (5, 10, 20, 20); a batch that is not full resets the limit."""
+        await self._seed(store, 60)
+        metrics = CountingMetrics()
+        consumer = PostgresOutboxConsumer(clean_outbox, batch_size=5, max_batch_size=20, metrics=metrics)
+        handler = _handler("w")
+        while await consumer.run_once(handler, self.ALL):
+            pass
+        await self._seed(store, 12)
+        while await consumer.run_once(handler, self.ALL):
+            pass
+        assert metrics.batch_sizes == [5, 10, 20, 20, 5, 5, 7]
+        assert len(await applied_rows(clean_outbox)) == 72
+
+    async def test_batches_with_large_payloads_do_not_grow(
+        self, clean_outbox: AsyncEngine, store: PostgresEventStore
+    ) -> None:
+        """A full batch whose payloads exceed the byte budget keeps the next batch at the base size."""
+        await self._seed(store, 12, payload=b"x" * 100)
+        metrics = CountingMetrics()
+        consumer = PostgresOutboxConsumer(
+            clean_outbox, batch_size=4, max_batch_size=16, max_batch_bytes=300, metrics=metrics
+        )
+        handler = _handler("w")
+        while await consumer.run_once(handler, self.ALL):
+            pass
+        assert metrics.batch_sizes == [4, 4, 4]

@@ -62,7 +62,9 @@ BATCH_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 BATCH_EVENTS = Histogram(
-    "ameide_projector_batch_events", "Events per applied outbox batch.", buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500)
+    "ameide_projector_batch_events",
+    "Events per applied outbox batch (above the configured size while a backlog drains).",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000),
 )
 EVENTS_PARKED = Counter(
     "ameide_projector_events_parked_total", "Poison events parked in es_dead_letters, by type.", ["event_type"]

@@ -41,7 +41,11 @@ class PostgresOutboxConsumer:
     Args:
         engine: Engine for batch transactions (the handler gets one of its connections).
         shard_count: Number of virtual shards; must equal the store's.
-        batch_size: Most events per handler call.
+        batch_size: Events per handler call while the outbox keeps up.
+        max_batch_size: Most events per handler call while a backlog drains (default ``4 * batch_size``): each
+            full batch doubles the next one's limit up to this, as long as its payloads stayed under
+            ``max_batch_bytes``; a batch that is not full (or too large, or failed) resets it to ``batch_size``.
+        max_batch_bytes: Payload bytes a batch may carry and still let the next one grow.
         poll_interval: Wait after the first empty poll; doubled per empty poll up to ``max_poll_interval``.
         max_poll_interval: Longest idle wait.
         rebalance_interval: How often ownership is re-balanced against the live workers.
@@ -58,6 +62,8 @@ class PostgresOutboxConsumer:
         *,
         shard_count: int = DEFAULT_SHARD_COUNT,
         batch_size: int = 500,
+        max_batch_size: int | None = None,
+        max_batch_bytes: int = 8 * 1024 * 1024,
         poll_interval: float = 0.2,
         max_poll_interval: float = 1.0,
         rebalance_interval: float = 1.0,
@@ -70,6 +76,13 @@ class PostgresOutboxConsumer:
         self._engine = engine
         self._shard_count = shard_count
         self._batch_size = batch_size
+        self._max_batch_size = max(batch_size, max_batch_size or 4 * batch_size)
+        self._max_batch_bytes = max_batch_bytes
+        # The current limit: grows while batches come back full (a backlog), so the per-batch costs (round trips,
+        # the commit's WAL flush, each touched chat's and feed's row rewritten once per batch) spread over more
+        # events exactly when throughput matters; small again as soon as the outbox keeps up (short transactions,
+        # low latency).
+        self._limit = batch_size
         self._poll_interval = poll_interval
         self._max_poll_interval = max_poll_interval
         self._rebalance_interval = rebalance_interval
@@ -121,22 +134,30 @@ class PostgresOutboxConsumer:
         started = time.perf_counter()
         with transient_errors():
             async with self._engine.connect() as conn:
-                rows = (
-                    await conn.execute(sql.CLAIM_BATCH, {"shards": sorted(shards), "limit": self._batch_size})
-                ).all()
+                limit = self._limit
+                rows = (await conn.execute(sql.CLAIM_BATCH, {"shards": sorted(shards), "limit": limit})).all()
                 if not rows:
+                    self._limit = self._batch_size
                     return 0
                 try:
-                    after_commit = await handler(conn, [self._event(row) for row in rows])
+                    events = [self._event(row) for row in rows]
+                    after_commit = await handler(conn, events)
                     await conn.commit()
                 except Exception as error:
+                    self._limit = self._batch_size
                     if is_transient(error) or isinstance(error, TransientStoreError):
                         raise
                     await conn.rollback()
                     return await self._one_by_one(handler, rows)
+        self._limit = self._next_limit(limit, events)
         self._metrics.batch_applied(len(rows), time.perf_counter() - started)
         await run_after_commit(after_commit)
         return len(rows)
+
+    def _next_limit(self, limit: int, events: Sequence[RecordedEvent]) -> int:
+        if len(events) < limit or sum(len(e.payload) for e in events) > self._max_batch_bytes:
+            return self._batch_size
+        return min(limit * 2, self._max_batch_size)
 
     async def _one_by_one(self, handler: BatchHandler, rows: Sequence[Row[Any]]) -> int:
         """Find the poison event(s): each event in its own transaction, in the batch's order."""
