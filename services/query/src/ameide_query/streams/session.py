@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -28,6 +29,11 @@ Kind = threads_types_pb2.StreamControl.Kind
 
 CUT_SLOW = Counter("ameide_live_slow_subscribers_total", "Live streams ended because the subscriber fell behind")
 COALESCED = Counter("ameide_live_coalesced_total", "Full-state updates skipped because a newer one was queued")
+# Each quiet period lasts a random 75-100 % of the heartbeat interval. Streams opened together, or all woken by one
+# message to a busy chat, would otherwise heartbeat (and re-check access with a query) in the same instant: 300
+# such streams stalled other clients' reads for a quarter of a second every interval. Never longer than the
+# interval, so clients can still treat a silent interval as a dead connection.
+HEARTBEAT_JITTER = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,8 @@ class Session:
         self._id = resource_id
         self._feed = kind.feed_of(str(resource_id))
         self._expected = 1
-        self._last_sent = time.monotonic()
+        self._heartbeat_due = 0.0
+        self._sent()
 
     async def run(self, resume_token: str) -> AsyncIterator[Update]:
         """The stream's updates (raises the documented errors)."""
@@ -125,7 +132,7 @@ class Session:
                     yield update
                     await self._after(update)
                 continue
-            idle = self._deps.heartbeat_seconds - (time.monotonic() - self._last_sent)
+            idle = self._heartbeat_due - time.monotonic()
             if idle <= 0 or not await sub.wait(idle):
                 await self._check_access(sub)
                 yield self._control(Kind.KIND_HEARTBEAT, self._token(self._expected - 1))
@@ -171,7 +178,7 @@ class Session:
     def _render(self, entry: FeedEntry) -> Update:
         update = self._deps.renderer.render(self._kind, entry, self._caller.tenant_id)
         self._expected = entry.seq + 1
-        self._last_sent = time.monotonic()
+        self._sent()
         return update
 
     def _control(self, kind: threads_types_pb2.StreamControl.Kind.ValueType, token: str, valid: float = 0) -> Update:
@@ -181,8 +188,13 @@ class Session:
             update.control.resume_valid_until.FromDatetime(datetime.fromtimestamp(valid, UTC))
         update.checkpoint_token = token
         update.timestamp.FromDatetime(datetime.now(UTC))
-        self._last_sent = time.monotonic()
+        self._sent()
         return update
+
+    def _sent(self) -> None:
+        """Something went out: the next heartbeat is due after a jittered quiet period."""
+        quiet = self._deps.heartbeat_seconds * (1 - HEARTBEAT_JITTER * random.random())  # noqa: S311 - not crypto
+        self._heartbeat_due = time.monotonic() + quiet
 
     def _token(self, seq: int) -> str:
         return self._deps.renderer.token(tenant_id=self._caller.tenant_id, feed=self._feed, seq=seq)
