@@ -14,7 +14,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
-from ameide_runtime.grpc_tracing import TraceIdsInterceptor, spans_recorded
+from ameide_runtime.grpc_chain import Chain, ChainedServer
+from ameide_runtime.grpc_tracing import TraceIds, spans_recorded
 from ameide_runtime.telemetry import current_traceparent
 
 pytestmark = pytest.mark.unit
@@ -43,8 +44,8 @@ async def _stream(
 
 @pytest.fixture(name="target", scope="module")
 async def fixture_target() -> AsyncIterator[str]:
-    """A server with only the trace-ids interceptor, serving Unary, Stream and health."""
-    server = grpc.aio.server(interceptors=[TraceIdsInterceptor()])
+    """A server with the trace-ids step (no authentication), serving Unary, Stream and health."""
+    server = ChainedServer(grpc.aio.server(), Chain(authenticate=None, in_flight=None, trace_ids=TraceIds()))
     common: dict[str, Any] = {
         "request_deserializer": wrappers_pb2.StringValue.FromString,
         "response_serializer": wrappers_pb2.StringValue.SerializeToString,

@@ -20,17 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import grpc
-import grpc.aio
 import jwt
 
 from ameide_runtime import identity
 from ameide_runtime.errors import Unauthenticated
-from ameide_runtime.grpc_errors import abort_with
-from ameide_runtime.grpc_wrap import Continuation, StreamBehavior, UnaryBehavior, wrap_handler
 from ameide_runtime.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -201,60 +197,6 @@ def authenticator_for(settings: Settings) -> Authenticate:
         )
         return headers_authenticator
     return JwtAuthenticator(settings)
-
-
-class _AuthWrapper:
-    def __init__(self, caller: identity.Identity | None, failure: Exception | None) -> None:
-        self._caller = caller
-        self._failure = failure
-
-    def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
-        caller, failure = self._caller, self._failure
-
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-            if failure is not None:
-                await abort_with(context, failure)
-            # Each RPC runs in its own asyncio task (own context copy), so the binding ends with the RPC.
-            identity.set_current(caller)
-            return await behavior(request, context)
-
-        return wrapped
-
-    def stream(self, behavior: StreamBehavior) -> StreamBehavior:
-        caller, failure = self._caller, self._failure
-
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
-            if failure is not None:
-                await abort_with(context, failure)
-            identity.set_current(caller)
-            async for response in behavior(request, context):
-                yield response
-
-        return wrapped
-
-
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates every RPC except health and reflection, and binds the caller for the handler."""
-
-    def __init__(self, authenticate: Authenticate) -> None:
-        self._authenticate = authenticate
-
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        """Authenticate from the call's metadata, then wrap the handler."""
-        handler = await continuation(handler_call_details)
-        if handler is None or is_public(handler_call_details.method):
-            return handler
-        caller: identity.Identity | None = None
-        failure: Exception | None = None
-        try:
-            caller = self._authenticate(tuple(handler_call_details.invocation_metadata or ()))
-        except Unauthenticated as exc:
-            failure = exc
-        return wrap_handler(handler, _AuthWrapper(caller, failure))
 
 
 def mint_token(

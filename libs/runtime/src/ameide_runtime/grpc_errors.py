@@ -1,11 +1,11 @@
 """The one place exceptions become gRPC statuses with ``google.rpc`` details (design.md section 8).
 
-``ErrorInterceptor`` wraps every handler (single and streaming responses). The table, in ``describe``:
-AmeideError subclasses -> their status code; event-store errors -> ABORTED / FAILED_PRECONDITION / UNAVAILABLE /
-NOT_FOUND; driver connection errors (SQLAlchemy, psycopg, Redis, OS) -> UNAVAILABLE; a request that does not
-decode -> INVALID_ARGUMENT; NotImplementedError -> UNIMPLEMENTED; a ``context.abort`` passes through; anything
-else -> INTERNAL with a generic message, the detail going only to the log (with the trace id, which the client
-also gets in ErrorInfo metadata).
+The server's per-call steps (``grpc_chain``) map every handler's errors (single and streaming responses) with
+``abort_with``. The table, in ``describe``: AmeideError subclasses -> their status code; event-store errors ->
+ABORTED / FAILED_PRECONDITION / UNAVAILABLE / NOT_FOUND; driver connection errors (SQLAlchemy, psycopg, Redis,
+OS) -> UNAVAILABLE; a request that does not decode -> INVALID_ARGUMENT; NotImplementedError -> UNIMPLEMENTED; a
+``context.abort`` passes through; anything else -> INTERNAL with a generic message, the detail going only to the
+log (with the trace id, which the client also gets in ErrorInfo metadata).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from opentelemetry import trace
 
 from ameide_eventstore import errors as store_errors
 from ameide_runtime import errors
-from ameide_runtime.grpc_wrap import Continuation, Deserializer, StreamBehavior, UnaryBehavior, wrap_handler
+from ameide_runtime.grpc_wrap import Deserializer
 from ameide_runtime.tokens import InvalidToken
 
 DOMAIN = "ameide.threads"
@@ -217,8 +217,9 @@ class _Undecodable:
         self.error = error
 
 
-def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
-    # grpc.aio answers a deserializer exception with UNKNOWN; catching it here lets the wrapper say INVALID_ARGUMENT.
+def tolerant_deserializer(deserializer: Deserializer | None) -> Deserializer | None:
+    """``deserializer`` answering a placeholder instead of raising (``checked_request`` turns it INVALID_ARGUMENT)."""
+    # grpc.aio answers a deserializer exception with UNKNOWN.
     if deserializer is None:
         return None
 
@@ -231,7 +232,8 @@ def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
     return deserialize
 
 
-def _check_request(request: object) -> object:
+def checked_request(request: object) -> object:
+    """The request, or INVALID_ARGUMENT when its bytes did not parse (request streams: checked per message)."""
     if isinstance(request, _Undecodable):
         raise errors.InvalidArgument(
             errors.FieldViolation("request", "could not be decoded"), reason="MALFORMED_REQUEST"
@@ -243,53 +245,4 @@ def _check_request(request: object) -> object:
 
 async def _checked_stream(requests: AsyncIterator[object]) -> AsyncIterator[object]:
     async for request in requests:
-        yield _check_request(request)
-
-
-class _ErrorWrapper:
-    def __init__(self, method: str) -> None:
-        self._method = method
-
-    def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
-        method = self._method
-
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-            try:
-                return await behavior(_check_request(request), context)
-            except grpc.aio.AbortError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
-                await abort_with(context, exc, method=method)
-
-        return wrapped
-
-    def stream(self, behavior: StreamBehavior) -> StreamBehavior:
-        method = self._method
-
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
-            try:
-                async for response in behavior(_check_request(request), context):
-                    yield response
-            except grpc.aio.AbortError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
-                await abort_with(context, exc, method=method)
-
-        return wrapped
-
-
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Maps exceptions raised by handlers to gRPC statuses with ``google.rpc`` details."""
-
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        """Wrap the method's handler so its errors are mapped."""
-        handler = await continuation(handler_call_details)
-        return wrap_handler(
-            handler,
-            _ErrorWrapper(handler_call_details.method),
-            request_deserializer=_tolerant,
-        )
+        yield checked_request(request)

@@ -1,4 +1,4 @@
-"""The lifecycle every deployable shares: a grpc.aio server with health, reflection and the interceptors.
+"""The lifecycle every deployable shares: a grpc.aio server with health, reflection and the per-call steps.
 
 ``serve`` runs the command and query services; ``run_worker`` runs a non-gRPC deployable (the projector) with
 only a health endpoint beside it. Both stop gracefully on SIGTERM/SIGINT: health turns NOT_SERVING first (so
@@ -23,10 +23,10 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ameide_runtime.auth import AuthInterceptor, authenticator_for
-from ameide_runtime.grpc_errors import ErrorInterceptor
-from ameide_runtime.grpc_tracing import tracing_interceptor
-from ameide_runtime.metrics import InFlight, MetricsInterceptor, start_metrics_server
+from ameide_runtime.auth import authenticator_for
+from ameide_runtime.grpc_chain import Chain, ChainedServer
+from ameide_runtime.grpc_tracing import recording_interceptor, trace_ids
+from ameide_runtime.metrics import InFlight, start_metrics_server
 from ameide_runtime.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -64,12 +64,16 @@ def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, i
 def build_server(
     settings: Settings, *, reuse_port: bool = False, authenticate: bool = True, in_flight: InFlight | None = None
 ) -> grpc.aio.Server:
-    """A grpc.aio server with the interceptors in order: tracing, metrics, auth, errors (innermost)."""
-    interceptors: list[grpc.aio.ServerInterceptor] = [tracing_interceptor(), MetricsInterceptor(in_flight)]
-    if authenticate:
-        interceptors.append(AuthInterceptor(authenticator_for(settings)))
-    interceptors.append(ErrorInterceptor())
-    return grpc.aio.server(interceptors=interceptors, options=server_options(settings, reuse_port=reuse_port))
+    """A grpc.aio server whose handlers get, in order: tracing, metrics, auth, errors (see ``grpc_chain``)."""
+    recording = recording_interceptor()
+    server = grpc.aio.server(
+        interceptors=[recording] if recording is not None else None,
+        options=server_options(settings, reuse_port=reuse_port),
+    )
+    chain = Chain(
+        authenticate=authenticator_for(settings) if authenticate else None, in_flight=in_flight, trace_ids=trace_ids()
+    )
+    return ChainedServer(server, chain)
 
 
 async def add_health_and_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:

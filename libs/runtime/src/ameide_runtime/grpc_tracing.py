@@ -1,19 +1,15 @@
-"""The tracing interceptor of a server: OpenTelemetry's when spans are recorded, trace ids only when they are not.
+"""Tracing of a server's RPCs: OpenTelemetry's interceptor when spans are recorded, trace ids only when they are not.
 
 With tracing off (no exporter: the provider's sampler is ALWAYS_OFF) OpenTelemetry's interceptor still does all of
 its per-RPC work for a span nobody records: a dict of the metadata, attribute and peer parsing, a span, a proxy
 around the servicer context. Measured in-process it cost ~90 us CPU per unary call, more than the metrics, auth
-and error interceptors together. ``TraceIdsInterceptor`` keeps exactly what is observable in that mode: the RPC
+and error steps together. ``TraceIds`` keeps exactly what is observable in that mode: the RPC
 runs under a non-recording span context whose trace id continues the caller's ``traceparent`` (or is new), with
 a fresh span id, so log lines, error details and event metadata carry the same ids as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-import grpc
 import grpc.aio
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -23,7 +19,6 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from ameide_runtime.auth import is_public
-from ameide_runtime.grpc_wrap import Continuation, StreamBehavior, UnaryBehavior, wrap_handler
 
 
 def spans_recorded(provider: object | None = None) -> bool:
@@ -32,12 +27,19 @@ def spans_recorded(provider: object | None = None) -> bool:
     return not (isinstance(provider, TracerProvider) and provider.sampler is ALWAYS_OFF)
 
 
-def tracing_interceptor() -> grpc.aio.ServerInterceptor:
-    """OpenTelemetry's server interceptor, or ``TraceIdsInterceptor`` when no span would be recorded."""
+def recording_interceptor() -> grpc.aio.ServerInterceptor | None:
+    """OpenTelemetry's server interceptor when spans may be recorded; None when ``TraceIds`` does the job instead."""
     if spans_recorded():
         return aio_server_interceptor(filter_=lambda details: not is_public(details.method))  # type: ignore[no-untyped-call,no-any-return]
+    return None
+
+
+def trace_ids() -> TraceIds | None:
+    """The trace-ids step of every application RPC when no span is recorded (None: OpenTelemetry's does it)."""
+    if spans_recorded():
+        return None
     provider = trace.get_tracer_provider()
-    return TraceIdsInterceptor(provider.id_generator if isinstance(provider, TracerProvider) else None)
+    return TraceIds(provider.id_generator if isinstance(provider, TracerProvider) else None)
 
 
 def _parent(metadata: object) -> otel_context.Context | None:
@@ -49,14 +51,17 @@ def _parent(metadata: object) -> otel_context.Context | None:
     return propagate.extract(carrier) if carrier else None
 
 
-class _TraceIdsWrapper:
-    def __init__(self, ids: IdGenerator, parent: otel_context.Context | None) -> None:
-        self._ids = ids
-        self._parent = parent
+class TraceIds:
+    """Runs an application RPC under a non-recording span context (trace ids for logs and events, no span)."""
 
-    def _enter(self) -> None:
-        # What the SDK does for a dropped span: the parent's trace id (or a new one), a new span id, not sampled.
-        remote = trace.get_current_span(self._parent).get_span_context() if self._parent is not None else None
+    def __init__(self, id_generator: IdGenerator | None = None) -> None:
+        self._ids = id_generator or RandomIdGenerator()
+
+    def enter(self, metadata: object) -> None:
+        """Bind the call's span context: the caller's trace id (or a new one), a new span id, not sampled."""
+        parent = _parent(metadata)
+        # What the SDK does for a dropped span.
+        remote = trace.get_current_span(parent).get_span_context() if parent is not None else None
         if remote is not None and remote.is_valid:
             trace_id, trace_state = remote.trace_id, remote.trace_state
         else:
@@ -65,38 +70,4 @@ class _TraceIdsWrapper:
             trace.SpanContext(trace_id, self._ids.generate_span_id(), is_remote=False, trace_state=trace_state)
         )
         # Each RPC runs in its own asyncio task (own context copy), so the binding ends with the RPC.
-        otel_context.attach(trace.set_span_in_context(span, self._parent))
-
-    def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-            self._enter()
-            return await behavior(request, context)
-
-        return wrapped
-
-    def stream(self, behavior: StreamBehavior) -> StreamBehavior:
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
-            self._enter()
-            async for response in behavior(request, context):
-                yield response
-
-        return wrapped
-
-
-class TraceIdsInterceptor(grpc.aio.ServerInterceptor):
-    """Runs every application RPC under a non-recording span context (trace ids for logs and events, no span)."""
-
-    def __init__(self, id_generator: IdGenerator | None = None) -> None:
-        self._ids = id_generator or RandomIdGenerator()
-
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        """Wrap the handler so it runs under the call's trace context (health and reflection: untouched)."""
-        handler = await continuation(handler_call_details)
-        if handler is None or is_public(handler_call_details.method):
-            return handler
-        parent = _parent(handler_call_details.invocation_metadata)
-        return wrap_handler(handler, _TraceIdsWrapper(self._ids, parent))
+        otel_context.attach(trace.set_span_in_context(span, parent))

@@ -1,6 +1,6 @@
-"""Wrap the behaviour of a ``grpc.RpcMethodHandler``: the one piece of plumbing every interceptor shares.
+"""Wrap the behaviour of a ``grpc.RpcMethodHandler`` (single-response and streaming alike).
 
-grpc.aio hands interceptors a method handler of one of four kinds. Interceptors here only care whether the
+gRPC method handlers come in four kinds. The server's per-call steps (``grpc_chain``) only care whether the
 response is one message (``unary``) or a stream (``stream``), so ``wrap_handler`` normalises the four kinds to
 those two shapes. Streaming behaviours are always turned into async generators, whether the servicer yields
 or uses ``context.write`` (OpenTelemetry's aio interceptor iterates them with ``async for``).
@@ -18,11 +18,10 @@ import grpc.aio
 UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 StreamBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 Deserializer = Callable[[bytes], Any]
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any] | None"]]
 
 
 class BehaviorWrapper(Protocol):
-    """What an interceptor does around a single-response and around a streaming-response behaviour."""
+    """What a wrapper does around a single-response and around a streaming-response behaviour."""
 
     def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
         """Wrap a behaviour returning one response."""
@@ -33,6 +32,8 @@ class BehaviorWrapper(Protocol):
 
 def as_async_generator(behavior: Callable[..., Any]) -> StreamBehavior:
     """A streaming behaviour as an async generator, whatever style (yield, sync iterator, writer API) it uses."""
+    if inspect.isasyncgenfunction(behavior):
+        return behavior  # already one: no extra layer per message
 
     async def generator(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
         result = behavior(request, context)
@@ -51,6 +52,8 @@ def as_async_generator(behavior: Callable[..., Any]) -> StreamBehavior:
 
 def as_coroutine(behavior: Callable[..., Any]) -> UnaryBehavior:
     """A single-response behaviour as a coroutine function, whether it is async or plain."""
+    if inspect.iscoroutinefunction(behavior):
+        return behavior  # already one: no extra layer per call
 
     async def coroutine(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
         result = behavior(request, context)

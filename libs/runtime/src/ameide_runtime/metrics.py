@@ -1,4 +1,4 @@
-"""Prometheus metrics: the HTTP endpoint of each deployable, the RPC metrics interceptor, in-flight RPCs.
+"""Prometheus metrics: the HTTP endpoint of each deployable, per-method RPC metrics, in-flight RPCs.
 
 With ``ameide serve --workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` for its workers and serves
 their aggregated metrics itself (``start_metrics_server(..., multiprocess_dir=...)``); otherwise each process
@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import grpc.aio
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client import multiprocess as prometheus_multiprocess
-
-from ameide_runtime.auth import is_public
-from ameide_runtime.grpc_wrap import Continuation, StreamBehavior, UnaryBehavior, wrap_handler
 
 RPC_REQUESTS = Counter("ameide_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
 RPC_DURATION = Histogram(
@@ -101,79 +98,34 @@ def _code_name(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     return by_value.get(int(code), "UNKNOWN")
 
 
-class _MetricsWrapper:
+class MethodMetrics:
+    """The RPC metrics of one method: in flight while it runs, then counted and timed by final status code.
+
+    Args:
+        method: The full method name (``/package.Service/Method``).
+        in_flight: Where the server's application RPCs are counted while they run (health and reflection are not:
+            a kubelet's or client's health watch must not hold up a drain).
+    """
+
+    __slots__ = ("_gauge", "_in_flight", "_method")
+
     def __init__(self, method: str, in_flight: InFlight | None) -> None:
         self._method = method
         self._gauge = RPC_IN_FLIGHT.labels(method)
         self._in_flight = in_flight
 
-    def _enter(self) -> float:
+    def enter(self) -> float:
+        """An RPC started; returns its start time for ``observe``."""
         self._gauge.inc()
         if self._in_flight is not None:
             self._in_flight.enter()
         return time.perf_counter()
 
-    def _leave(self) -> None:
+    def observe(self, context: grpc.aio.ServicerContext[Any, Any], started: float, code: str | None) -> None:
+        """The RPC ended with ``code`` (None: the status the context holds)."""
         self._gauge.dec()
         if self._in_flight is not None:
             self._in_flight.leave()
-
-    def _observe(self, context: grpc.aio.ServicerContext[Any, Any], started: float, code: str | None) -> None:
-        self._leave()
         code = code or _code_name(context)
         RPC_REQUESTS.labels(self._method, code).inc()
         RPC_DURATION.labels(self._method, code).observe(time.perf_counter() - started)
-
-    def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-            started, code = self._enter(), None
-            try:
-                return await behavior(request, context)
-            except grpc.aio.AbortError:
-                raise
-            except BaseException:
-                code = "CANCELLED"
-                raise
-            finally:
-                self._observe(context, started, code)
-
-        return wrapped
-
-    def stream(self, behavior: StreamBehavior) -> StreamBehavior:
-        async def wrapped(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[object]:
-            started, code = self._enter(), None
-            try:
-                async for response in behavior(request, context):
-                    yield response
-            except grpc.aio.AbortError:
-                raise
-            except BaseException:
-                code = "CANCELLED"
-                raise
-            finally:
-                self._observe(context, started, code)
-
-        return wrapped
-
-
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts RPCs and observes their latency by method and final status code; tracks the RPCs in flight.
-
-    Args:
-        in_flight: Where the server's application RPCs are counted while they run (health and reflection are not:
-            a kubelet's or client's health watch must not hold up a drain).
-    """
-
-    def __init__(self, in_flight: InFlight | None = None) -> None:
-        self._in_flight = in_flight
-
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        """Wrap the method's handler with timing and counting."""
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        in_flight = None if is_public(method) else self._in_flight
-        return wrap_handler(handler, _MetricsWrapper(method, in_flight))
