@@ -4,7 +4,13 @@ Two servers run as child processes on this machine: the real command deployable 
 command``: JWT auth, tracing, metrics and error interceptors, PostgreSQL event store in a scratch database) and a
 bare grpc.aio unary echo server. This process drives both with the same client at concurrency 1, 8 and 32
 (quick: 8) and reports rps, p50 and p95, and each command's throughput as a ratio of the echo's in the same run.
-Run ``python -m ameide_bench.command --database-url URL --redis-url URL [--quick]``.
+
+``--workers N`` runs the command deployable as production scales it on one host (``ameide serve command
+--workers N``: N processes sharing the port through SO_REUSEPORT). The kernel spreads connections, not calls,
+over the workers, so ``--channel-per-worker`` gives every client worker its own channel (its own connection);
+the echo is then driven the same way, and stays one process.
+Run ``python -m ameide_bench.command --database-url URL --redis-url URL [--quick] [--workers N]
+[--channel-per-worker]``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ CONCURRENCY = (1, 8, 32)
 QUICK_CONCURRENCY = (8,)  # the smoke run: each figure once, at the level the targets name
 ECHO_METHOD = "/bench.Echo/Unary"
 START_TIMEOUT = 60.0
+# A separate connection per channel: channels with equal arguments otherwise share one subchannel (connection).
+OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
 ARTIFACTS_PER_WORKER = 32
 QUICK_ARTIFACTS_PER_WORKER = 4
 WARMUP_CALLS = 5
@@ -123,35 +131,63 @@ async def echo_server() -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def command_server(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[str]:
-    """The real command deployable (``ameide serve command``) on a free port, until the block ends."""
+async def command_server(database_url: str, redis_url: str, jwt_secret: str, workers: int = 1) -> AsyncIterator[str]:
+    """The real command deployable (``ameide serve command [--workers N]``) on a free port, until the block ends."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
     env.update({
         "AMEIDE_DATABASE_URL": database_url, "AMEIDE_REDIS_URL": redis_url, "AMEIDE_AUTH": "jwt",
         "AMEIDE_JWT_SECRET": jwt_secret, "AMEIDE_TOKEN_SECRET": secrets.token_urlsafe(32),
         "AMEIDE_BIND_HOST": "127.0.0.1", "AMEIDE_COMMAND_PORT": str(port), "AMEIDE_COMMAND_METRICS_PORT": "0",
-        "AMEIDE_LOG_LEVEL": "WARNING", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
+        # Several workers: each says when it listens (INFO; nothing is logged per request), see _wait_listening.
+        "AMEIDE_LOG_LEVEL": "WARNING" if workers == 1 else "INFO", "AMEIDE_LOG_FORMAT": "text",
+        "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
     })  # fmt: skip
+    argv = ["-m", "ameide_cli", "serve", "command", *(["--workers", str(workers)] if workers > 1 else [])]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ameide_cli", "serve", "command", env=env, stdin=asyncio.subprocess.DEVNULL
-    )
+        sys.executable, *argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE if workers > 1 else None,
+    )  # fmt: skip
     target = f"127.0.0.1:{port}"
+    relay: asyncio.Task[None] | None = None
     try:
+        if proc.stderr is not None:
+            await asyncio.wait_for(_wait_listening(proc.stderr, workers), START_TIMEOUT)
+            relay = asyncio.create_task(_relay(proc.stderr))
         await _wait_serving(target, proc)
         yield target
     finally:
         proc.terminate()
         await proc.wait()
+        if relay is not None:
+            await relay
+
+
+async def _wait_listening(stderr: asyncio.StreamReader, workers: int) -> None:
+    """Until every worker has bound the port: a client connecting earlier would only ever reach the first ones."""
+    listening = 0
+    while listening < workers:
+        line = (await stderr.readline()).decode("utf-8", "replace")
+        if not line:
+            raise RuntimeError("the command server exited while starting")
+        sys.stderr.write(line)
+        listening += "listening on" in line
+
+
+async def _relay(stderr: asyncio.StreamReader) -> None:
+    while line := await stderr.readline():
+        sys.stderr.write(line.decode("utf-8", "replace"))
 
 
 @contextlib.asynccontextmanager
-async def both_servers(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[tuple[str, str]]:
+async def both_servers(
+    database_url: str, redis_url: str, jwt_secret: str, workers: int = 1
+) -> AsyncIterator[tuple[str, str]]:
     """The echo and command servers' targets; they start side by side (a Python server takes seconds to start)."""
     async with contextlib.AsyncExitStack() as stack:
         started = await asyncio.gather(
             stack.enter_async_context(echo_server()),
-            stack.enter_async_context(command_server(database_url, redis_url, jwt_secret)),
+            stack.enter_async_context(command_server(database_url, redis_url, jwt_secret, workers)),
             return_exceptions=True,  # let both finish starting, so the stack stops whichever did start
         )
         for outcome in started:
@@ -183,29 +219,35 @@ def _message() -> threads_types_pb2.ChatMessageInput:
     return threads_types_pb2.ChatMessageInput(role="user", parts=[part])
 
 
-def echo_ops(channel: grpc.aio.Channel, count: int) -> list[Op]:
-    """Workers calling the echo with a payload the size of a SendMessage request."""
-    call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
+def echo_ops(channels: Sequence[grpc.aio.Channel]) -> list[Op]:
+    """Workers (one per channel) calling the echo with a payload the size of a SendMessage request."""
     payload = threads_service_pb2.SendMessageRequest(threads_id=str(uuid.uuid4()), message=_message())
     raw = payload.SerializeToString()
-
-    async def op() -> None:
-        await call(raw)
-
-    return [op] * count
-
-
-async def send_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int) -> list[Op]:
-    """Workers each sending into their own chat (no key: the common case of a live conversation)."""
-    chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
     ops: list[Op] = []
-    for index in range(count):
+    for channel in channels:
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
+
+        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call) -> None:
+            await call(raw)
+
+        ops.append(op)
+    return ops
+
+
+async def send_ops(channels: Sequence[grpc.aio.Channel], metadata: Sequence[tuple[str, str]]) -> list[Op]:
+    """Workers (one per channel) each sending into their own chat (no key: the common case of a live conversation)."""
+    ops: list[Op] = []
+    for index, channel in enumerate(channels):
+        chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
         created = await chats.CreateChat(
             threads_service_pb2.CreateChatRequest(title=f"bench {index}"), metadata=metadata
         )
         request = threads_service_pb2.SendMessageRequest(threads_id=created.threads.id, message=_message())
 
-        async def op(request: threads_service_pb2.SendMessageRequest = request) -> None:
+        async def op(
+            request: threads_service_pb2.SendMessageRequest = request,
+            chats: threads_service_pb2_grpc.ChatCommandServiceAsyncStub = chats,
+        ) -> None:
             await chats.SendMessage(request, metadata=metadata)
 
         ops.append(op)
@@ -213,17 +255,17 @@ async def send_ops(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]
 
 
 async def ensure_ops(
-    channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]], count: int, artifacts: int = ARTIFACTS_PER_WORKER
+    channels: Sequence[grpc.aio.Channel], metadata: Sequence[tuple[str, str]], artifacts: int = ARTIFACTS_PER_WORKER
 ) -> list[Op]:
-    """Workers each sending first messages (new chat, new key every call) about artifacts of their own.
+    """Workers (one per channel) each sending first messages (new chat, new key every call) about their artifacts.
 
     Each worker cycles through ``artifacts`` artifacts, so an artifact gains a few dozen chats over a
     run, as a well-discussed document would, rather than thousands.
     """
-    chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
-    artifact_stub = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
     ops: list[Op] = []
-    for worker in range(count):
+    for worker, channel in enumerate(channels):
+        chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
+        artifact_stub = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(channel)
         pool = [
             (
                 await artifact_stub.CreateArtifact(
@@ -235,7 +277,9 @@ async def ensure_ops(
         ]
         turn = itertools.cycle(pool)
 
-        async def op(turn: Iterator[str] = turn) -> None:
+        async def op(
+            turn: Iterator[str] = turn, chats: threads_service_pb2_grpc.ChatCommandServiceAsyncStub = chats
+        ) -> None:
             request = threads_service_pb2.EnsureChatForArtifactAndSendMessageRequest(
                 artifact_id=next(turn), message=_message(), idempotency_key=uuid.uuid4().hex
             )
@@ -245,28 +289,49 @@ async def ensure_ops(
     return ops
 
 
-async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
+@contextlib.asynccontextmanager
+async def client_channels(target: str, count: int, *, own_connections: bool) -> AsyncIterator[list[grpc.aio.Channel]]:
+    """``count`` channels to ``target``: each with its own connection, or one channel shared by all."""
+    async with contextlib.AsyncExitStack() as stack:
+        if not own_connections:
+            shared = await stack.enter_async_context(grpc.aio.insecure_channel(target))
+            yield [shared] * count
+            return
+        yield [
+            await stack.enter_async_context(grpc.aio.insecure_channel(target, options=OWN_CONNECTION))
+            for _ in range(count)
+        ]
+
+
+async def run(
+    database_url: str, redis_url: str, *, quick: bool, workers: int = 1, channel_per_worker: bool = False
+) -> list[Row]:
     """Measure echo, SendMessage and Ensure at each concurrency in one run; return the table rows."""
     seconds, warmup = (1.0, 2) if quick else (5.0, WARMUP_CALLS)
     artifacts = QUICK_ARTIFACTS_PER_WORKER if quick else ARTIFACTS_PER_WORKER
+    levels = QUICK_CONCURRENCY if quick else CONCURRENCY
     jwt_secret = secrets.token_urlsafe(32)
     metadata = (("authorization", f"Bearer {mint_token(jwt_secret, user_id='bench-user', tenant_id='bench')}"),)
+    setup = f"{workers} command worker{'s' if workers > 1 else ''}, " + (
+        "a channel per client worker" if channel_per_worker else "one shared channel"
+    )
     rows: list[Row] = []
     async with (
         scratch_database(database_url) as url,
-        both_servers(url, redis_url, jwt_secret) as (echo_target, command_target),
-        grpc.aio.insecure_channel(echo_target) as echo_channel,
-        grpc.aio.insecure_channel(command_target) as command_channel,
+        both_servers(url, redis_url, jwt_secret, workers) as (echo_target, command_target),
+        client_channels(echo_target, max(levels), own_connections=channel_per_worker) as echo_channels,
+        client_channels(command_target, max(levels), own_connections=channel_per_worker) as command_channels,
     ):
-        for c in QUICK_CONCURRENCY if quick else CONCURRENCY:
-            echo = await measure(echo_ops(echo_channel, c), seconds, warmup)
-            send = await measure(await send_ops(command_channel, metadata, c), seconds, warmup)
-            ensure = await measure(await ensure_ops(command_channel, metadata, c, artifacts), seconds, warmup)
+        for c in levels:
+            echo = await measure(echo_ops(echo_channels[:c]), seconds, warmup)
+            send = await measure(await send_ops(command_channels[:c], metadata), seconds, warmup)
+            ensure = await measure(await ensure_ops(command_channels[:c], metadata, artifacts), seconds, warmup)
             base = f"echo c={c}"
             rows += [
-                Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms, note="bare grpc.aio unary"),
+                Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms,
+                    note="bare grpc.aio unary, one process"),
                 Row(f"SendMessage c={c}", send.rps, "rps", base, echo.rps, send.p50_ms, send.p95_ms,
-                    "target >= 0.50x"),
+                    f"target >= 0.50x; {setup}"),
                 Row(f"Ensure (new chat) c={c}", ensure.rps, "rps", base, echo.rps, ensure.p50_ms, ensure.p95_ms,
                     "4 events, 2 streams, key; p95 target < 10 ms at c=8"),
             ]  # fmt: skip
@@ -274,11 +339,15 @@ async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m ameide_bench.command --database-url URL --redis-url URL [--quick]``."""
+    """``python -m ameide_bench.command --database-url URL --redis-url URL [--quick] [--workers N] [...]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--database-url", help="any database on the server; a scratch one is used")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--quick", action="store_true", help="short cells (a smoke run)")
+    parser.add_argument("--workers", type=int, default=1, help="command server processes (ameide serve --workers)")
+    parser.add_argument(
+        "--channel-per-worker", action="store_true", help="a channel (connection) per client worker, echo included"
+    )
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_server:
@@ -286,7 +355,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if not args.database_url:
         parser.error("--database-url is required")
-    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick))
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    rows = asyncio.run(
+        run(
+            args.database_url,
+            args.redis_url,
+            quick=args.quick,
+            workers=args.workers,
+            channel_per_worker=args.channel_per_worker,
+        )
+    )
     print_table(rows, title=f"command path ({'quick' if args.quick else 'full'})")
 
 
