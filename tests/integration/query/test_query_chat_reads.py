@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_query.views import messages as message_views
 from ameide_runtime import consistency, resume
 from ameide_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from tests.integration.projector.seeding import Seeder
@@ -206,6 +207,42 @@ class TestMessages:
                 )
         with caller("stranger", tenant), pytest.raises(NotFound):
             await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(chat)))
+
+    async def test_pages_end_early_past_the_byte_cap(
+        self, engine: AsyncEngine, reads: Reads, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A page stops once its messages pass the byte cap (at least one message each) and resumes after it."""
+        seeder, tenant = Seeder(engine), _tenant()
+        chat = await seeder.chat(user="me", tenant=tenant)
+        bodies = [f"{n}:" + "x" * 100 for n in range(5)]
+        for body in bodies:
+            await seeder.message(chat, body, user="me", tenant=tenant)
+        await seeder.project()
+        with caller("me", tenant):
+            whole = await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(chat)))
+            sizes = [m.ByteSize() for m in whole.messages]
+            assert [m.parts[0].text.text for m in whole.messages] == bodies
+            assert not whole.has_more
+
+            # Room for two messages but not three: pages of two, two, one.
+            monkeypatch.setattr(message_views, "PAGE_BYTES", sizes[0] + sizes[1] + sizes[2] - 1)
+            pages, token = [], ""
+            while True:
+                page = await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(chat), page_token=token))
+                pages.append([m.sequence for m in page.messages])
+                assert page.total_count == 5
+                assert page.has_more == bool(page.next_page_token)
+                token = page.next_page_token
+                if not token:
+                    break
+            assert pages == [[1, 2], [3, 4], [5]]
+
+            # A single message above the cap still makes a page of its own.
+            monkeypatch.setattr(message_views, "PAGE_BYTES", 1)
+            newest = await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(chat), newest_first=True))
+            assert [m.sequence for m in newest.messages] == [5]
+            assert newest.has_more
+            assert newest.messages[0] == whole.messages[4]
 
 
 class TestChatArtifacts:

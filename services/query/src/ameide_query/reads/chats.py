@@ -85,11 +85,13 @@ class ChatReads:
         if page is None:
             raise _chat_not_found(chat_id)
         reply = svc.GetMessagesResponse(
-            messages=page.messages,
             has_more=page.has_more,
             total_count=page.total,
             checkpoint_token=resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=page.feed_seq),
         )
+        add = reply.messages.add
+        for payload in page.payloads:
+            add().MergeFromString(payload)
         if page.has_more:
             reply.next_page_token = tokens.issue([page.last_seq])
         return reply
