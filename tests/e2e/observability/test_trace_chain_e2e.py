@@ -1,10 +1,10 @@
-"""One trace through the real processes: command RPC -> append -> projection -> feed publish -> Redis XADD.
+"""One trace through the real processes: command RPC -> append -> projection -> feed publish -> Redis call.
 
 The three deployables run with ``AMEIDE_TRACE_FILE`` (every span as a JSON line, the documented debug exporter),
 so the spans of all three processes land in one file. The client sends its own W3C ``traceparent``; the test then
 reads the file and checks that the command's server span, its ``eventstore.append``, the projector's
 ``projector.project``, ``feed.publish`` (queued after commit), ``feed.xadd`` (the background send) and the Redis
-pipeline all belong to that one trace, parented in that order,
+script call (EVALSHA) all belong to that one trace, parented in that order,
 and that a query RPC (with its SQL statements) joins a trace the same way.
 """
 
@@ -71,7 +71,7 @@ def _send(deployed: Deployment, traceparent: str) -> tuple[str, str, str]:
 
 
 def test_send_message_is_one_trace_from_rpc_to_feed_publish(observed: tuple[Deployment, Path]) -> None:
-    """RPC -> append -> project -> feed.publish -> feed.xadd -> Redis XADD: the client's trace, in that order."""
+    """RPC -> append -> project -> feed.publish -> feed.xadd -> Redis EVALSHA: the client's trace, in that order."""
     deployed, trace_file = observed
     traceparent, trace_id, client_span = _traceparent()
     _send(deployed, traceparent)
@@ -83,7 +83,8 @@ def test_send_message_is_one_trace_from_rpc_to_feed_publish(observed: tuple[Depl
         project = _one(spans, name="projector.project")
         publish = _one(spans, name="feed.publish")
         send = _one(spans, name="feed.xadd")
-        redis = [s for s in spans if s["scope"] == "opentelemetry.instrumentation.redis" and "XADD" in s["name"]]
+        # The publisher's script call (EVALSHA) carries the XADDs.
+        redis = [s for s in spans if s["scope"] == "opentelemetry.instrumentation.redis" and "EVALSHA" in s["name"]]
         if rpc and append and project and publish and send and redis:
             return {
                 "rpc": rpc,
