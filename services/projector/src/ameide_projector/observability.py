@@ -10,7 +10,7 @@
 - ``PublishTraces`` carries the context of each queued publish to the background task that sends it to Redis:
   its ``feed.xadd`` span is a child of the first queued publish it sends and links to the others.
 So one trace reads: RPC -> ``eventstore.append`` -> ``projector.project`` -> ``feed.publish`` -> ``feed.xadd``
--> the Redis pipeline. Events of unsampled traces (tracing off: the default) cost no span at all.
+-> the Redis script call. Events of unsampled traces (tracing off: the default) cost no span at all.
 
 Gauges say how ``serve projector --workers N`` processes combine (``multiprocess_mode``).
 """

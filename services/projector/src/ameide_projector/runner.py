@@ -54,19 +54,23 @@ class ReadModelProjector:
                 raise
 
     async def _apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> AfterCommit | None:
-        await writer.prepare(conn)
-        applied = await writer.load_applied(conn, {e.stream_id for e in events})
-        decoded = decode_batch(events, applied)
-        for event in decoded.unknown:
-            metrics.EVENTS_UNKNOWN.labels(event.event_type).inc()
-            logger.warning("skipped unknown event type %s at position %d", event.event_type, event.global_position)
-        chats = await writer.load_chats(conn, decoded.chat_ids())
-        artifacts = await writer.load_artifacts(conn, decoded.artifact_ids())
-        plan = plan_batch(decoded, chats, artifacts)
-        await writer.write_plan(conn, plan, decoded.heads)
+        # Four round trips in all, whatever the batch holds: the lock with the applied versions, the prior state,
+        # then every write with the feed append (see writer.Batch); the consumer's claim and commit add two more.
+        batch = await writer.open_batch(conn)
+        async with batch.pipeline():
+            await writer.lock_shared(batch)
+            applied = await writer.load_applied(batch, {e.stream_id for e in events})
+            decoded = decode_batch(events, applied)
+            for event in decoded.unknown:
+                metrics.EVENTS_UNKNOWN.labels(event.event_type).inc()
+                logger.warning("skipped unknown event type %s at position %d", event.event_type, event.global_position)
+            chats, artifacts = await writer.load_state(batch, decoded.chat_ids(), decoded.artifact_ids())
+            plan = plan_batch(decoded, chats, artifacts)
+            await writer.write_plan(batch, plan, decoded.heads)
+            after_commit = await self._feed(conn, plan)
         metrics.EVENTS_APPLIED.inc(len(decoded.envelopes))
         metrics.EVENTS_DUPLICATE.inc(len(events) - len(decoded.envelopes) - len(decoded.unknown))
-        return await self._feed(conn, plan)
+        return after_commit
 
     async def _feed(self, conn: AsyncConnection, plan: Plan) -> AfterCommit | None:
         if self._append_feed is None or not plan.publish:

@@ -6,12 +6,16 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.types.array import ListBinaryDumper
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_projector.projections.batch import Plan
@@ -35,6 +39,10 @@ _SHARED_LOCK = sa.text("SELECT pg_advisory_xact_lock_shared(:id)")
 
 _CHAT_COLUMNS = list(rm_chats.c)
 _ARTIFACT_COLUMNS = [c for c in rm_artifacts.c if c.name != "body"]
+_ARTIFACT_NAMES = [c.name for c in _ARTIFACT_COLUMNS]
+# rm_chats' columns are ChatRow's fields in the same order: a loaded row becomes a ChatRow positionally.
+_CHAT_LABELS = [c.name for c in _CHAT_COLUMNS].index("labels")
+_CHAT_TAGS = [c.name for c in _CHAT_COLUMNS].index("tags")
 
 _LOAD_VERSIONS = sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version).where(
     rm_stream_versions.c.stream_id == sa.func.any(sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)))
@@ -90,6 +98,7 @@ def _search_upsert() -> Any:  # noqa: ANN401 - an Insert
 
 
 _UPSERT_SEARCH = _search_upsert()
+_MESSAGE_NAMES = [c.name for c in rm_messages.c if c.computed is None]
 _INSERT_MESSAGES = _unnest(rm_messages, [c for c in rm_messages.c if c.computed is None])
 _UPSERT_ARTIFACTS = _upsert(rm_artifacts, ("id",))
 # Loaded artifacts carry no body (it can be 4 MiB); unchanged content is never rewritten.
@@ -136,40 +145,98 @@ def _version_upsert() -> Any:  # noqa: ANN401 - an Insert
 _UPSERT_VERSIONS = _version_upsert()
 
 
-async def prepare(conn: AsyncConnection) -> None:
-    """Ready a batch's connection: binary array parameters, and the rebuild lock in shared mode.
+# Statements run on the batch connection's psycopg connection, in pipeline mode (see ``Batch``): compiled once
+# per schema translation (the rebuild writes its build schema through ``schema_translate_map``).
+_compiled: dict[tuple[int, tuple[tuple[str | None, str | None], ...]], str] = {}
+_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+class Batch:
+    """One batch's statements, sent straight to the psycopg connection under the caller's SQLAlchemy transaction.
+
+    Inside ``pipeline()`` a statement whose result is not read is only queued: the loads cost one round trip per
+    step that needs their rows, and every write plus the feed append one round trip together (psycopg flushes
+    the queue when the feed's heads are fetched, and raises any queued statement's error there or when the
+    pipeline closes). SQLAlchemy's own execute cannot be used inside a pipeline (it reads results at once).
+    """
+
+    def __init__(self, raw: psycopg.AsyncConnection[Any], translate: Mapping[str | None, str | None] | None) -> None:
+        self.raw = raw
+        self._translate = tuple(sorted(translate.items(), key=str)) if translate else ()
+
+    def pipeline(self) -> AbstractAsyncContextManager[Any]:
+        """Pipeline mode on the batch's connection for the ``async with`` block."""
+        return self.raw.pipeline()
+
+    def _sql(self, stmt: Any) -> str:  # noqa: ANN401 - any SQLAlchemy statement
+        key = (id(stmt), self._translate)
+        text = _compiled.get(key)
+        if text is None:
+            options = {"schema_translate_map": dict(self._translate), "render_schema_translate": True}
+            compiled = stmt.compile(dialect=_DIALECT, **(options if self._translate else {}))
+            text = _compiled[key] = compiled.string
+        return text
+
+    async def execute(self, stmt: Any, params: Mapping[str, Any]) -> psycopg.AsyncCursor[Any]:  # noqa: ANN401
+        """Send ``stmt``; its rows are read from the returned cursor (``fetchall`` waits for them)."""
+        cursor = self.raw.cursor()
+        await cursor.execute(self._sql(stmt), params)
+        return cursor
+
+    async def execute_many(self, stmt: Any, params: list[dict[str, Any]]) -> None:  # noqa: ANN401
+        """Send ``stmt`` once per parameter set (rare statements: artifacts, versions, history, links)."""
+        async with self.raw.cursor() as cursor:
+            await cursor.executemany(self._sql(stmt), params)
+
+
+async def open_batch(conn: AsyncConnection) -> Batch:
+    """The ``Batch`` of ``conn``'s transaction (begun here if the caller has not begun it yet).
 
     The batch statements send one array per column; psycopg's default text format escapes every element with a
     regex (about 6x slower for a 500-row batch of payloads and texts than the binary format registered here).
     """
-    driver = (await conn.get_raw_connection()).driver_connection
-    if driver is not None:
-        driver.adapters.register_dumper(list, ListBinaryDumper)
-    await conn.execute(_SHARED_LOCK, {"id": REBUILD_LOCK_ID})
+    if not conn.in_transaction():
+        await conn.begin()
+    raw = (await conn.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the batch connection has no psycopg connection")
+    raw.adapters.register_dumper(list, ListBinaryDumper)
+    return Batch(
+        raw, conn.sync_connection.get_execution_options().get("schema_translate_map") if conn.sync_connection else None
+    )
 
 
-async def load_applied(conn: AsyncConnection, stream_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+async def lock_shared(batch: Batch) -> None:
+    """Queue the rebuild lock in shared mode (held until the transaction ends)."""
+    await batch.execute(_SHARED_LOCK, {"id": REBUILD_LOCK_ID})
+
+
+async def load_applied(batch: Batch, stream_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
     """The highest applied version of each stream (absent = nothing applied)."""
     if not stream_ids:
         return {}
-    rows = await conn.execute(_LOAD_VERSIONS, {"ids": list(stream_ids)})
-    return {row.stream_id: int(row.version) for row in rows}
+    cursor = await batch.execute(_LOAD_VERSIONS, {"ids": list(stream_ids)})
+    return {stream_id: int(version) for stream_id, version in await cursor.fetchall()}
 
 
-async def load_chats(conn: AsyncConnection, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ChatRow]:
-    """Current rows of these chats."""
-    if not ids:
-        return {}
-    rows = await conn.execute(_LOAD_CHATS, {"ids": list(ids)})
-    return {row.id: ChatRow(**{**row._asdict(), "labels": dict(row.labels), "tags": tuple(row.tags)}) for row in rows}
-
-
-async def load_artifacts(conn: AsyncConnection, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ArtifactRow]:
-    """Current rows of these artifacts, without their bodies."""
-    if not ids:
-        return {}
-    rows = await conn.execute(_LOAD_ARTIFACTS, {"ids": list(ids)})
-    return {row.id: ArtifactRow(**{**row._asdict(), "labels": dict(row.labels), "body": None}) for row in rows}
+async def load_state(
+    batch: Batch, chat_ids: Collection[uuid.UUID], artifact_ids: Collection[uuid.UUID]
+) -> tuple[dict[uuid.UUID, ChatRow], dict[uuid.UUID, ArtifactRow]]:
+    """Current rows of these chats and of these artifacts (without their bodies), in one round trip."""
+    chat_rows = await batch.execute(_LOAD_CHATS, {"ids": list(chat_ids)}) if chat_ids else None
+    artifact_rows = await batch.execute(_LOAD_ARTIFACTS, {"ids": list(artifact_ids)}) if artifact_ids else None
+    chats: dict[uuid.UUID, ChatRow] = {}
+    if chat_rows is not None:
+        for row in await chat_rows.fetchall():
+            values = list(row)
+            values[_CHAT_LABELS], values[_CHAT_TAGS] = dict(values[_CHAT_LABELS]), tuple(values[_CHAT_TAGS])
+            chats[values[0]] = ChatRow(*values)
+    artifacts: dict[uuid.UUID, ArtifactRow] = {}
+    if artifact_rows is not None:
+        for row in await artifact_rows.fetchall():
+            fields = dict(zip(_ARTIFACT_NAMES, row, strict=True))
+            artifacts[fields["id"]] = ArtifactRow(**{**fields, "labels": dict(fields["labels"]), "body": None})
+    return chats, artifacts
 
 
 def _as_params(row: object, prefix: str = "") -> dict[str, Any]:
@@ -180,7 +247,11 @@ def _as_params(row: object, prefix: str = "") -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name in names:
         value = getattr(row, name)
-        params[prefix + name] = list(value) if isinstance(value, tuple) else value
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = Jsonb(dict(value))  # the jsonb columns (labels, metadata): psycopg sends no dict by itself
+        params[prefix + name] = value
     return params
 
 
@@ -205,23 +276,22 @@ def _text_array(values: Collection[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-async def write_plan(conn: AsyncConnection, plan: Plan, heads: Mapping[uuid.UUID, tuple[str, int]]) -> None:
-    """Write a batch's plan and advance the applied stream versions."""
+async def write_plan(batch: Batch, plan: Plan, heads: Mapping[uuid.UUID, tuple[str, int]]) -> None:
+    """Queue a batch's plan and the new applied stream versions (errors surface when the pipeline syncs)."""
     if plan.chats:
-        await conn.execute(_UPSERT_CHATS, _chat_columns(plan.chats.values()))
+        await batch.execute(_UPSERT_CHATS, _chat_columns(plan.chats.values()))
     if plan.search_dirty:
         dirty = [plan.chats[i] for i in sorted(plan.search_dirty)]
         params = _columns(dirty, ["tenant_id", "title", "description"])
         params["chat_id"] = [c.id for c in dirty]
         params["tags"] = [_text_array(c.tags) for c in dirty]
-        await conn.execute(_UPSERT_SEARCH, params)
+        await batch.execute(_UPSERT_SEARCH, params)
     if plan.messages:
-        names = [c.name for c in rm_messages.c if c.computed is None]
-        await conn.execute(_INSERT_MESSAGES, _columns(plan.messages, names))
-    await _write_artifacts(conn, plan)
-    await _write_links(conn, plan)
+        await batch.execute(_INSERT_MESSAGES, _columns(plan.messages, _MESSAGE_NAMES))
+    await _write_artifacts(batch, plan)
+    await _write_links(batch, plan)
     if plan.history:
-        await conn.execute(_INSERT_HISTORY, [_as_params(r) for r in plan.history])
+        await batch.execute_many(_INSERT_HISTORY, [_as_params(r) for r in plan.history])
     if heads:
         streams = list(heads)
         params = {
@@ -229,26 +299,26 @@ async def write_plan(conn: AsyncConnection, plan: Plan, heads: Mapping[uuid.UUID
             "tenant_id": [heads[s][0] for s in streams],
             "version": [heads[s][1] for s in streams],
         }
-        await conn.execute(_UPSERT_VERSIONS, params)
+        await batch.execute(_UPSERT_VERSIONS, params)
 
 
-async def _write_artifacts(conn: AsyncConnection, plan: Plan) -> None:
+async def _write_artifacts(batch: Batch, plan: Plan) -> None:
     with_body = [_as_params(r) for r in plan.artifacts.values() if r.body is not None]
     keep_body = [_as_params(r, "b_") for r in plan.artifacts.values() if r.body is None]
     if with_body:
-        await conn.execute(_UPSERT_ARTIFACTS, with_body)
+        await batch.execute_many(_UPSERT_ARTIFACTS, with_body)
     if keep_body:
         for params in keep_body:
             del params["b_body"]
-        await conn.execute(_UPDATE_ARTIFACTS_KEEP_BODY, keep_body)
+        await batch.execute_many(_UPDATE_ARTIFACTS_KEEP_BODY, keep_body)
     if plan.versions:
-        await conn.execute(_INSERT_VERSIONS, [_as_params(r) for r in plan.versions])
+        await batch.execute_many(_INSERT_VERSIONS, [_as_params(r) for r in plan.versions])
 
 
-async def _write_links(conn: AsyncConnection, plan: Plan) -> None:
+async def _write_links(batch: Batch, plan: Plan) -> None:
     deletes = [{"b_chat_id": c, "b_artifact_id": a} for (c, a), change in plan.links.items() if change.delete_first]
     puts = [_as_params(change.put) for change in plan.links.values() if change.put is not None]
     if deletes:
-        await conn.execute(_DELETE_LINK, deletes)
+        await batch.execute_many(_DELETE_LINK, deletes)
     if puts:
-        await conn.execute(_UPSERT_LINKS, puts)
+        await batch.execute_many(_UPSERT_LINKS, puts)
