@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -36,12 +39,14 @@ from ameide_projector.runner import ReadModelProjector
 from ameide_runtime.settings import Settings
 
 TENANT = "bench-tenant"
-BATCH = 500  # the projector's default batch size (AMEIDE_PROJECTOR_BATCH_SIZE)
+BATCH = 500  # the projector's default batch size (AMEIDE_PROJECTOR_BATCH_SIZE); 4x while a backlog drains
 STREAMS_PER_APPEND = 100
 TEXT = "Could you add an approval step before shipping? " * 4
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 ALL_SHARDS = frozenset(range(DEFAULT_SHARD_COUNT))
 RAW_CHAT = uuid.UUID(int=1)
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_CPU_NOTE = "claim, decode, plan, write, commit, Redis publish: the rate's cost, steadier than the rate itself"
 
 
 def _event(payload: Any, at: dt.datetime) -> NewEvent:  # noqa: ANN401 - any event message
@@ -77,15 +82,74 @@ async def write_events(store: PostgresEventStore, chats: list[uuid.UUID], rounds
     return written
 
 
-async def project_all(engine: AsyncEngine, handler: ReadModelProjector, queue: QueuedPublisher | None = None) -> float:
-    """Drain the outbox through the real consumer and handler (and Redis publishing); return the seconds it took."""
+@dataclass(slots=True)
+class Cost:
+    """What draining the outbox took: wall seconds, this process's CPU seconds, the database backends' CPU seconds."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    backend_cpu: float | None = 0.0
+
+    def add(self, other: Cost) -> None:
+        """Accumulate another drain."""
+        self.wall += other.wall
+        self.cpu += other.cpu
+        self.backend_cpu = (
+            None if self.backend_cpu is None or other.backend_cpu is None else self.backend_cpu + other.backend_cpu
+        )
+
+
+def backend_cpu_seconds(pids: Sequence[int]) -> float | None:
+    """CPU seconds (user + system) the server processes ``pids`` used so far; ``None`` when the server is remote.
+
+    On a shared machine wall-clock rates move with the other load; CPU per event moves much less.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / _CLOCK_TICKS
+
+
+async def _backend_pids(conn: psycopg.AsyncConnection[Any]) -> list[int]:
+    cursor = await conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    pids = [int(row[0]) for row in await cursor.fetchall()]
+    await conn.commit()  # no snapshot held open while projecting (it would keep dead row versions around)
+    return pids
+
+
+async def project_all(
+    engine: AsyncEngine,
+    handler: ReadModelProjector,
+    queue: QueuedPublisher | None = None,
+    server: psycopg.AsyncConnection[Any] | None = None,
+) -> Cost:
+    """Drain the outbox through the real consumer and handler (and Redis publishing); return what it cost.
+
+    With ``server`` (a connection to the same database) the CPU of the database's other backends (the engine's
+    pooled connections: the bench opens nothing else there meanwhile) is counted too.
+    """
     consumer = PostgresOutboxConsumer(engine, batch_size=BATCH)
-    started = time.perf_counter()
+    async with engine.connect():  # the pool's first connection exists before its backend is sampled
+        pass
+    pids = await _backend_pids(server) if server is not None else []
+    backend_before = backend_cpu_seconds(pids) if server is not None else None
+    started, cpu_started = time.perf_counter(), time.process_time()
     while await consumer.run_once(handler, ALL_SHARDS):
         pass
     if queue is not None:
         await queue.flush()
-    return time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    backend = None
+    if server is not None and backend_before is not None and await _backend_pids(server) == pids:
+        after = backend_cpu_seconds(pids)
+        backend = None if after is None else after - backend_before
+    return Cost(wall, cpu, backend)
 
 
 async def raw_inserts(conn: psycopg.AsyncConnection[Any], first_seq: int, rows: int) -> float:
@@ -111,7 +175,8 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
     """Alternate rounds of projecting and of raw INSERTs (so both see the same machine); return the table rows."""
     chat_count, rounds, per_round = (20, 3, 20) if quick else (200, 5, 50)
     rows: list[Row] = []
-    total = ours_seconds = raw_seconds = 0.0
+    total = raw_seconds = 0.0
+    ours = Cost()
     async with scratch_database(database_url) as url:
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         engine = create_async_engine(url, pool_size=4, max_overflow=4)
@@ -129,7 +194,7 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
             for _ in range(rounds):
                 written = await write_events(store, chats, range(next_round, next_round + per_round))
                 next_round += per_round
-                ours_seconds += await project_all(engine, handler, queue)
+                ours.add(await project_all(engine, handler, queue, raw))
                 raw_seconds += await raw_inserts(raw, int(total) + 1, written)
                 total += written
             await queue.stop()
@@ -137,18 +202,22 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
             await raw.close()
             await redis.aclose()
             await engine.dispose()
-    ours, raw_rate = total / ours_seconds, total / raw_seconds
+    rate, raw_rate = total / ours.wall, total / raw_seconds
     rows.append(Row("raw INSERT message rows", raw_rate, "rows/s", note=f"batches of {BATCH}, rm_messages shape"))
     rows.append(
         Row(
-            f"projector ({int(total):,} events, batch {BATCH})",
-            ours,
+            f"projector ({int(total):,} events, batch {BATCH}-{4 * BATCH})",
+            rate,
             "events/s",
             "raw INSERT message rows",
             raw_rate,
             note=f"read model + feed + Redis; {rounds} alternating rounds; target >= 5,000 events/s",
         )
     )
+    rows.append(Row("projector CPU per event (this process)", 1e6 * ours.cpu / total, "us", note=_CPU_NOTE))
+    if ours.backend_cpu is not None:
+        note = "the projector's Postgres backends (/proc)"
+        rows.append(Row("projector CPU per event (Postgres)", 1e6 * ours.backend_cpu / total, "us", note=note))
     return rows
 
 
