@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_projector.feed import keys
+from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
 from ameide_query.streams.rendering import Renderer
-from ameide_query.streams.session import Session, StreamDeps
+from ameide_query.streams.session import HEARTBEAT_JITTER, Session, StreamDeps
 from ameide_query.streams.source import EntrySource
 from ameide_runtime import identity
 from ameide_runtime.errors import Unavailable
@@ -60,6 +61,8 @@ class LiveUpdates:
             heartbeat_seconds=settings.heartbeat_seconds,
             queue_size=settings.subscriber_queue_size,
             fetch_batch=fetch_batch,
+            # Within the jitter window: a shared result is never older than a quarter of a heartbeat.
+            heartbeat_checks=SharedChecks(settings.heartbeat_seconds * HEARTBEAT_JITTER),
         )
         self._chat = chat_kind(access)
         self._artifact = artifact_kind(access)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ameide_core_proto.threads.v1 import threads_types_pb2
 from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
+from ameide_query.streams.checks import CheckResult, SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import FeedKind, Update
 from ameide_query.streams.rendering import Renderer
@@ -49,6 +50,7 @@ class StreamDeps:
     heartbeat_seconds: float
     queue_size: int
     fetch_batch: int
+    heartbeat_checks: SharedChecks
 
 
 class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
@@ -166,14 +168,23 @@ class Session:
             await self._check_access(None)
 
     async def _check_access(self, sub: Subscription | None) -> None:
-        async with self._deps.engine.connect() as conn:
-            readable = await self._kind.readable(conn, self._caller, self._id)
-            head = await reads.head(conn, self._feed) if sub is not None else 0
-        if readable is None:
+        """Fresh after an update that may change access; on a heartbeat (``sub``), shared with same-key streams."""
+        if sub is None:
+            found = await self._read_access(with_head=False)
+        else:
+            key = (self._kind.id_field, self._id, self._caller.tenant_id, self._caller.user_id)
+            found = await self._deps.heartbeat_checks.check(key, lambda: self._read_access(with_head=True))
+        if not found.readable:
             raise NotFound(f"{self._kind.id_field} {self._id} not found")
         if sub is not None:
             # A safety net: an entry whose notification was lost is still found within one heartbeat.
-            sub.note_head(head)
+            sub.note_head(found.head)
+
+    async def _read_access(self, *, with_head: bool) -> CheckResult:
+        async with self._deps.engine.connect() as conn:
+            readable = await self._kind.readable(conn, self._caller, self._id)
+            head = await reads.head(conn, self._feed) if with_head else 0
+        return CheckResult(readable=readable is not None, head=head)
 
     def _render(self, entry: FeedEntry) -> Update:
         update = self._deps.renderer.render(self._kind, entry, self._caller.tenant_id)
