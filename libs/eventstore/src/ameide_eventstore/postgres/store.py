@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,15 +79,21 @@ class PostgresEventStore:
         """See ``EventStore.append``."""
         # Sorted stream ids = one global lock order, so commands touching the same streams never deadlock.
         ordered = sorted(check_appends(appends), key=lambda item: item.stream_id)
+        if _spans_dropped():
+            return await self._append(ordered, idempotency)
         with _tracer.start_as_current_span("eventstore.append") as span:
             if span.is_recording():
                 span.set_attribute("ameide.streams", len(ordered))
                 span.set_attribute("ameide.events", sum(len(item.events) for item in ordered))
-            for _ in range(_ATTEMPTS):
-                result = await self._attempt(ordered, idempotency)
-                if result is not None:
-                    span.set_attribute("ameide.replayed", result.replayed)
-                    return result
+            result = await self._append(ordered, idempotency)
+            span.set_attribute("ameide.replayed", result.replayed)
+            return result
+
+    async def _append(self, ordered: Sequence[StreamAppend], idempotency: IdempotentWrite | None) -> AppendResult:
+        for _ in range(_ATTEMPTS):
+            result = await self._attempt(ordered, idempotency)
+            if result is not None:
+                return result
         raise TransientStoreError("the idempotency record expired while being replayed; retry")
 
     async def _attempt(
@@ -167,6 +175,15 @@ class PostgresEventStore:
             deleted += int(result.rowcount)
             if result.rowcount < _JANITOR_SLICE:
                 return deleted
+
+
+def _spans_dropped() -> bool:
+    """Tracing is off (the SDK provider samples nothing): the append's span would be created only to be dropped.
+
+    Creating it anyway (sampler, ids, context attach and detach) was ~3 % of a SendMessage's server CPU (cProfile).
+    """
+    provider = trace.get_tracer_provider()
+    return isinstance(provider, TracerProvider) and provider.sampler is ALWAYS_OFF
 
 
 def recorded_event(row: Row[Any], upcasters: Upcasters) -> RecordedEvent:
