@@ -28,8 +28,8 @@ from tests.support.servers import fresh_database
 
 INSTANCES = ("command", "query", "projector", "projector-2")
 FLEET_ENV = {
-    # Short heartbeats find a lost notification quickly in the bounded scenarios; the soak uses the default (15 s)
-    # through AMEIDE_RELIABILITY_HEARTBEAT_SECONDS, since every heartbeat re-checks access with a query.
+    # Short heartbeats find a lost notification quickly in the bounded scenarios; the soak (tox -e soak) sets the
+    # production default (15 s) through AMEIDE_RELIABILITY_HEARTBEAT_SECONDS.
     "AMEIDE_HEARTBEAT_SECONDS": os.environ.get("AMEIDE_RELIABILITY_HEARTBEAT_SECONDS", "2"),
     "AMEIDE_SHUTDOWN_GRACE_SECONDS": "3",
     "AMEIDE_CONSISTENCY_WAIT_MS": "3000",
