@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_query import paging
 from ameide_query.views import messages as message_views
 from ameide_runtime import consistency, resume
 from ameide_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
@@ -164,6 +165,40 @@ class TestListChats:
         with caller("someone-else", tenant), pytest.raises(InvalidArgument):
             await reads.chats.list_chats(svc.ListChatsRequest(page_token=first.next_page_token))
 
+    async def test_pages_end_early_past_the_byte_cap(
+        self, engine: AsyncEngine, reads: Reads, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A page stops once its chats pass the byte cap (at least one chat each) and the next page resumes."""
+        seeder, tenant = Seeder(engine), _tenant()
+        for n in range(5):
+            await seeder.chat(user="me", tenant=tenant, title=f"chat {n}")
+        await seeder.project()
+        with caller("me", tenant):
+            whole = await reads.chats.list_chats(svc.ListChatsRequest())
+            assert len(whole.threads) == 5
+            assert not whole.next_page_token
+            sizes = [c.ByteSize() for c in whole.threads]
+
+            # Room for any two chats but no three: pages of two, two, one, each chat as in the whole list.
+            assert 3 * min(sizes) > 2 * max(sizes)
+            monkeypatch.setattr(paging, "PAGE_BYTES", 2 * max(sizes))
+            pages, token = [], ""
+            while True:
+                page = await reads.chats.list_chats(svc.ListChatsRequest(page_token=token))
+                pages.append(list(page.threads))
+                assert page.total_count == 5
+                token = page.next_page_token
+                if not token:
+                    break
+            assert [len(p) for p in pages] == [2, 2, 1]
+            assert [c for p in pages for c in p] == list(whole.threads)
+
+            # A single chat above the cap still makes a page of its own.
+            monkeypatch.setattr(paging, "PAGE_BYTES", 1)
+            single = await reads.chats.list_chats(svc.ListChatsRequest())
+            assert list(single.threads) == [whole.threads[0]]
+            assert single.next_page_token
+
 
 class TestMessages:
     async def test_pages_both_ways_exactly_once_while_messages_arrive(self, engine: AsyncEngine, reads: Reads) -> None:
@@ -224,8 +259,9 @@ class TestMessages:
             assert [m.parts[0].text.text for m in whole.messages] == bodies
             assert not whole.has_more
 
-            # Room for two messages but not three: pages of two, two, one.
-            monkeypatch.setattr(message_views, "PAGE_BYTES", sizes[0] + sizes[1] + sizes[2] - 1)
+            # Room for any two messages but no three: pages of two, two, one.
+            assert 3 * min(sizes) > 2 * max(sizes)
+            monkeypatch.setattr(message_views, "PAGE_BYTES", 2 * max(sizes))
             pages, token = [], ""
             while True:
                 page = await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(chat), page_token=token))

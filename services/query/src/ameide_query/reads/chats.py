@@ -54,10 +54,14 @@ class ChatReads:
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
-        threads = [c.message() for c in page.rows]
-        keep = paging.fitting(threads)
-        reply = svc.ListChatsResponse(threads=threads[:keep], total_count=page.total)
-        if page.has_more or keep < len(threads):
+        reply = svc.ListChatsResponse(total_count=page.total)
+        add = reply.threads.add
+        for row in page.rows:
+            row.fill(add())
+        keep = paging.fitting(reply.threads)
+        if keep < len(reply.threads):
+            del reply.threads[keep:]
+        if page.has_more or keep < len(page.rows):
             last = page.rows[keep - 1]
             reply.next_page_token = tokens.issue(position(last.last_activity_at, last.id))
         return reply

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from psycopg.rows import tuple_row
 from sqlalchemy import text
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
@@ -120,9 +121,12 @@ async def list_chats(
         **chat_filter.params(),
     }
     statement = _LIST_CHATS_MATCHING_SQL if chat_filter.query else _LIST_CHATS_SQL
-    rows = await (await conn.execute(statement, params)).fetchall()
-    total = int(rows[0].total) if rows else 0
-    chats = [ChatRow.of(r) for r in rows if r.id is not None]
+    # Plain tuples (total, then CHAT_COLUMNS in ChatRow's order): cheaper than a named tuple per row.
+    cursor = conn.cursor(row_factory=tuple_row)
+    rows = await (await cursor.execute(statement, params)).fetchall()
+    total = int(rows[0][0]) if rows else 0
+    # No visible chat (after the position) is one row of NULLs from the outer join.
+    chats = [ChatRow(*r[1:]) for r in rows if r[1] is not None]
     return cut(chats, total, limit)
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
+from psycopg.abc import Buffer
 from psycopg.rows import namedtuple_row
 from psycopg.types.array import ListBinaryDumper
+from psycopg.types.json import JsonbLoader
 from sqlalchemy import TextClause
 from sqlalchemy.dialects.postgresql import psycopg as sa_psycopg
 
@@ -33,6 +36,21 @@ def compiled(statement: TextClause) -> str:
 def libpq_url(url: str) -> str:
     """A libpq URL from an SQLAlchemy one (``postgresql+psycopg://`` -> ``postgresql://``)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+_EMPTY_OBJECT = b"{}"
+
+
+class _LabelsLoader(JsonbLoader):
+    """jsonb, with the common empty object answered without the JSON parser.
+
+    Most chats and artifacts have no labels; ``json.loads`` took about 5 us per row for ``{}``, a tenth of a
+    ListChats page's row handling.
+    """
+
+    def load(self, data: Buffer) -> Any:  # noqa: ANN401 - any JSON value
+        raw = data if isinstance(data, bytes) else bytes(data)
+        return {} if raw == _EMPTY_OBJECT else json.loads(raw)
 
 
 class ReadPool:
@@ -52,6 +70,7 @@ class ReadPool:
         conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True, row_factory=namedtuple_row)
         # Binary arrays: no per-element text escaping for id lists.
         conn.adapters.register_dumper(list, ListBinaryDumper)
+        conn.adapters.register_loader("jsonb", _LabelsLoader)
         return conn
 
     async def _acquire(self) -> Conn:

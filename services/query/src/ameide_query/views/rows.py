@@ -33,6 +33,13 @@ def timestamp(value: dt.datetime) -> Timestamp:
     return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
+def stamp(target: Timestamp, value: dt.datetime) -> None:
+    """Set a timestamp field in place to an aware datetime."""
+    delta = value - _EPOCH
+    target.seconds = delta.days * 86_400 + delta.seconds
+    target.nanos = delta.microseconds * 1000
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRow:
     """A chat of the read model."""
@@ -76,20 +83,32 @@ class ChatRow:
 
     def message(self) -> types.Chat:
         """The wire Chat."""
-        return types.Chat(
-            id=str(self.id),
-            title=self.title,
-            user_id=self.owner,
-            created_at=timestamp(self.created_at),
-            updated_at=timestamp(self.updated_at),
-            visibility=self.visibility,  # type: ignore[arg-type]
-            metadata=types.ChatMetadata(labels=self.labels, description=self.description, tags=self.tags),
-            tenant_id=self.tenant_id,
-            agent_id=self.agent_id,
-            message_count=self.message_count,
-            last_activity_at=timestamp(self.last_activity_at),
-            version=self.version,
-        )
+        chat = types.Chat()
+        self.fill(chat)
+        return chat
+
+    def fill(self, chat: types.Chat) -> None:
+        """Write the wire Chat into an empty ``chat``, typically ``reply.threads.add()``.
+
+        Filling the reply's own element field by field costs a quarter of building a Chat from keyword arguments
+        (each nested Timestamp and ChatMetadata is built, then copied in) and copying that into the reply.
+        """
+        chat.id = str(self.id)
+        chat.title = self.title
+        chat.user_id = self.owner
+        chat.visibility = self.visibility  # type: ignore[assignment]
+        chat.tenant_id = self.tenant_id
+        chat.agent_id = self.agent_id
+        chat.message_count = self.message_count
+        chat.version = self.version
+        stamp(chat.created_at, self.created_at)
+        stamp(chat.updated_at, self.updated_at)
+        stamp(chat.last_activity_at, self.last_activity_at)
+        metadata = chat.metadata
+        metadata.description = self.description
+        metadata.tags.extend(self.tags)
+        if self.labels:
+            metadata.labels.update(self.labels)
 
 
 @dataclass(frozen=True, slots=True)
