@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from psycopg.rows import namedtuple_row
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats, run_after_commit
 from ameide_eventstore.errors import TransientStoreError
@@ -33,6 +34,23 @@ from ameide_eventstore.upcasting import Upcaster, Upcasters, as_upcasters
 logger = logging.getLogger(__name__)
 
 Wake = Callable[[], Awaitable[object]]
+
+
+# The batch claim runs on the transaction's psycopg connection, results in binary format, rows as named tuples:
+# SQLAlchemy's result rows, and text-format parsing of the uuids and the payload's hex, cost about 9 us of the
+# ~25 us per event it took to turn a claimed row into a RecordedEvent (2,000-event batches).
+_CLAIM_BATCH = sql.CLAIM_BATCH.compile(dialect=psycopg_dialect.dialect()).string  # type: ignore[no-untyped-call]
+
+
+async def _claim(conn: AsyncConnection, shards: list[int], limit: int) -> list[Any]:
+    await conn.begin()  # the handler's statements and the commit belong to this transaction
+    raw = (await conn.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the batch connection has no psycopg connection")
+    async with raw.cursor(row_factory=namedtuple_row, binary=True) as cursor:
+        await cursor.execute(_CLAIM_BATCH, {"shards": shards, "limit": limit})
+        rows: list[Any] = await cursor.fetchall()
+    return rows
 
 
 class PostgresOutboxConsumer:
@@ -135,7 +153,7 @@ class PostgresOutboxConsumer:
         with transient_errors():
             async with self._engine.connect() as conn:
                 limit = self._limit
-                rows = (await conn.execute(sql.CLAIM_BATCH, {"shards": sorted(shards), "limit": limit})).all()
+                rows = await _claim(conn, sorted(shards), limit)
                 if not rows:
                     self._limit = self._batch_size
                     return 0
@@ -159,7 +177,7 @@ class PostgresOutboxConsumer:
             return self._batch_size
         return min(limit * 2, self._max_batch_size)
 
-    async def _one_by_one(self, handler: BatchHandler, rows: Sequence[Row[Any]]) -> int:
+    async def _one_by_one(self, handler: BatchHandler, rows: Sequence[Any]) -> int:
         """Find the poison event(s): each event in its own transaction, in the batch's order."""
         done = 0
         for row in rows:
@@ -182,7 +200,7 @@ class PostgresOutboxConsumer:
             await run_after_commit(after_commit)
         return done
 
-    async def _poison(self, row: Row[Any], error: Exception) -> None:
+    async def _poison(self, row: Any, error: Exception) -> None:  # noqa: ANN401 - a claimed row (named tuple)
         logger.error("worker %s: event %s failed: %r", self.worker_id, row.global_position, error)
         if self._on_error == "halt":
             self.halted_shards.add(row.shard)
@@ -193,7 +211,7 @@ class PostgresOutboxConsumer:
             await conn.execute(sql.PARK, params)
         self._metrics.event_parked(row.event_type, row.shard)
 
-    def _event(self, row: Row[Any]) -> RecordedEvent:
+    def _event(self, row: Any) -> RecordedEvent:  # noqa: ANN401 - a claimed row (named tuple or SQLAlchemy Row)
         return recorded_event(row, self._upcasters)
 
     async def _idle(self, interval: float, stop: Callable[[], bool]) -> None:
