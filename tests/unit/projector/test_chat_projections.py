@@ -14,6 +14,7 @@ from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_projector.projections.batch import decode_batch, plan_batch
 from ameide_projector.projections.chats import CHAT_PROJECTIONS, message_text
 from ameide_projector.projections.envelope import decode
+from ameide_projector.projections.protos import message_update
 from ameide_projector.projections.rows import (
     AddMessage,
     ChatRow,
@@ -286,3 +287,28 @@ def test_message_update_bytes_equal_the_proto_serialization() -> None:
     expected = svc.ChatUpdate(message=types.ChatMessage.FromString(added.payload))
     expected.timestamp.FromDatetime(T0)
     assert publish.update == expected.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(1970, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(1970, 1, 1, 0, 2, 7, tzinfo=dt.UTC),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=dt.UTC),
+        T0,
+        dt.datetime(2262, 4, 11, 23, 47, 16, 854_775, tzinfo=dt.UTC),
+    ],
+)
+@pytest.mark.parametrize("size", [0, 127, 128, 300, 20_000])
+def test_message_update_bytes_equal_the_proto_serialization_at_edges(at: dt.datetime, size: int) -> None:
+    """Zero, one-byte and multi-byte varints, zero seconds or nanos, times before 1970: still protobuf's bytes."""
+    message = types.ChatMessage(id="m", parts=[types.MessagePart(text=types.TextPart(text="x" * size))])
+    serialized = message.SerializeToString(deterministic=True)
+    chat_id = uuid.uuid4()
+    sent = message_sent(chat_id, 1, "x", user=ALICE, tenant=TENANT, at=at)
+    envelope = decode(Log().add(chat_id, "chat", sent, user=ALICE, tenant=TENANT, at=at))
+    assert envelope is not None
+    expected = svc.ChatUpdate(message=message)
+    expected.timestamp.FromDatetime(at)
+    assert message_update(envelope, serialized).update == expected.SerializeToString(deterministic=True)
