@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_eventstore import ConcurrencyError, ExpectedVersion
+from ameide_eventstore import ConcurrencyError, ExpectedVersion, IdempotencyKeyReusedError
 from ameide_eventstore.postgres import ConnectionPool, PostgresEventStore
 from ameide_eventstore.testing import CONTRACT_UPCASTERS, EventStoreContract, idem, stream
 
@@ -60,6 +60,46 @@ class TestPooledRaces:
         states = await store.load_states([a, b])
         assert (1, 1) == (states[a].version, states[b].version)
         assert (await store.get_idempotent_response(idem(key).key)) is not None
+
+
+class TestPooledMultiStreamIdempotency:
+    """A multi-stream append claims its key in its first stream's statement (no separate claim statement)."""
+
+    async def test_repeated_key_replays_and_appends_once(self, store: PostgresEventStore) -> None:
+        """The same key again: the first response and expiry, neither stream changed a second time."""
+        a, b, key = uuid.uuid4(), uuid.uuid4(), uuid.uuid4().hex
+        first = await store.append([stream(a, 0), stream(b, 0, 2)], idempotency=idem(key, response=b"first"))
+        again = await store.append([stream(a, 1), stream(b, 2)], idempotency=idem(key, response=b"second"))
+        assert (first.replayed, again.replayed) == (False, True)
+        assert (b"first", first.expires_at) == (again.response, again.expires_at)
+        assert {a: 1, b: 2} == first.versions
+        states = await store.load_states([a, b])
+        assert (1, 2) == (states[a].version, states[b].version)
+
+    async def test_another_request_under_the_key_is_refused(self, store: PostgresEventStore) -> None:
+        """The same key with another request hash: IdempotencyKeyReusedError, nothing appended."""
+        a, b, key = uuid.uuid4(), uuid.uuid4(), uuid.uuid4().hex
+        await store.append([stream(a, 0), stream(b, 0)], idempotency=idem(key))
+        with pytest.raises(IdempotencyKeyReusedError):
+            await store.append([stream(a, 1), stream(b, 1)], idempotency=idem(key, request_hash=b"other"))
+        states = await store.load_states([a, b])
+        assert (1, 1) == (states[a].version, states[b].version)
+
+    @pytest.mark.parametrize("stale", [0, 1])
+    async def test_a_conflict_on_either_stream_keeps_no_record(self, store: PostgresEventStore, stale: int) -> None:
+        """A failed guard on the claiming (first) or a later stream rolls back the claim too; a retry succeeds."""
+        ids = sorted([uuid.uuid4(), uuid.uuid4()])
+        await store.append([stream(ids[stale], 0)])
+        key = uuid.uuid4().hex
+        attempt = [stream(ids[0], 0 if stale else 5), stream(ids[1], 5 if stale else 0)]
+        with pytest.raises(ConcurrencyError) as raised:
+            await store.append(attempt, idempotency=idem(key))
+        assert ids[stale] == raised.value.stream_id
+        assert await store.get_idempotent_response(idem(key).key) is None
+        retried = await store.append(
+            [stream(ids[0], 1 if stale == 0 else 0), stream(ids[1], 1 if stale == 1 else 0)], idempotency=idem(key)
+        )
+        assert not retried.replayed
 
 
 class TestPooledCancellation:

@@ -1,8 +1,8 @@
 """The append hot path on the psycopg connection under the SQLAlchemy pool (no per-statement framework cost).
 
 A single-stream append, with or without an idempotency key, is ONE autocommit statement (one round trip). A
-multi-stream append is one short transaction (claim the key, one statement per stream in sorted id order) sent as
-one pipeline: also one round trip.
+multi-stream append is one short transaction (one statement per stream in sorted id order, the first also claiming
+the key) sent as one pipeline: also one round trip.
 """
 
 from __future__ import annotations
@@ -157,27 +157,29 @@ async def append_in_transaction(
     shard_count: int,
     before_commit: BeforeCommit | None,
 ) -> AppendResult:
-    """Several streams: BEGIN, claim, one statement per stream in sorted order, COMMIT, in one pipeline.
+    """Several streams: BEGIN, one statement per stream in sorted order (the first claims the key), COMMIT.
 
-    Every guard raises on failure, so nothing queued after a failed guard runs and the transaction rolls back;
-    without the test hook the whole append is a single round trip.
+    All sent in one pipeline. Every guard (and a lost claim) raises on failure, so nothing queued after a failed
+    guard runs and the transaction rolls back; without the test hook the whole append is a single round trip.
     """
     cursors = []
     async with conn.pipeline() as pipeline:
         await conn.execute("BEGIN")
-        if idempotency is not None:
-            cursors.append(await conn.execute(sql.CLAIM, claim_params(idempotency)))
-        for item in items:
-            kind = _kind(item.expected_version)
-            cursors.append(
-                await conn.execute(sql.STATEMENTS[kind, len(item.events) > 1, False], stream_params(item, shard_count))
-            )
+        for index, item in enumerate(items):
+            kind, many = _kind(item.expected_version), len(item.events) > 1
+            params = stream_params(item, shard_count)
+            if index == 0 and idempotency is not None:
+                params.update(claim_params(idempotency))
+                query = sql.FIRST_CLAIMING[kind, many]
+            else:
+                query = sql.STATEMENTS[kind, many, False]
+            cursors.append(await conn.execute(query, params))
         if before_commit is not None:
             await pipeline.sync()
             await before_commit()
         await conn.execute("COMMIT")
     rows = [row for cursor in cursors if (row := await cursor.fetchone()) is not None]
-    expires_at = rows.pop(0)[0] if idempotency is not None else None
+    expires_at = rows[0][2] if idempotency is not None else None
     versions = {item.stream_id: row[0] for item, row in zip(items, rows, strict=True)}
     response = idempotency.response if idempotency is not None else b""
     return _appended(response, expires_at, versions, max(row[1] for row in rows))
