@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
@@ -11,11 +12,25 @@ from ameide_query import paging
 from ameide_query.reads.chat_filter import binding, chat_filter
 from ameide_query.reads.common import ConsistencyWaiter, keyset, parse_id, position
 from ameide_query.views import chats, messages, search
+from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
 from ameide_runtime.tokens import TokenCodec
+
+# A page token's binding is a digest of JSON (~20 us); the same few bindings recur, so they are computed once.
+_BINDINGS = 4096
+
+
+@functools.lru_cache(maxsize=_BINDINGS)
+def _list_binding(values: ChatFilterValues) -> str:
+    return paging.query_hash("ListChats", binding(values))
+
+
+@functools.lru_cache(maxsize=_BINDINGS)
+def _messages_binding(chat_id: uuid.UUID, newest_first: bool) -> str:
+    return paging.query_hash("GetMessages", str(chat_id), newest_first)
 
 
 def _chat_not_found(chat_id: uuid.UUID) -> NotFound:
@@ -49,7 +64,7 @@ class ChatReads:
         caller = reconcile(user_id=request.user_id, tenant_id=request.tenant_id)
         values = chat_filter(request.filter)
         limit = paging.page_size(request.page_size, paging.CHATS)
-        tokens = paging.PageTokens(self._codec, caller, paging.query_hash("ListChats", binding(values)))
+        tokens = paging.PageTokens(self._codec, caller, _list_binding(values))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
@@ -71,8 +86,7 @@ class ChatReads:
         caller = reconcile(tenant_id=request.tenant_id)
         chat_id = parse_id(request.threads_id, "threads_id")
         limit = paging.page_size(request.page_size, paging.MESSAGES)
-        binding_hash = paging.query_hash("GetMessages", str(chat_id), request.newest_first)
-        tokens = paging.PageTokens(self._codec, caller, binding_hash)
+        tokens = paging.PageTokens(self._codec, caller, _messages_binding(chat_id, request.newest_first))
         after = keyset(tokens.position(request.page_token), int)
         await self._waiter.wait(request.consistency_token)
         feed = resume.chat_feed(str(chat_id))

@@ -98,6 +98,8 @@ async def messages_page(
 
 def _within_bytes(payloads: list[bytes]) -> list[bytes]:
     """The leading payloads that fit in ``PAGE_BYTES`` (at least one)."""
+    if sum(map(len, payloads)) <= PAGE_BYTES:  # the usual case, without a Python loop
+        return payloads
     size = 0
     for count, payload in enumerate(payloads):
         size += len(payload)
