@@ -187,3 +187,24 @@ class TestAdaptiveBatches:
         while await consumer.run_once(handler, self.ALL):
             pass
         assert metrics.batch_sizes == [4, 4, 4]
+
+
+class TestClaimedEvents:
+    async def test_claimed_events_equal_the_stored_ones_metadata_included(
+        self, clean_outbox: AsyncEngine, store: PostgresEventStore
+    ) -> None:
+        """The claim's binary rows give the handler the events read_stream returns (non-ASCII metadata too)."""
+        stream_id = uuid.uuid4()
+        note = 'quote " and \\ and 漢字 and \U0001f600'
+        metadata = {"user_id": "zoë", "tenant_id": "t", "note": note}
+        events = [event(user_id="zoë", tenant_id="t", note=note), event(payload=b"\x00\xff")]
+        await store.append([StreamAppend(stream_id, "chat", "t", ExpectedVersion.NO_STREAM, events)])
+        seen: list[RecordedEvent] = []
+
+        async def handler(_conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+            seen.extend(events)
+
+        consumer = PostgresOutboxConsumer(clean_outbox)
+        assert await consumer.run_once(handler, frozenset(range(64))) == 2
+        assert seen == await store.read_stream(stream_id)
+        assert seen[0].metadata == metadata
