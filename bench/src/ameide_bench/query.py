@@ -1,10 +1,12 @@
 """Query-path benchmark: GetMessages, ListChats and SearchChats over real gRPC beside the same SELECTs on psycopg.
 
 A scratch database is seeded straight into the read-model tables with COPY (full: 1,000,000 messages over 10,000
-chats in 10 tenants; quick: 10,000 over 100 in 2). The real query deployable (``python -m ameide_cli serve
-query``: JWT auth, tracing, metrics and error interceptors) runs as a child process; this process drives it at
-concurrency 8 and then runs the very statements the views run, with the same parameters, on 8 raw psycopg
-connections. Run ``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick]``.
+chats in 10 tenants; quick: 10,000 over 100 in 2). The real query deployable (``python -m ameide_cli serve query
+--workers 2``: JWT auth, tracing, metrics and error interceptors, two processes sharing the port as the production
+chart runs it) runs as a child process; this process drives it at concurrency 8 over 8 connections, as 8 callers
+would, and then runs the very statements the views run, with the same parameters, on 8 raw psycopg connections.
+Beside each gRPC figure it reports the server's CPU time per request (all its processes, from /proc). Run
+``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick] [--workers N]``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import datetime as dt
 import itertools
 import os
 import random
+import re
 import secrets
 import socket
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -48,7 +52,10 @@ from ameide_runtime.auth import mint_token
 from ameide_runtime.resume import chat_feed
 
 CONCURRENCY = 8
-START_TIMEOUT = 60.0
+# deploy/helm/ameide/ci/production-values.yaml runs the query deployable with `workers: 2` per pod.
+WORKERS = 2
+# Two workers starting side by side on a loaded 2-core machine have taken over a minute.
+START_TIMEOUT = 120.0
 USERS_PER_TENANT = 20
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 VOCABULARY = [f"{a}{b}" for a in ("al", "be", "co", "da", "el", "fa", "go", "hi", "io", "ju") for b in range(200)]
@@ -150,30 +157,81 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running query deployable: its address and its processes (the supervisor and its workers)."""
+
+    target: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its worker processes so far."""
+        return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
+
+
 @contextlib.asynccontextmanager
-async def query_server(database_url: str, redis_url: str, jwt_secret: str) -> AsyncIterator[str]:
-    """The real query deployable (``ameide serve query``) on a free port, until the block ends."""
+async def query_server(database_url: str, redis_url: str, jwt_secret: str, workers: int = 1) -> AsyncIterator[Server]:
+    """The real query deployable (``ameide serve query [--workers N]``) on a free port, until the block ends."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
     env.update({
         "AMEIDE_DATABASE_URL": database_url, "AMEIDE_REDIS_URL": redis_url, "AMEIDE_AUTH": "jwt",
         "AMEIDE_JWT_SECRET": jwt_secret, "AMEIDE_TOKEN_SECRET": secrets.token_urlsafe(32),
         "AMEIDE_BIND_HOST": "127.0.0.1", "AMEIDE_QUERY_PORT": str(port), "AMEIDE_QUERY_METRICS_PORT": "0",
-        "AMEIDE_LOG_LEVEL": "WARNING", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
+        # INFO: each worker logs "listening on" once it serves (nothing is logged per request at INFO).
+        "AMEIDE_LOG_LEVEL": "INFO", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
     })  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ameide_cli", "serve", "query", env=env, stdin=asyncio.subprocess.DEVNULL
-    )
+        sys.executable, "-m", "ameide_cli", "serve", "query", "--workers", str(workers),
+        env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     target = f"127.0.0.1:{port}"
+    listening = asyncio.Event()
+    logs = asyncio.create_task(_watch_log(proc, workers, listening))
     try:
-        await _wait_serving(target, proc)
-        yield target
+        await _wait_serving(target, proc, listening)
+        yield Server(target, proc.pid)
     finally:
         proc.terminate()
         await proc.wait()
+        await logs
 
 
-async def _wait_serving(target: str, proc: asyncio.subprocess.Process) -> None:
+# The --workers supervisor's own lines when all is well.
+_ROUTINE = re.compile(r"^\[query-\d+\] (started \(pid \d+\)|stopped \(code 0\))$")
+
+
+async def _watch_log(proc: asyncio.subprocess.Process, workers: int, listening: asyncio.Event) -> None:
+    """Set ``listening`` once every worker listens; pass on warnings and errors (INFO lines are start-up chatter)."""
+    assert proc.stderr is not None  # noqa: S101 - piped above
+    count = 0
+    async for raw in proc.stderr:
+        line = raw.decode(errors="replace")
+        if "listening on" in line:
+            count += 1
+            if count >= workers:
+                listening.set()
+        elif "INFO" not in line and not _ROUTINE.search(line):
+            sys.stderr.write(line)
+
+
+async def _wait_serving(target: str, proc: asyncio.subprocess.Process, listening: asyncio.Event) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     async with grpc.aio.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -182,10 +240,26 @@ async def _wait_serving(target: str, proc: asyncio.subprocess.Process) -> None:
                 raise RuntimeError(f"the query server exited with {proc.returncode}")
             with contextlib.suppress(grpc.aio.AioRpcError):
                 reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                if reply.status == health_pb2.HealthCheckResponse.SERVING and listening.is_set():
                     return
             await asyncio.sleep(0.1)
     raise RuntimeError("the query server did not become SERVING")
+
+
+@contextlib.asynccontextmanager
+async def client_channels(target: str, count: int) -> AsyncIterator[list[grpc.aio.Channel]]:
+    """``count`` channels with a connection each, which the kernel spreads over the workers as separate callers.
+
+    Each channel has a local subchannel pool: gRPC would otherwise share one connection between them.
+    """
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(count)
+    ]
+    try:
+        yield channels
+    finally:
+        for channel in channels:
+            await channel.close()
 
 
 # --- the workloads -----------------------------------------------------------------------------------------------
@@ -224,10 +298,9 @@ def workload(kind: str, seeded: Sequence[SeededChat], rng: random.Random, count:
     return calls
 
 
-def grpc_ops(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret: str) -> list[Op]:
-    """Workers cycling through ``calls`` on the query service."""
-    stub = svc_grpc.ChatQueryServiceStub(channel)
-    method = getattr(stub, kind)
+def grpc_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: Sequence[Call], secret: str) -> list[Op]:
+    """Workers cycling through ``calls`` on the query service, worker ``i`` on channel ``i`` (modulo)."""
+    methods = [getattr(svc_grpc.ChatQueryServiceStub(channel), kind) for channel in channels]
     metadata = {
         (c.user, c.tenant): (("authorization", f"Bearer {mint_token(secret, user_id=c.user, tenant_id=c.tenant)}"),)
         for c in calls
@@ -235,8 +308,9 @@ def grpc_ops(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret
     ops: list[Op] = []
     for offset in range(CONCURRENCY):
         cycle = itertools.cycle(calls[offset::CONCURRENCY])
+        channel_method = methods[offset % len(methods)]
 
-        async def op(cycle: Any = cycle) -> None:  # noqa: ANN401 - an itertools.cycle
+        async def op(cycle: Any = cycle, method: Any = channel_method) -> None:  # noqa: ANN401
             call = next(cycle)
             await method(call.grpc_request, metadata=metadata[call.user, call.tenant])
 
@@ -263,15 +337,21 @@ async def raw_ops(libpq: str, calls: Sequence[Call]) -> tuple[list[Op], list[psy
 
 @dataclass
 class Cells:
-    """Latencies and busy time accumulated over alternating cells."""
+    """Latencies, busy time and (for the server) CPU time accumulated over alternating cells."""
 
     latencies: list[float]
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
-    def add(self, latencies: list[float], seconds: float) -> None:
+    def add(self, latencies: list[float], seconds: float, cpu_seconds: float = 0.0) -> None:
         """Merge one cell."""
         self.latencies += latencies
         self.seconds += seconds
+        self.cpu_seconds += cpu_seconds
+
+    def cpu_us_per_request(self) -> float:
+        """Server CPU microseconds per request over the cells."""
+        return self.cpu_seconds / max(1, len(self.latencies)) * 1e6
 
     def row(self, name: str, **extra: Any) -> Row:  # noqa: ANN401 - Row's optional fields
         """The accumulated figures as a table row."""
@@ -297,7 +377,13 @@ async def cell(ops: Sequence[Op], seconds: float) -> tuple[list[float], float]:
 
 
 async def compare(
-    ours: Sequence[Op], raw: Sequence[Op], seconds: float, rounds: int, warmup: int = WARMUP_CALLS
+    ours: Sequence[Op],
+    raw: Sequence[Op],
+    seconds: float,
+    rounds: int,
+    *,
+    warmup: int = WARMUP_CALLS,
+    server_cpu: Callable[[], float] = lambda: 0.0,
 ) -> tuple[Cells, Cells]:
     """Warm both up, then alternate short cells of each so both see the same machine (this one is shared)."""
     for op in (*ours, *raw):
@@ -305,12 +391,16 @@ async def compare(
             await op()
     ours_cells, raw_cells = Cells([]), Cells([])
     for _ in range(rounds):
-        ours_cells.add(*await cell(ours, seconds / rounds))
+        cpu_before = server_cpu()
+        latencies, elapsed = await cell(ours, seconds / rounds)
+        ours_cells.add(latencies, elapsed, server_cpu() - cpu_before)
         raw_cells.add(*await cell(raw, seconds / rounds))
     return ours_cells, raw_cells
 
 
-async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
+async def run(
+    database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool, workers: int = WORKERS
+) -> list[Row]:
     """Seed, then measure each RPC over gRPC and its statements raw, in one run; return the table rows."""
     shape, seconds, rounds, warmup = (QUICK, 1.5, 3, 2) if quick else (FULL, 20.0, 8, WARMUP_CALLS)
     secret = secrets.token_urlsafe(32)
@@ -321,18 +411,29 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
         started = time.perf_counter()
         seeded = await seed(libpq, shape)
         seed_seconds = time.perf_counter() - started
-        async with query_server(url, redis_url, secret) as target, grpc.aio.insecure_channel(target) as channel:
+        async with (
+            query_server(url, redis_url, secret, workers) as server,
+            client_channels(server.target, CONCURRENCY) as channels,
+        ):
             for kind in ("GetMessages", "ListChats", "SearchChats"):
                 calls = workload(kind, seeded, rng)
                 ops, conns = await raw_ops(libpq, calls)
                 try:
-                    ours, raw = await compare(grpc_ops(channel, kind, calls, secret), ops, seconds, rounds, warmup)
+                    ours, raw = await compare(
+                        grpc_ops(channels, kind, calls, secret),
+                        ops,
+                        seconds,
+                        rounds,
+                        warmup=warmup,
+                        server_cpu=server.cpu_seconds,
+                    )
                 finally:
                     for conn in conns:
                         await conn.close()
                 raw_row = raw.row(f"raw SQL {kind} c={CONCURRENCY}", note="same statements, psycopg")
                 ours_row = ours.row(f"gRPC {kind} c={CONCURRENCY}", baseline_name=f"raw SQL {kind}")
                 note = f"p95 {(ours_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw"
+                note += f"; server CPU {ours.cpu_us_per_request():,.0f} us/req ({workers} worker(s))"
                 if kind != "SearchChats":
                     note += "; target p95 < 10 ms and <= 1.3x raw"
                 rows += [raw_row, dataclasses.replace(ours_row, baseline_figure=raw_row.figure, note=note)]
@@ -348,8 +449,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database-url", required=True, help="any database on the server; a scratch one is used")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--quick", action="store_true", help="a small model and short cells (a smoke run)")
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help=f"query server processes (default {WORKERS}, as in production)"
+    )
     args = parser.parse_args(argv)
-    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick))
+    rows = asyncio.run(run(args.database_url, args.redis_url, quick=args.quick, workers=args.workers))
     print_table(rows, title=f"query path ({'quick' if args.quick else 'full'})")
 
 
