@@ -56,8 +56,11 @@ class ChatReads:
         if found is None:
             raise _chat_not_found(chat_id)
         chat, seq = found
-        token = resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=seq)
-        return svc.GetChatResponse(threads=chat.message(), checkpoint_token=token)
+        reply = svc.GetChatResponse(
+            checkpoint_token=resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=seq)
+        )
+        chat.fill(reply.threads)
+        return reply
 
     async def list_chats(self, request: svc.ListChatsRequest) -> svc.ListChatsResponse:
         """The caller's visible chats, most recently active first."""
@@ -148,15 +151,16 @@ class ChatReads:
         async with self._db.connection() as conn:
             page = await search.search_chats(conn, caller, query, values, after=after, limit=limit)
             found = await search.snippets(conn, query, values.query, [h.chat.id for h in page.rows])
-        threads = [h.chat.message() for h in page.rows]
-        keep = paging.fitting(threads)
-        kept = {t.id for t in threads[:keep]}
-        reply = svc.SearchChatsResponse(
-            threads=threads[:keep],
-            total_count=page.total,
-            snippets={str(k): v for k, v in found.items() if str(k) in kept},
-        )
-        if page.has_more or keep < len(threads):
+        reply = svc.SearchChatsResponse(total_count=page.total)
+        add = reply.threads.add
+        for hit in page.rows:
+            hit.chat.fill(add())
+        keep = paging.fitting(reply.threads)
+        if keep < len(reply.threads):
+            del reply.threads[keep:]
+        kept = {hit.chat.id for hit in page.rows[:keep]}
+        reply.snippets.update({str(k): v for k, v in found.items() if k in kept})
+        if page.has_more or keep < len(page.rows):
             last = page.rows[keep - 1]
             reply.next_page_token = tokens.issue(position(last.rank, last.chat.updated_at, last.chat.id))
         return reply
