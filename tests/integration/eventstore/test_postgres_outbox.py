@@ -174,10 +174,10 @@ class TestAdaptiveBatches:
         assert metrics.batch_sizes == [5, 10, 20, 20, 5, 5, 7]
         assert len(await applied_rows(clean_outbox)) == 72
 
-    async def test_batches_with_large_payloads_do_not_grow(
+    async def test_batches_end_at_the_byte_budget_and_do_not_grow(
         self, clean_outbox: AsyncEngine, store: PostgresEventStore
     ) -> None:
-        """A full batch whose payloads exceed the byte budget keeps the next batch at the base size."""
+        """A batch ends once its payloads reach the byte budget (bounded memory), and the next does not grow."""
         await self._seed(store, 12, payload=b"x" * 100)
         metrics = CountingMetrics()
         consumer = PostgresOutboxConsumer(
@@ -186,7 +186,22 @@ class TestAdaptiveBatches:
         handler = _handler("w")
         while await consumer.run_once(handler, self.ALL):
             pass
-        assert metrics.batch_sizes == [4, 4, 4]
+        assert metrics.batch_sizes == [3, 3, 3, 3]
+        assert len(await applied_rows(clean_outbox)) == 12
+
+    async def test_an_event_larger_than_the_budget_comes_alone(
+        self, clean_outbox: AsyncEngine, store: PostgresEventStore
+    ) -> None:
+        """The first event of a batch always comes, however large: the budget never stalls the outbox."""
+        await self._seed(store, 3, payload=b"x" * 1000)
+        await self._seed(store, 2)
+        metrics = CountingMetrics()
+        consumer = PostgresOutboxConsumer(clean_outbox, batch_size=10, max_batch_bytes=300, metrics=metrics)
+        handler = _handler("w")
+        while await consumer.run_once(handler, self.ALL):
+            pass
+        assert metrics.batch_sizes == [1, 1, 1, 2]
+        assert len(await applied_rows(clean_outbox)) == 5
 
 
 class TestClaimedEvents:

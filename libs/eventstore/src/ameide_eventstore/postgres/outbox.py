@@ -67,14 +67,14 @@ class _JsonbBinaryLoader(Loader):
         return _json_decode(str(view[1:], "utf-8"))
 
 
-async def _claim(conn: AsyncConnection, shards: list[int], limit: int) -> list[Any]:
+async def _claim(conn: AsyncConnection, shards: list[int], limit: int, max_bytes: int) -> list[Any]:
     await conn.begin()  # the handler's statements and the commit belong to this transaction
     raw = (await conn.get_raw_connection()).driver_connection
     if raw is None:
         raise RuntimeError("the batch connection has no psycopg connection")
     raw.adapters.register_loader("jsonb", _JsonbBinaryLoader)
     async with raw.cursor(row_factory=namedtuple_row, binary=True) as cursor:
-        await cursor.execute(_CLAIM_BATCH, {"shards": shards, "limit": limit})
+        await cursor.execute(_CLAIM_BATCH, {"shards": shards, "limit": limit, "max_bytes": max_bytes})
         rows: list[Any] = await cursor.fetchall()
     return rows
 
@@ -89,7 +89,8 @@ class PostgresOutboxConsumer:
         max_batch_size: Most events per handler call while a backlog drains (default ``4 * batch_size``): each
             full batch doubles the next one's limit up to this, as long as its payloads stayed under
             ``max_batch_bytes``; a batch that is not full (or too large, or failed) resets it to ``batch_size``.
-        max_batch_bytes: Payload bytes a batch may carry and still let the next one grow.
+        max_batch_bytes: Payload bytes after which a batch ends (its first event always comes), so a worker's
+            memory stays bounded however large the messages; a batch that reached it does not grow the next.
         poll_interval: Wait after the first empty poll; doubled per empty poll up to ``max_poll_interval``.
         max_poll_interval: Longest idle wait.
         rebalance_interval: How often ownership is re-balanced against the live workers.
@@ -179,7 +180,7 @@ class PostgresOutboxConsumer:
         with transient_errors():
             async with self._engine.connect() as conn:
                 limit = self._limit
-                rows = await _claim(conn, sorted(shards), limit)
+                rows = await _claim(conn, sorted(shards), limit, self._max_batch_bytes)
                 if not rows:
                     self._limit = self._batch_size
                     return 0

@@ -38,11 +38,19 @@ _BATCH_COLUMNS = (
 # Claim, delete and fetch a batch in one round trip. The delete is undone if the handler's transaction rolls back.
 # FOR UPDATE without SKIP LOCKED: if two workers ever overlap on a shard (a lock connection died mid-batch), the
 # second waits for the first and then skips the rows it deleted, so nothing is applied twice or out of order.
+# A batch also ends once its payloads pass :max_bytes (the first event always comes): 500 messages of up to 1 MiB
+# would otherwise be held in the projector's memory at once, several times over while they are decoded and
+# written, and a worker killed for its memory would claim the same batch again after every restart.
+# octet_length reads a TOASTed value's size from its header, without fetching the value.
 CLAIM_BATCH = text(f"""
-WITH b AS (
-    DELETE FROM es_outbox WHERE id IN (
-        SELECT id FROM es_outbox WHERE shard = ANY(CAST(:shards AS smallint[])) ORDER BY id LIMIT :limit FOR UPDATE
-    )
+WITH picked AS (
+    SELECT id, global_position FROM es_outbox WHERE shard = ANY(CAST(:shards AS smallint[]))
+    ORDER BY id LIMIT :limit FOR UPDATE
+), sized AS (
+    SELECT p.id, sum(octet_length(e.payload)) OVER (ORDER BY p.id) - octet_length(e.payload) AS bytes_before
+    FROM picked p JOIN es_events e ON e.global_position = p.global_position
+), b AS (
+    DELETE FROM es_outbox WHERE id IN (SELECT id FROM sized WHERE bytes_before < :max_bytes)
     RETURNING id, shard, global_position
 )
 SELECT {_BATCH_COLUMNS} FROM b JOIN es_events e ON e.global_position = b.global_position ORDER BY b.id
