@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ameide_command.domain import artifact
@@ -9,7 +11,7 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
-from ameide_command.domain.model import CREATED, Happened, Link
+from ameide_command.domain.model import CREATED, Happened
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as ev
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types
 from ameide_runtime.errors import Aborted, NotFound, PermissionDenied
@@ -120,22 +122,31 @@ class TestDeleteArtifact:
 
 class TestEvolveArtifact:
     def test_history_folds_into_state(self) -> None:
-        """Versions count every event; metadata, links and deletion move the state."""
+        """Versions count every event; metadata and deletion move the state."""
         state = artifact_state(
             ev.ArtifactContentUpdatedEvent(artifact_id=ARTIFACT_ID, content=CONTENT),
             ev.ArtifactMetadataUpdatedEvent(artifact_id=ARTIFACT_ID, title="T2", labels={"n": "1"}),
-            ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=CREATED),
             ev.ArtifactAnnotatedEvent(artifact_id=ARTIFACT_ID, annotation_type="note"),
         )
-        assert (state.version, state.title, dict(state.labels), state.kind) == (5, "T2", {"n": "1"}, "bpmn")
-        assert state.chats == {CHAT_ID: Link(CREATED, state.created_at.replace(second=3), OWNER.user_id)}
-        unlinked = artifact.evolve(
+        assert (state.version, state.title, dict(state.labels), state.kind) == (4, "T2", {"n": "1"}, "bpmn")
+        deleted = artifact.evolve(state, _happened(ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID)))
+        assert (deleted.deleted, deleted.version, deleted.content_version) == (True, 5, 3)
+
+    def test_links_and_unlinks_only_advance_the_stream(self) -> None:
+        """The artifact keeps no set of its chats: a link or an unlink changes its version and time, nothing else."""
+        state = artifact_state()
+        linked = artifact.evolve(
             state,
-            _happened(ev.ArtifactChatUnlinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID)),
+            _happened(ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=CREATED)),
         )
-        deleted = artifact.evolve(unlinked, _happened(ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID)))
-        assert (unlinked.chats, deleted.deleted, deleted.version) == ({}, True, 7)
+        unlinked = artifact.evolve(
+            linked, _happened(ev.ArtifactChatUnlinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID))
+        )
+        assert linked == dataclasses.replace(state, version=2, updated_at=T0)
+        assert unlinked == dataclasses.replace(state, version=3, updated_at=T0)
 
 
-def _happened(payload: ev.ArtifactChatUnlinkedEvent | ev.ArtifactDeletedEvent) -> Happened:
+def _happened(
+    payload: ev.ArtifactChatLinkedEvent | ev.ArtifactChatUnlinkedEvent | ev.ArtifactDeletedEvent,
+) -> Happened:
     return Happened(payload, T0, OWNER.user_id)

@@ -47,12 +47,22 @@ class TestLink:
         decision = links.link(chat_state(PRIVATE, ASSOCIATED), artifact_state(LINKED), command, OWNER)
         assert (decision.chat_events, decision.artifact_events) == ([], [])
 
-    def test_missing_side_is_completed_with_the_existing_type(self) -> None:
-        """A relation known to one side only gets the other side, with the type it already has."""
-        command = LinkChatArtifact(CHAT_ID, ARTIFACT_ID, REFERENCED)
+    def test_the_chat_side_tells_whether_the_pair_is_linked(self) -> None:
+        """A chat holding the relation is linked, whatever the artifact's history says (it keeps no set of chats)."""
+        command = LinkChatArtifact(CHAT_ID, ARTIFACT_ID, MODIFIED)
         decision = links.link(chat_state(PRIVATE, ASSOCIATED), artifact_state(), command, OWNER)
-        assert decision.chat_events == []
-        assert decision.artifact_events == [LINKED]
+        assert (decision.chat_events, decision.artifact_events) == ([], [])
+
+    def test_chat_without_the_relation_is_linked_on_both_streams(self) -> None:
+        """A chat lacking the relation gets it, and the artifact stream its event, with the requested type."""
+        command = LinkChatArtifact(CHAT_ID, ARTIFACT_ID, MODIFIED)
+        decision = links.link(chat_state(), artifact_state(LINKED), command, OWNER)
+        assert decision.chat_events == [
+            chat_ev.ArtifactAssociatedEvent(threads_id=CHAT_ID, artifact_id=ARTIFACT_ID, relation_type=MODIFIED)
+        ]
+        assert decision.artifact_events == [
+            art_ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=MODIFIED)
+        ]
 
     def test_tenant_user_links_shared_chat_to_any_tenant_artifact(self) -> None:
         """Artifacts are tenant-wide; a TEAM chat is linkable by every tenant user."""
@@ -93,6 +103,22 @@ class TestUnlink:
         with pytest.raises(NotFound) as caught:
             links.unlink(chat_state(), artifact_state(), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), OWNER)
         assert caught.value.reason == "LINK_NOT_FOUND"
+
+    def test_chat_without_the_relation_is_not_found(self) -> None:
+        """A chat not holding the relation is not linked, whatever the artifact's history says."""
+        with pytest.raises(NotFound) as caught:
+            links.unlink(chat_state(), artifact_state(LINKED), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), OWNER)
+        assert caught.value.reason == "LINK_NOT_FOUND"
+
+    def test_chat_with_the_relation_is_unlinked_on_both_streams(self) -> None:
+        """A chat holding the relation loses it, and the artifact stream gets its unlink event too."""
+        decision = links.unlink(
+            chat_state(PRIVATE, ASSOCIATED), artifact_state(), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), OWNER
+        )
+        assert decision.chat_events == [chat_ev.ArtifactDissociatedEvent(threads_id=CHAT_ID, artifact_id=ARTIFACT_ID)]
+        assert decision.artifact_events == [
+            art_ev.ArtifactChatUnlinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID)
+        ]
 
     def test_chat_hidden_from_caller_is_not_found(self) -> None:
         """The caller must be able to see the chat."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -27,9 +28,27 @@ class TestSnapshots:
     def test_artifact_round_trips(self) -> None:
         """An artifact's decision state survives serialization unchanged."""
         state = artifact_state(
-            art_ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=CREATED)
+            art_ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=CHAT_ID, relation_type=CREATED),
+            art_ev.ArtifactMetadataUpdatedEvent(artifact_id=ARTIFACT_ID, title="Ü", labels={"é": "1"}),
         )
         assert snapshot.load_artifact(snapshot.dump_artifact(state)) == state
+
+    def test_artifact_snapshot_does_not_grow_with_its_chats(self) -> None:
+        """1,000 linked chats store the same snapshot as one linked chat and 999 other events.
+
+        What every command on a popular artifact loads and stores stays the same size however many chats it has.
+        """
+        many = artifact_state(*(_linked(index) for index in range(1000)))
+        one = artifact_state(_linked(0), *[art_ev.ArtifactAnnotatedEvent(artifact_id=ARTIFACT_ID)] * 999)
+        assert many.version == 1001
+        assert snapshot.dump_artifact(many) == snapshot.dump_artifact(one)
+
+    def test_artifact_snapshot_with_links_loads_without_them(self) -> None:
+        """A format 1 snapshot (it listed the linked chats) loads as the same state, its links ignored."""
+        state = artifact_state(_linked(0), art_ev.ArtifactContentUpdatedEvent(artifact_id=ARTIFACT_ID))
+        old = json.loads(snapshot.dump_artifact(state))
+        old.update(f=1, links={_chat_id(0): [CREATED, 1_735_732_801_000_000, "user-owner"]})
+        assert snapshot.load_artifact(json.dumps(old).encode()) == state
 
     def test_other_format_asks_for_a_rebuild(self) -> None:
         """A snapshot of another format is ignored (the caller replays the events instead)."""
@@ -56,3 +75,11 @@ class TestArtifactVersion:
             art_ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID),
         )
         assert (state.version, state.content_version) == (7, 3)
+
+
+def _chat_id(index: int) -> str:
+    return str(uuid.UUID(int=index + 1, version=4))
+
+
+def _linked(index: int) -> art_ev.ArtifactChatLinkedEvent:
+    return art_ev.ArtifactChatLinkedEvent(artifact_id=ARTIFACT_ID, threads_id=_chat_id(index), relation_type=CREATED)

@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from ameide_cli.legacy.plan import StreamType
 from ameide_command.domain import artifact, chat, events, snapshot
 from ameide_command.domain.model import ArtifactState, ChatState, Happened
+from ameide_core_proto.artifacts.v1 import artifacts_events_pb2
 from ameide_eventstore import EventStore, RecordedEvent, StreamState
 
 State: TypeAlias = ChatState | ArtifactState | None
@@ -77,3 +78,20 @@ async def current(store: EventStore, head: StreamState) -> State:
         if payload is not None:
             state = evolve(stream_type, state, payload, occurred_at(event), event.metadata.get("user_id", ""))
     return state
+
+
+def linked_chats_of(recorded: list[RecordedEvent]) -> set[str]:
+    """The chats an artifact is linked to after ``recorded`` (its stream's events, oldest first)."""
+    linked: set[str] = set()
+    for event in recorded:
+        payload = events.decode(event.event_type, event.payload)
+        if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent):
+            linked.add(payload.threads_id)
+        elif isinstance(payload, artifacts_events_pb2.ArtifactChatUnlinkedEvent):
+            linked.discard(payload.threads_id)
+    return linked
+
+
+async def linked_chats(store: EventStore, stream_id: uuid.UUID) -> set[str]:
+    """The chats a stored artifact is linked to, from its history (its decision state does not keep them)."""
+    return linked_chats_of(await read_all(store, stream_id))

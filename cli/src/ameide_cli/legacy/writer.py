@@ -24,7 +24,7 @@ from ameide_cli.legacy import state
 from ameide_cli.legacy.plan import Planned, StreamPlan
 from ameide_cli.legacy.report import Report
 from ameide_command.domain.events import SCHEMA_VERSION, type_name
-from ameide_command.domain.model import ArtifactState, ChatState
+from ameide_command.domain.model import ChatState
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2
 from ameide_core_proto.threads.v1 import threads_events_pb2
 from ameide_eventstore import (
@@ -130,7 +130,18 @@ class StreamWriter:
             if planned.event_id not in pending_ids:
                 self._mark(planned, "already")
         current = None if head is None else await state.current(self._store, head)
-        return self._build(plan, 0 if head is None else head.version, current, missing)
+        linked = await self._linked_chats(head, missing)
+        return self._build(plan, 0 if head is None else head.version, current, linked, missing)
+
+    async def _linked_chats(self, head: StreamState | None, missing: list[Planned]) -> set[str]:
+        """The chats a stored artifact stream is linked to, read only when the plan has links to add to it.
+
+        An artifact's decision state does not keep its chats (they are unbounded), so its own history tells.
+        """
+        adds_links = any(isinstance(p.payload, artifacts_events_pb2.ArtifactChatLinkedEvent) for p in missing)
+        if head is None or not adds_links:
+            return set()
+        return await state.linked_chats(self._store, head.stream_id)
 
     async def _missing(self, plan: StreamPlan, head: StreamState | None) -> list[Planned]:
         if head is None:
@@ -146,10 +157,12 @@ class StreamWriter:
         stored_ids = {event.event_id for event in await state.read_all(self._store, plan.stream_id)}
         return [planned for planned in plan.events if planned.event_id not in stored_ids]
 
-    def _build(self, plan: StreamPlan, version: int, current: state.State, missing: list[Planned]) -> Pending:
+    def _build(
+        self, plan: StreamPlan, version: int, current: state.State, linked: set[str], missing: list[Planned]
+    ) -> Pending:
         pending = Pending(plan, version)
         for planned in missing:
-            if _already_linked(current, planned):
+            if _already_linked(current, linked, planned):
                 # The relation exists already (recorded by the new system): keep the existing one, as linking does.
                 self._mark(planned, "already")
                 continue
@@ -158,6 +171,8 @@ class StreamWriter:
                 # The message's position in its chat, exactly as the command side numbers it.
                 payload.message.sequence = (current.message_count if isinstance(current, ChatState) else 0) + 1
             current = state.evolve(plan.stream_type, current, payload, planned.at, planned.user_id)
+            if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent):
+                linked.add(payload.threads_id)
             pending.planned.append(planned)
             pending.events.append(
                 NewEvent(
@@ -238,10 +253,10 @@ class StreamWriter:
             self._mark(planned, f"could not append after {ATTEMPTS} attempts: {error}")
 
 
-def _already_linked(current: state.State, planned: Planned) -> bool:
+def _already_linked(current: state.State, linked_chats: set[str], planned: Planned) -> bool:
     payload = planned.payload
     if isinstance(payload, threads_events_pb2.ArtifactAssociatedEvent) and isinstance(current, ChatState):
         return payload.artifact_id in current.artifacts
-    if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent) and isinstance(current, ArtifactState):
-        return payload.threads_id in current.chats
+    if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent):
+        return payload.threads_id in linked_chats
     return False

@@ -71,8 +71,9 @@ class ArtifactHandlers:
             artifact_before = loaded.artifact(command.artifact_id)
             decision = links.link(chat_before, artifact_before, command, context.actor)
             chat_after = changes.chat(chat_before, decision.chat_events)
-            artifact_after = changes.artifact(artifact_before, decision.artifact_events)
-            reference = chat_reference(chat_after, artifact_after.chats[command.chat_id])
+            changes.artifact(artifact_before, decision.artifact_events)
+            # Both sides hold the same relation (written together); the chat's side is the one kept in state.
+            reference = chat_reference(chat_after, chat_after.artifacts[command.artifact_id])
             token = self._deps.token(changes)
             response = svc.AssociateArtifactChatResponse(threads_reference=reference, consistency_token=token)
             return changes.plan(response)

@@ -13,8 +13,7 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
-from ameide_command.domain.linkmap import LinkMap
-from ameide_command.domain.model import Actor, ArtifactState, Happened, Link
+from ameide_command.domain.model import Actor, ArtifactState, Happened
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as events_pb2
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types_pb2
 from ameide_runtime.errors import Aborted
@@ -80,7 +79,11 @@ def delete(artifact: ArtifactState | None, command: DeleteArtifact, actor: Actor
 
 
 def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
-    """Apply one stored artifact event; every event bumps the stream version, content/metadata the content version."""
+    """Apply one stored artifact event; every event bumps the stream version, content/metadata the content version.
+
+    Links and unlinks only advance the stream version: the set of linked chats is the chats' to keep (see
+    ``ArtifactState``), so the state stays the same size however many chats an artifact collects.
+    """
     payload = event.payload
     if isinstance(payload, events_pb2.ArtifactCreatedEvent):
         return ArtifactState(
@@ -103,11 +106,6 @@ def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
         state = dataclasses.replace(state, content_version=state.content_version + 1)
     if isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
         return dataclasses.replace(state, title=payload.title, labels=dict(payload.labels))
-    if isinstance(payload, events_pb2.ArtifactChatLinkedEvent):
-        link = Link(relation=payload.relation_type, linked_at=event.at, linked_by=event.user_id)
-        return dataclasses.replace(state, chats=LinkMap.of(state.chats).with_link(payload.threads_id, link))
-    if isinstance(payload, events_pb2.ArtifactChatUnlinkedEvent):
-        return dataclasses.replace(state, chats=LinkMap.of(state.chats).without(payload.threads_id))
     if isinstance(payload, events_pb2.ArtifactDeletedEvent):
         return dataclasses.replace(state, deleted=True)
     return state

@@ -1,9 +1,9 @@
-"""The relations of a chat or an artifact, kept in their snapshot encoding until one is looked at.
+"""The relations of a chat (its artifacts), kept in their snapshot encoding until one is looked at.
 
-A popular artifact is linked to many chats, and every command on it loads and stores its snapshot: building a
-``Link`` object per relation on every load (and encoding each again on every store) would make each command
-O(relations) in Python. ``LinkMap`` keeps the compact JSON form (``{id: [relation, epoch_micros, linked_by]}``)
-and decodes only the entries a decision reads, so a snapshot round trip costs only the C JSON codec.
+Every command on a chat loads and stores its snapshot: building a ``Link`` object per relation on every load (and
+encoding each again on every store) would make each command O(relations) in Python. ``LinkMap`` keeps the compact
+JSON form (``{id: [relation, epoch_micros, linked_by]}``) and decodes only the entries a decision reads, so a
+snapshot round trip costs only the C JSON codec.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Chat <-> artifact relations: recorded on both streams, decided over both aggregates at once."""
+"""Chat <-> artifact relations: recorded on both streams in one transaction, decided by the chat's side."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ class Decision:
 def link(chat: ChatState | None, artifact: ArtifactState | None, command: LinkChatArtifact, actor: Actor) -> Decision:
     """Link a chat the caller may see to an artifact of their tenant.
 
-    An existing relation is kept as it is (its type included): linking again is a no-op. A side that lacks the
-    relation (histories written before both sides were recorded) gets it, with the existing relation type.
+    An existing relation is kept as it is (its type included): linking again is a no-op.
     """
     visible_chat = access.readable_chat(chat, actor, command.chat_id)
     visible_artifact = access.tenant_artifact(artifact, actor, command.artifact_id)
@@ -34,50 +33,39 @@ def link(chat: ChatState | None, artifact: ArtifactState | None, command: LinkCh
 
 
 def link_checked(chat: ChatState, artifact: ArtifactState, command: LinkChatArtifact) -> Decision:
-    """``link`` for a chat and an artifact whose access was already checked."""
-    on_chat = chat.artifacts.get(artifact.artifact_id)
-    on_artifact = artifact.chats.get(chat.chat_id)
-    existing = on_chat or on_artifact
+    """``link`` for a chat and an artifact whose access was already checked.
+
+    The chat's side is the record of the pair (the artifact keeps no set of its chats, see ``ArtifactState``):
+    both streams get their event in the same transaction, so a chat without the relation means neither has it.
+    """
+    if artifact.artifact_id in chat.artifacts:
+        return Decision()
     relation = command.relation if command.relation != UNSPECIFIED_RELATION else REFERENCED
-    if existing is not None:
-        relation = existing.relation
-    chat_events: list[Message] = []
-    artifact_events: list[Message] = []
-    if on_chat is None:
-        chat_events.append(
+    return Decision(
+        [
             threads_events_pb2.ArtifactAssociatedEvent(
                 threads_id=chat.chat_id, artifact_id=artifact.artifact_id, relation_type=relation
             )
-        )
-    if on_artifact is None:
-        artifact_events.append(
+        ],
+        [
             artifacts_events_pb2.ArtifactChatLinkedEvent(
                 artifact_id=artifact.artifact_id, threads_id=chat.chat_id, relation_type=relation
             )
-        )
-    return Decision(chat_events, artifact_events)
+        ],
+    )
 
 
 def unlink(
     chat: ChatState | None, artifact: ArtifactState | None, command: UnlinkChatArtifact, actor: Actor
 ) -> Decision:
-    """Remove a relation from both sides; no relation -> NOT_FOUND."""
+    """Remove a relation from both sides (the chat's side tells whether it exists); no relation -> NOT_FOUND."""
     visible_chat = access.readable_chat(chat, actor, command.chat_id)
     visible_artifact = access.tenant_artifact(artifact, actor, command.artifact_id)
-    on_chat = visible_artifact.artifact_id in visible_chat.artifacts
-    on_artifact = visible_chat.chat_id in visible_artifact.chats
-    if not on_chat and not on_artifact:
+    if visible_artifact.artifact_id not in visible_chat.artifacts:
         raise NotFound(
             f"chat {command.chat_id} is not linked to artifact {command.artifact_id}", reason="LINK_NOT_FOUND"
         )
-    chat_events: list[Message] = []
-    artifact_events: list[Message] = []
-    if on_chat:
-        chat_events.append(
-            threads_events_pb2.ArtifactDissociatedEvent(threads_id=command.chat_id, artifact_id=command.artifact_id)
-        )
-    if on_artifact:
-        artifact_events.append(
-            artifacts_events_pb2.ArtifactChatUnlinkedEvent(artifact_id=command.artifact_id, threads_id=command.chat_id)
-        )
-    return Decision(chat_events, artifact_events)
+    return Decision(
+        [threads_events_pb2.ArtifactDissociatedEvent(threads_id=command.chat_id, artifact_id=command.artifact_id)],
+        [artifacts_events_pb2.ArtifactChatUnlinkedEvent(artifact_id=command.artifact_id, threads_id=command.chat_id)],
+    )

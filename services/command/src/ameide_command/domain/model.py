@@ -85,6 +85,11 @@ class ArtifactState:
     token, never shown. ``content_version`` is the artifact's version as the API speaks of it (``ArtifactView``,
     history entries, ``expected_version``): 1 on creation, +1 per content or metadata change; links, unlinks,
     annotations and deletion leave it unchanged.
+
+    The chats linked to the artifact are not part of it: a popular artifact is linked to thousands of chats, and
+    every command on it would load and store them all. Whether a pair is linked is decided from the chat's side
+    (``ChatState.artifacts``); every link and unlink is appended to both streams in one transaction, so the
+    artifact stream's history agrees with it.
     """
 
     artifact_id: str
@@ -99,7 +104,6 @@ class ArtifactState:
     deleted: bool = False
     primary_chat_id: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
-    chats: Mapping[str, Link] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,12 @@ from typing import Any
 from ameide_command.domain.linkmap import LinkMap, from_micros, to_micros
 from ameide_command.domain.model import ArtifactState, ChatState, Link, Visibility
 
-FORMAT = 1
+FORMAT = 1  # chat snapshots
+# Artifact snapshots: format 2 no longer lists the linked chats (``ArtifactState`` does not keep them). Format 1
+# snapshots load too, their ``links`` ignored: the rest is the same state, so no stream is replayed for it; an
+# older reader treats format 2 as unknown and replays the events instead.
+ARTIFACT_FORMAT = 2
+_ARTIFACT_FORMATS = frozenset({1, ARTIFACT_FORMAT})
 _micros = to_micros
 _time = from_micros
 
@@ -84,7 +89,7 @@ def dump_artifact(state: ArtifactState) -> bytes:
     """Serialize an artifact's decision state."""
     return _dump(
         {
-            "f": FORMAT,
+            "f": ARTIFACT_FORMAT,
             "id": state.artifact_id,
             "tenant": state.tenant_id,
             "owner": state.owner_id,
@@ -97,7 +102,6 @@ def dump_artifact(state: ArtifactState) -> bytes:
             "deleted": state.deleted,
             "primary": state.primary_chat_id,
             "labels": dict(state.labels),
-            "links": _links(state.chats),
         }
     )
 
@@ -106,10 +110,11 @@ def load_artifact(raw: bytes) -> ArtifactState | None:
     """An artifact's decision state, or ``None`` when the snapshot is of another format.
 
     A snapshot written before the content version existed lacks ``cv``: ``None`` too, so the stream is rebuilt
-    from its events once (the stream version cannot tell links from content changes).
+    from its events once (the stream version cannot tell links from content changes). The ``links`` of a format 1
+    snapshot are not read.
     """
     doc = json.loads(raw)
-    if not isinstance(doc, dict) or doc.get("f") != FORMAT or "cv" not in doc:
+    if not isinstance(doc, dict) or doc.get("f") not in _ARTIFACT_FORMATS or "cv" not in doc:
         return None
     return ArtifactState(
         artifact_id=doc["id"],
@@ -124,5 +129,4 @@ def load_artifact(raw: bytes) -> ArtifactState | None:
         deleted=doc["deleted"],
         primary_chat_id=doc["primary"],
         labels=doc["labels"],
-        chats=_parse_links(doc["links"]),
     )
