@@ -107,5 +107,7 @@ async def snippets(conn: Conn, query: str, extra: str, chat_ids: list[uuid.UUID]
     if not chat_ids:
         return {}
     params = {**_params(query, extra, ChatFilterValues()), "ids": chat_ids}
-    rows = await (await conn.execute(_SNIPPETS_SQL, params)).fetchall()
+    # Never prepared: PostgreSQL's generic plan for this statement (chosen after five runs of a prepared one) cannot
+    # see the page's ids and the query, and took 55 ms instead of 3 ms on 1 M messages; planning costs ~0.4 ms.
+    rows = await (await conn.execute(_SNIPPETS_SQL, params, prepare=False)).fetchall()
     return {r.id: str(r.snippet or "") for r in rows}
