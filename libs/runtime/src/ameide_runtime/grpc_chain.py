@@ -61,6 +61,16 @@ class Chain:
         return wrap_handler(handler, steps, request_deserializer=tolerant_deserializer)
 
 
+async def _admit(authenticate: Authenticate, context: Context) -> None:
+    """Bind the caller to ``ameide_runtime.identity``, or answer UNAUTHENTICATED."""
+    try:
+        caller = authenticate(tuple(context.invocation_metadata() or ()))
+    except Unauthenticated as exc:
+        await abort_with(context, exc)
+    # Awaited, not a task: the binding lands in the RPC's own task context (a copy per RPC) and ends with the RPC.
+    identity.set_current(caller)
+
+
 class _Steps:
     __slots__ = ("_authenticate", "_method", "_metrics", "_trace_ids")
 
@@ -81,12 +91,7 @@ class _Steps:
             started, code = metrics.enter(), None
             try:
                 if authenticate is not None:
-                    try:
-                        caller = authenticate(tuple(context.invocation_metadata() or ()))
-                    except Unauthenticated as exc:
-                        await abort_with(context, exc)
-                    # Each RPC runs in its own asyncio task (own context copy), so the binding ends with the RPC.
-                    identity.set_current(caller)
+                    await _admit(authenticate, context)
                 try:
                     return await behavior(checked_request(request), context)
                 except grpc.aio.AbortError:
@@ -112,12 +117,7 @@ class _Steps:
             started, code = metrics.enter(), None
             try:
                 if authenticate is not None:
-                    try:
-                        caller = authenticate(tuple(context.invocation_metadata() or ()))
-                    except Unauthenticated as exc:
-                        await abort_with(context, exc)
-                    # Each RPC runs in its own asyncio task (own context copy), so the binding ends with the RPC.
-                    identity.set_current(caller)
+                    await _admit(authenticate, context)
                 try:
                     async for response in behavior(checked_request(request), context):
                         yield response
