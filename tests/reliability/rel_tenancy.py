@@ -9,9 +9,12 @@ from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from tests.reliability.auditor import Auditor
 from tests.reliability.rel_client import Caller, Code, Tally, new_tenant, text_message
 from tests.reliability.rel_fleet import Fleet
-from tests.reliability.rel_probe import Prober
+from tests.reliability.rel_load import Ledger
+from tests.reliability.rel_probe import INTERNALS, Prober
+from tests.reliability.rel_report import record
 
 PRIVATE, TEAM, PUBLIC = types.CHAT_VISIBILITY_PRIVATE, types.CHAT_VISIBILITY_TEAM, types.CHAT_VISIBILITY_PUBLIC
 
@@ -64,3 +67,19 @@ def build_tenancy(fleet: Fleet, tally: Tally) -> Tenancy:
     theirs = prober.invoke("CreateArtifact", art.CreateArtifactRequest(title="B's", kind="doc"), stranger.metadata)
     own_chat = _ensure(prober, stranger, str(theirs.reply.artifact_id), TEAM, "stranger's own")
     return Tenancy(owner, peer, stranger, artifact, chats, [secret, *chats.values(), artifact], own_chat, prober)
+
+
+async def audit_probes(tenancy: Tenancy, auditor: Auditor, tally: Tally, scenario: str, *, load: str) -> None:
+    """End a probe scenario: nothing leaked, nothing changed, no wrong code; its row goes into the table.
+
+    No error message names tenant A's data or internals (SQL, tracebacks); the refused writes changed nothing (the
+    auditor); no client was told a status code outside the documented ones.
+    """
+    messages = tenancy.prober.messages
+    leaks = [m for m in messages if tenancy.secrets[0] in m or any(i in m for i in INTERNALS)]
+    verdict = await auditor.audit(Ledger())
+    notes = f"codes {dict(tally.codes)}; {len(messages)} error messages checked"
+    record(scenario, load=load, faults="-", tally=tally, verdict=verdict, notes=notes)
+    assert leaks == []
+    assert verdict.ok, verdict.report()
+    assert tally.wrong == []

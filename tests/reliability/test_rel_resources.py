@@ -103,18 +103,14 @@ class Scene:
     probe: Probe
     figures: dict[str, Any]
 
+    def parts(self) -> tuple[Fleet, Stubs, Ledger, Tally, World, Probe, dict[str, Any]]:
+        """Everything, in field order (one line at the top of each phase)."""
+        return self.fleet, self.clients, self.ledger, self.tally, self.world, self.probe, self.figures
+
 
 async def _idle_streams(scene: Scene) -> tuple[list[Stubs], list[grpc.aio.UnaryStreamCall[Any, Any]], list[str]]:
     """Open the idle streams, measure them, and check that a message to each chat reaches every stream."""
-    fleet, clients, ledger, tally, world, probe, figures = (
-        scene.fleet,
-        scene.clients,
-        scene.ledger,
-        scene.tally,
-        scene.world,
-        scene.probe,
-        scene.figures,
-    )
+    fleet, clients, ledger, tally, world, probe, figures = scene.parts()
     owner, peer = world.users
     idle_chats = world.chats[1:4]
     channels = [stubs(fleet) for _ in range(8)]
@@ -134,15 +130,7 @@ async def _idle_streams(scene: Scene) -> tuple[list[Stubs], list[grpc.aio.UnaryS
 
 async def _flood_past_a_slow_consumer(scene: Scene) -> Follower:
     """~1 MiB messages while one subscriber reads nothing; it then drains, and resumes from its token."""
-    fleet, clients, ledger, tally, world, probe, figures = (
-        scene.fleet,
-        scene.clients,
-        scene.ledger,
-        scene.tally,
-        scene.world,
-        scene.probe,
-        scene.figures,
-    )
+    fleet, clients, ledger, tally, world, probe, figures = scene.parts()
     owner, peer = world.users
     slow = Follower(world.chats[4], peer, codec_of(fleet), tally)
     await slow.load(clients, world.tokens[world.chats[4]])

@@ -24,10 +24,8 @@ from tests.reliability.auditor import Auditor
 from tests.reliability.rel_client import Code, Tally, text_message
 from tests.reliability.rel_fleet import Fleet
 from tests.reliability.rel_fuzz import METHODS, SQL_SHAPED
-from tests.reliability.rel_load import Ledger
-from tests.reliability.rel_probe import INTERNALS, bad_authorization
-from tests.reliability.rel_report import record
-from tests.reliability.rel_tenancy import PRIVATE, PUBLIC, TEAM, Tenancy, build_tenancy
+from tests.reliability.rel_probe import bad_authorization
+from tests.reliability.rel_tenancy import PRIVATE, PUBLIC, TEAM, Tenancy, audit_probes, build_tenancy
 
 pytestmark = pytest.mark.reliability
 
@@ -239,16 +237,10 @@ def test_identity_fields_that_disagree_with_the_token(tenancy: Tenancy) -> None:
 
 async def test_isolation_probes_leave_no_trace(tenancy: Tenancy, auditor: Auditor) -> None:
     """No error message names tenant A's data or internals; the refused writes changed nothing (the auditor)."""
-    leaks = [m for m in tenancy.prober.messages if tenancy.secrets[0] in m or any(i in m for i in INTERNALS)]
-    verdict = await auditor.audit(Ledger())
-    record(
+    await audit_probes(
+        tenancy,
+        auditor,
+        TALLY,
         "7a isolation matrix, bad JWTs, forged identity, SQL-shaped input",
         load="24 RPCs x (2 callers x 3 visibilities, 17 credential faults, 2 identity forgeries)",
-        faults="-",
-        tally=TALLY,
-        verdict=verdict,
-        notes=f"codes {dict(TALLY.codes)}; {len(tenancy.prober.messages)} error messages checked",
     )
-    assert leaks == []
-    assert verdict.ok, verdict.report()
-    assert TALLY.wrong == []

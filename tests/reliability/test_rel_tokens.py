@@ -20,10 +20,7 @@ from ameide_runtime import resume
 from tests.reliability.auditor import Auditor
 from tests.reliability.rel_client import Caller, Code, Tally, codec_of, text_message
 from tests.reliability.rel_fleet import Fleet
-from tests.reliability.rel_load import Ledger
-from tests.reliability.rel_probe import INTERNALS
-from tests.reliability.rel_report import record
-from tests.reliability.rel_tenancy import PUBLIC, TEAM, Tenancy, build_tenancy
+from tests.reliability.rel_tenancy import PUBLIC, TEAM, Tenancy, audit_probes, build_tenancy
 
 pytestmark = pytest.mark.reliability
 
@@ -214,18 +211,10 @@ def test_forged_consistency_tokens(tenancy: Tenancy) -> None:
 
 async def test_error_messages_carry_no_foreign_data_or_internals(tenancy: Tenancy, auditor: Auditor) -> None:
     """Every error message of the probes: none names A's secrets to others, none shows SQL or a traceback."""
-    leaks = [
-        m for m in tenancy.prober.messages if any(s in m for s in tenancy.secrets[:1]) or any(i in m for i in INTERNALS)
-    ]
-    verdict = await auditor.audit(Ledger())
-    record(
+    await audit_probes(
+        tenancy,
+        auditor,
+        TALLY,
         "7b forged / foreign / expired tokens",
         load="page, resume and consistency token misuse",
-        faults="-",
-        tally=TALLY,
-        verdict=verdict,
-        notes=f"codes {dict(TALLY.codes)}; {len(tenancy.prober.messages)} error messages checked",
     )
-    assert leaks == []
-    assert verdict.ok, verdict.report()
-    assert TALLY.wrong == []
