@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from google.protobuf.message import Message
 
 from ameide_cli.legacy.plan import StreamType
 from ameide_command.domain import artifact, chat, events, snapshot
-from ameide_command.domain.model import ArtifactState, ChatState, Happened
+from ameide_command.domain.model import ArtifactState, ChatState, Happened, Relation
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2
 from ameide_eventstore import EventStore, RecordedEvent, StreamState
 
@@ -80,18 +81,18 @@ async def current(store: EventStore, head: StreamState) -> State:
     return state
 
 
-def linked_chats_of(recorded: list[RecordedEvent]) -> set[str]:
-    """The chats an artifact is linked to after ``recorded`` (its stream's events, oldest first)."""
-    linked: set[str] = set()
-    for event in recorded:
-        payload = events.decode(event.event_type, event.payload)
+def links_of(payloads: Iterable[Message | None]) -> dict[str, Relation]:
+    """The chats an artifact is linked to, with their relations, after its stream's decoded events (oldest first)."""
+    links: dict[str, Relation] = {}
+    for payload in payloads:
         if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent):
-            linked.add(payload.threads_id)
+            links[payload.threads_id] = payload.relation_type
         elif isinstance(payload, artifacts_events_pb2.ArtifactChatUnlinkedEvent):
-            linked.discard(payload.threads_id)
-    return linked
+            links.pop(payload.threads_id, None)
+    return links
 
 
 async def linked_chats(store: EventStore, stream_id: uuid.UUID) -> set[str]:
     """The chats a stored artifact is linked to, from its history (its decision state does not keep them)."""
-    return linked_chats_of(await read_all(store, stream_id))
+    recorded = await read_all(store, stream_id)
+    return set(links_of(events.decode(event.event_type, event.payload) for event in recorded))

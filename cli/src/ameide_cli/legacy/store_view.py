@@ -11,7 +11,7 @@ from ameide_cli.legacy import state
 from ameide_cli.legacy.plan import StreamType
 from ameide_cli.legacy.views import Annotation, Version
 from ameide_command.domain import events
-from ameide_command.domain.model import ArtifactState, ChatState, Relation
+from ameide_command.domain.model import ArtifactState, ChatState
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_events
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_events
@@ -95,12 +95,7 @@ class StoreView:
             tenant_id=folded.tenant_id,
         )
         # The artifact's decision state does not keep its chats: its link events tell.
-        relations: dict[str, Relation] = {}
-        for _, payload in await self._payloads(artifact_id):
-            if isinstance(payload, art_events.ArtifactChatLinkedEvent):
-                relations[payload.threads_id] = payload.relation_type
-            elif isinstance(payload, art_events.ArtifactChatUnlinkedEvent):
-                relations.pop(payload.threads_id, None)
+        relations = state.links_of(payload for _, payload in await self._payloads(artifact_id))
         view.threads_ids.extend(relations)
         for chat_id, relation in relations.items():
             view.threads_refs.add(threads_id=chat_id, relation_type=relation)
