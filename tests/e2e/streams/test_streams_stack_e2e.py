@@ -170,14 +170,22 @@ class TestThroughTheDeployables:
             ),
             metadata=colleague.metadata,
         )
-        versions = []
+        versions, updated = [], None
         for body in (b"<v2/>", b"<v3/>"):
             request = artifacts_service_pb2.UpdateArtifactContentRequest(artifact_id=created.artifact_id)
             request.content.mime_type = "application/xml"
             request.content.body = body
-            versions.append(
-                (await owner.artifact_commands.UpdateArtifactContent(request, metadata=owner.metadata)).version
-            )
+            updated = await owner.artifact_commands.UpdateArtifactContent(request, metadata=owner.metadata)
+            versions.append(updated.version)
+        assert updated is not None
+        # Both changes projected before subscribing: they are then replayed one by one. Had they reached a live
+        # subscriber's queue together, the newer full-state update would replace the older (decision D20).
+        await colleague.artifact_queries.GetArtifact(
+            artifacts_service_pb2.GetArtifactRequest(
+                artifact_id=created.artifact_id, consistency_token=updated.consistency_token
+            ),
+            metadata=colleague.metadata,
+        )
         call = colleague.artifact_queries.StreamArtifactUpdates(
             artifacts_service_pb2.StreamArtifactRequest(
                 artifact_id=created.artifact_id, resume_token=loaded.checkpoint_token
