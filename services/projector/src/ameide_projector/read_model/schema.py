@@ -49,6 +49,8 @@ rm_chats = sa.Table(
         sa.text("id DESC"),
         postgresql_where=sa.text("NOT deleted"),
     ),
+    # ListChats' total_count: the listing rule's columns only, so the count is an index-only scan (migration 0007).
+    sa.Index("rm_chats_listable_idx", "tenant_id", "visibility", "owner", postgresql_where=sa.text("NOT deleted")),
 )
 
 # A chat's searchable document, written only when its title, description or tags change (migration 0004: kept off
