@@ -31,9 +31,12 @@ from dataclasses import dataclass
 
 import grpc
 import grpc.aio
+import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
 
-from ameide_bench.eventstore import scratch_database
+from ameide_bench.ceiling import Metered, busy_seconds, ceiling_rps, cores
+from ameide_bench.eventstore import RAW_DDL, Writer, raw_ops, scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
@@ -42,6 +45,8 @@ from ameide_runtime.auth import mint_token
 CONCURRENCY = (1, 8, 32)
 QUICK_CONCURRENCY = (8,)  # the smoke run: each figure once, at the level the targets name
 ECHO_METHOD = "/bench.Echo/Unary"
+SIZED_METHOD = "/bench.Echo/Sized"
+MAX_SIZED_REPLY = 4 * 1024 * 1024
 START_TIMEOUT = 60.0
 # A separate connection per channel: channels with equal arguments otherwise share one subchannel (connection).
 OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
@@ -55,11 +60,12 @@ Op = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """Throughput and latency of one cell."""
+    """Throughput and latency of one cell, and the machine's CPU time it took (every process)."""
 
     rps: float
     p50_ms: float
     p95_ms: float
+    cpu: Metered
 
 
 async def measure(ops: Sequence[Op], seconds: float, warmup: int = WARMUP_CALLS) -> Measurement:
@@ -75,24 +81,40 @@ async def measure(ops: Sequence[Op], seconds: float, warmup: int = WARMUP_CALLS)
             await op()
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    busy_before, began = busy_seconds(), time.perf_counter()
     await asyncio.gather(*(loop(op) for op in ops))
-    elapsed = time.perf_counter() - began
+    elapsed, busy = time.perf_counter() - began, busy_seconds() - busy_before
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return Measurement(len(ordered) / elapsed, statistics.median(ordered) * 1000, p95 * 1000)
+    return Measurement(
+        len(ordered) / elapsed, statistics.median(ordered) * 1000, p95 * 1000, Metered(len(ordered), busy)
+    )
 
 
 # --- the echo server (child process) ------------------------------------------------------------------------
 
 
 async def serve_echo() -> None:
-    """A bare grpc.aio server echoing raw bytes; print ``PORT <n>``; stop when stdin closes."""
+    """A bare grpc.aio server echoing raw bytes; print ``PORT <n>``; stop when stdin closes.
+
+    ``Unary`` answers the request's bytes; ``Sized`` answers as many bytes as the request's decimal number says
+    (a read's small request and large reply).
+    """
+    replies: dict[bytes, bytes] = {}
 
     async def echo(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         return request
 
-    handler = grpc.method_handlers_generic_handler("bench.Echo", {"Unary": grpc.unary_unary_rpc_method_handler(echo)})
+    async def sized(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        reply = replies.get(request)
+        if reply is None:
+            reply = replies[request] = bytes(min(int(request), MAX_SIZED_REPLY))
+        return reply
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo",
+        {"Unary": grpc.unary_unary_rpc_method_handler(echo), "Sized": grpc.unary_unary_rpc_method_handler(sized)},
+    )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -322,20 +344,43 @@ async def run(
         client_channels(echo_target, max(levels), own_connections=channel_per_worker) as echo_channels,
         client_channels(command_target, max(levels), own_connections=channel_per_worker) as command_channels,
     ):
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            for statement in RAW_DDL:
+                await conn.execute(statement)
         for c in levels:
             echo = await measure(echo_ops(echo_channels[:c]), seconds, warmup)
+            async with contextlib.AsyncExitStack() as stack:
+                writers = [Writer([uuid.uuid4()]) for _ in range(c)]
+                raw = await measure(await raw_ops(stack, conninfo, writers), seconds, warmup)
             send = await measure(await send_ops(command_channels[:c], metadata), seconds, warmup)
             ensure = await measure(await ensure_ops(command_channels[:c], metadata, artifacts), seconds, warmup)
-            base = f"echo c={c}"
-            rows += [
-                Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms,
-                    note="bare grpc.aio unary, one process"),
-                Row(f"SendMessage c={c}", send.rps, "rps", base, echo.rps, send.p50_ms, send.p95_ms,
-                    f"target >= 0.50x; {setup}"),
-                Row(f"Ensure (new chat) c={c}", ensure.rps, "rps", base, echo.rps, ensure.p50_ms, ensure.p95_ms,
-                    "4 events, 2 streams, key; p95 target < 10 ms at c=8"),
-            ]  # fmt: skip
+            rows += _level_rows(c, echo=echo, raw=raw, send=send, ensure=ensure, setup=setup)
     return rows
+
+
+def _cpu(cell: Measurement) -> str:
+    return f"{cell.cpu.cpu_us_per_op:,.0f} us machine CPU/op"
+
+
+def _level_rows(
+    c: int, *, echo: Measurement, raw: Measurement, send: Measurement, ensure: Measurement, setup: str
+) -> list[Row]:
+    """One concurrency level's rows: the baselines, the machine's ceiling for SendMessage, and the commands."""
+    base = f"echo c={c}"
+    ceiling = ceiling_rps(echo.cpu, raw.cpu)
+    return [
+        Row(base, echo.rps, "rps", p50_ms=echo.p50_ms, p95_ms=echo.p95_ms,
+            note=f"bare grpc.aio unary, one process; {_cpu(echo)}"),
+        Row(f"raw SQL append txn c={c}", raw.rps, "tx/s", p50_ms=raw.p50_ms, p95_ms=raw.p95_ms,
+            note=f"psycopg: BEGIN, event, outbox row, COMMIT; {_cpu(raw)}"),
+        Row(f"ceiling: echo + raw append c={c}", ceiling, "rps", base, echo.rps,
+            note=f"{cores()} cores / (echo's + raw append's CPU per op): no server reaches more here"),
+        Row(f"SendMessage c={c}", send.rps, "rps", base, echo.rps, send.p50_ms, send.p95_ms,
+            f"target >= 0.50x; {setup}; {_cpu(send)}"),
+        Row(f"Ensure (new chat) c={c}", ensure.rps, "rps", base, echo.rps, ensure.p50_ms, ensure.p95_ms,
+            f"4 events, 2 streams, key; p95 target < 10 ms at c=8; {_cpu(ensure)}"),
+    ]  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -156,13 +156,18 @@ def _raw_op(conn: psycopg.AsyncConnection[Any], writer: Writer) -> Op:
     return op
 
 
+async def raw_ops(stack: contextlib.AsyncExitStack, conninfo: str, writers: Sequence[Writer]) -> list[Op]:
+    """A raw append op per writer, each on its own connection (closed with ``stack``); needs ``RAW_DDL``'s tables."""
+    conns = [await stack.enter_async_context(await psycopg.AsyncConnection.connect(conninfo)) for _ in writers]
+    return [_raw_op(conn, writer) for conn, writer in zip(conns, writers, strict=True)]
+
+
 def raw_variant(conninfo: str, count: int) -> AsyncVariant:
     """One connection per writer: BEGIN, INSERT event, INSERT outbox row, COMMIT (psycopg, no framework)."""
     writers = [Writer([uuid.uuid4()]) for _ in range(count)]
 
     async def make(stack: contextlib.AsyncExitStack) -> list[Op]:
-        conns = [await stack.enter_async_context(await psycopg.AsyncConnection.connect(conninfo)) for _ in writers]
-        return [_raw_op(conn, writer) for conn, writer in zip(conns, writers, strict=True)]
+        return await raw_ops(stack, conninfo, writers)
 
     return AsyncVariant(make)
 

@@ -37,7 +37,7 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from ameide_bench.command import Op
+from ameide_bench.command import SIZED_METHOD, Op, echo_server
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
@@ -384,18 +384,48 @@ async def compare(
     *,
     warmup: int = WARMUP_CALLS,
     server_cpu: Callable[[], float] = lambda: 0.0,
-) -> tuple[Cells, Cells]:
-    """Warm both up, then alternate short cells of each so both see the same machine (this one is shared)."""
-    for op in (*ours, *raw):
+    echo: Sequence[Op] = (),
+) -> tuple[Cells, Cells, Cells]:
+    """Warm all up, then alternate short cells of each so all see the same machine (this one is shared)."""
+    for op in (*ours, *raw, *echo):
         for _ in range(warmup):
             await op()
-    ours_cells, raw_cells = Cells([]), Cells([])
+    ours_cells, raw_cells, echo_cells = Cells([]), Cells([]), Cells([])
     for _ in range(rounds):
         cpu_before = server_cpu()
         latencies, elapsed = await cell(ours, seconds / rounds)
         ours_cells.add(latencies, elapsed, server_cpu() - cpu_before)
         raw_cells.add(*await cell(raw, seconds / rounds))
-    return ours_cells, raw_cells
+        if echo:
+            echo_cells.add(*await cell(echo, seconds / rounds))
+    return ours_cells, raw_cells, echo_cells
+
+
+async def reply_size(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret: str) -> int:
+    """The mean size in bytes of the replies to (up to 20 of) ``calls``, read off the wire undecoded."""
+    method = f"/{svc.DESCRIPTOR.services_by_name['ChatQueryService'].full_name}/{kind}"
+    raw_call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+    sizes = []
+    for call in calls[:20]:
+        token = mint_token(secret, user_id=call.user, tenant_id=call.tenant)
+        reply = await raw_call(call.grpc_request.SerializeToString(), metadata=(("authorization", f"Bearer {token}"),))
+        sizes.append(len(reply))
+    return round(statistics.mean(sizes))
+
+
+def echo_ops(channels: Sequence[grpc.aio.Channel], size: int) -> list[Op]:
+    """Workers calling the bare echo server for ``size``-byte replies, worker ``i`` on channel ``i`` (modulo)."""
+    request = str(size).encode()
+    calls: list[grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]] = [c.unary_unary(SIZED_METHOD) for c in channels]
+    ops: list[Op] = []
+    for offset in range(CONCURRENCY):
+        channel_call = calls[offset % len(calls)]
+
+        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel_call) -> None:
+            await call(request)
+
+        ops.append(op)
+    return ops
 
 
 async def run(
@@ -414,23 +444,32 @@ async def run(
         async with (
             query_server(url, redis_url, secret, workers) as server,
             client_channels(server.target, CONCURRENCY) as channels,
+            echo_server() as echo_target,
+            client_channels(echo_target, CONCURRENCY) as echo_channels,
         ):
             for kind in ("GetMessages", "ListChats", "SearchChats"):
                 calls = workload(kind, seeded, rng)
+                size = await reply_size(channels[0], kind, calls, secret)
                 ops, conns = await raw_ops(libpq, calls)
                 try:
-                    ours, raw = await compare(
+                    ours, raw, echo = await compare(
                         grpc_ops(channels, kind, calls, secret),
                         ops,
                         seconds,
                         rounds,
                         warmup=warmup,
                         server_cpu=server.cpu_seconds,
+                        echo=echo_ops(echo_channels, size),
                     )
                 finally:
                     for conn in conns:
                         await conn.close()
                 raw_row = raw.row(f"raw SQL {kind} c={CONCURRENCY}", note="same statements, psycopg")
+                echo_row = echo.row(f"gRPC echo, {kind}-sized reply c={CONCURRENCY}")
+                echo_note = (
+                    f"bare grpc.aio, {size:,}-byte replies: p95 {(echo_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x"
+                    " raw SQL before any server work"
+                )
                 ours_row = ours.row(f"gRPC {kind} c={CONCURRENCY}", baseline_name=f"raw SQL {kind}")
                 note = f"p95 {(ours_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw"
                 note += f"; server CPU {ours.cpu_us_per_request():,.0f} us/req ({workers} worker(s))"
@@ -438,7 +477,11 @@ async def run(
                     note += "; target p95 < 10 ms and <= 1.3x raw"
                 else:
                     note += "; raw runs the search statement only, gRPC also the snippets statement"
-                rows += [raw_row, dataclasses.replace(ours_row, baseline_figure=raw_row.figure, note=note)]
+                rows += [
+                    raw_row,
+                    dataclasses.replace(echo_row, note=echo_note),
+                    dataclasses.replace(ours_row, baseline_figure=raw_row.figure, note=note),
+                ]
     rows.append(
         Row(f"seed {shape.messages:,} messages / {shape.chats:,} chats / {shape.tenants} tenants", seed_seconds, "s")
     )
