@@ -250,14 +250,37 @@ def _our_op(store: PostgresEventStore, writer: Writer, *, idempotent: bool) -> O
     return op
 
 
-def our_variant(url: str, count: int, *, streams: int = 1, idempotent: bool = False) -> AsyncVariant:
-    """Appends of one event per stream (one or two streams per transaction); each writer has its own streams."""
-    writers = [Writer([uuid.uuid4() for _ in range(streams)]) for _ in range(count)]
+def _first_message_op(store: PostgresEventStore, writer: Writer) -> Op:
+    """A first message about an artifact's shape: a new stream of 3 events beside the writer's stream, keyed."""
+
+    async def op() -> None:
+        [own] = writer.streams
+        appends = [
+            StreamAppend(uuid.uuid4(), "chat", "bench", 0, _events(3), SNAPSHOT),
+            StreamAppend(own, "artifact", "bench", writer.version, _events(), SNAPSHOT),
+        ]
+        write = IdempotentWrite(IdempotencyKey("bench", "bench-user", uuid.uuid4().hex), b"h" * 32, b"r" * 64)
+        await store.append(appends, idempotency=write)
+        writer.version += 1
+
+    return op
+
+
+def our_variant(
+    url: str, count: int, *, streams: int = 1, idempotent: bool = False, first_message: bool = False
+) -> AsyncVariant:
+    """Appends of one event per stream (one or two streams per transaction); each writer has its own streams.
+
+    ``first_message``: each append creates a new stream beside the writer's own one instead (see its op).
+    """
+    writers = [Writer([uuid.uuid4() for _ in range(1 if first_message else streams)]) for _ in range(count)]
 
     async def make(stack: contextlib.AsyncExitStack) -> list[Op]:
         engine = create_async_engine(url, pool_size=count, max_overflow=0)
         stack.push_async_callback(engine.dispose)
         store = PostgresEventStore(engine)
+        if first_message:
+            return [_first_message_op(store, writer) for writer in writers]
         return [_our_op(store, writer, idempotent=idempotent) for writer in writers]
 
     return AsyncVariant(make)
@@ -276,6 +299,7 @@ async def append_rows(
             "one": our_variant(url, c),
             "two": our_variant(url, c, streams=2),
             "idem": our_variant(url, c, idempotent=True),
+            "first": our_variant(url, c, first_message=True),
         }
         if with_library:
             variants["lib"] = EventsourcingVariant(url, c)
@@ -294,6 +318,8 @@ async def append_rows(
                 m["two"].p95_ms, "2 events, atomic"),
             Row(f"ours 1 stream + idempotency c={c}", m["idem"].ops_per_s, "tx/s", raw, m["raw"].ops_per_s,
                 m["idem"].p50_ms, m["idem"].p95_ms, "key claimed in the same statement"),
+            Row(f"ours new stream + existing + key c={c}", m["first"].ops_per_s, "tx/s", raw, m["raw"].ops_per_s,
+                m["first"].p50_ms, m["first"].p95_ms, "a first message's shape (3 + 1 events): one statement"),
         ]  # fmt: skip
     return rows
 

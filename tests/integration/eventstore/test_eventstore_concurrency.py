@@ -116,3 +116,41 @@ class TestCancellation:
         store = PostgresEventStore(engine)
         assert {} == await store.load_states([a, b])
         assert {a: 1, b: 1} == dict((await store.append([stream(a, 0), stream(b, 0)])).versions)
+
+
+class TestNewStreamBesideAnother:
+    """A new stream and an existing one are written by one statement (the first message about an artifact)."""
+
+    async def test_50_calls_one_key_create_one_stream_and_append_once(self, store: PostgresEventStore) -> None:
+        """50 concurrent calls, one key, each creating a new stream beside one shared stream: one effect, one answer."""
+        shared, key, response = uuid.uuid4(), uuid.uuid4().hex, uuid.uuid4().bytes
+        await store.append([stream(shared, 0)])
+        created = [uuid.uuid4() for _ in range(50)]
+        results = await asyncio.gather(
+            *(
+                store.append([stream(new, 0, 2), stream(shared, 1)], idempotency=idem(key, response=response))
+                for new in created
+            )
+        )
+        assert {response} == {r.response for r in results}
+        assert 49 == sum(r.replayed for r in results)
+        [winner] = [r for r in results if not r.replayed]
+        [new] = [sid for sid in winner.versions if sid != shared]
+        assert {new: 2, shared: 2} == dict(winner.versions)
+        states = await store.load_states([shared, *created])
+        assert {shared: 2, new: 2} == {sid: state.version for sid, state in states.items()}
+
+    async def test_writers_racing_on_the_existing_stream_conflict_atomically(self, store: PostgresEventStore) -> None:
+        """20 writers each creating a stream beside one existing stream at one version: one wins, the rest conflict."""
+        shared = uuid.uuid4()
+        await store.append([stream(shared, 0)])
+        created = [uuid.uuid4() for _ in range(20)]
+        results = await asyncio.gather(
+            *(store.append([stream(new, 0), stream(shared, 1)]) for new in created), return_exceptions=True
+        )
+        conflicts = [r for r in results if isinstance(r, ConcurrencyError)]
+        assert (19, {shared}) == (len(conflicts), {c.stream_id for c in conflicts})
+        assert {2} == {c.actual for c in conflicts}
+        states = await store.load_states([shared, *created])
+        assert 2 == len(states)
+        assert 2 == states[shared].version

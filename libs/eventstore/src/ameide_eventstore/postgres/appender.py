@@ -150,6 +150,33 @@ async def append_single(
     return _appended(b"", None, {item.stream_id: row[0]}, row[1])
 
 
+def joinable(items: Sequence[StreamAppend]) -> bool:
+    """Two streams, one of them new: one statement writes both (``append_sql.joined_statement`` says why)."""
+    return len(items) == 2 and any(item.expected_version == ExpectedVersion.NO_STREAM for item in items)  # noqa: PLR2004
+
+
+async def append_joined(
+    conn: Conn, items: Sequence[StreamAppend], idempotency: IdempotentWrite | None, shard_count: int
+) -> AppendResult:
+    """Joinable streams (in sorted order), one autocommit statement (the idempotency claim folded in)."""
+    params: dict[str, Any] = {}
+    for n, item in enumerate(items):
+        params.update({f"s{n}_{name}": value for name, value in stream_params(item, shard_count).items()})
+    if idempotency is not None:
+        params.update(claim_params(idempotency))
+    shapes = tuple((_kind(item.expected_version), len(item.events) > 1) for item in items)
+    row = await _row(conn, sql.joined_statement(shapes, claim=idempotency is not None), params)
+    if row is None:
+        raise EventStoreError("append statement returned no row")
+    count = len(items)
+    versions = {item.stream_id: row[n] for n, item in enumerate(items)}
+    if idempotency is None:
+        return _appended(b"", None, versions, row[count])
+    if row[0] is None:
+        raise ReplayedError
+    return _appended(idempotency.response, row[count + 1], versions, row[count])
+
+
 async def append_in_transaction(
     conn: Conn,
     items: Sequence[StreamAppend],

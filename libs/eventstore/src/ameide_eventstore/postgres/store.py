@@ -105,6 +105,8 @@ class PostgresEventStore:
                 try:
                     if single:
                         return await appender.append_single(conn, ordered[0], idempotency, self._shard_count)
+                    if self._before_commit is None and appender.joinable(ordered):
+                        return await appender.append_joined(conn, ordered, idempotency, self._shard_count)
                     return await appender.append_in_transaction(
                         conn, ordered, idempotency, self._shard_count, self._before_commit
                     )
