@@ -1,8 +1,8 @@
 """The append hot path on the psycopg connection under the SQLAlchemy pool (no per-statement framework cost).
 
-A single-stream append, with or without an idempotency key, is ONE autocommit statement (one round trip). A
-multi-stream append is one short transaction (one statement per stream in sorted id order, the first also claiming
-the key) sent as one pipeline: also one round trip.
+A single-stream append, with or without an idempotency key, is ONE autocommit statement (one round trip), and so
+is a new stream beside one other (``append_joined``). Any other multi-stream append is one short transaction (one
+statement per stream in sorted id order, the first also claiming the key) sent as one pipeline: also one round trip.
 """
 
 from __future__ import annotations
