@@ -136,7 +136,9 @@ def test_each_deployable_runs_its_own_serve_subcommand() -> None:
     for component in ("command", "query", "projector"):
         assert container(deployment(docs, component))["args"] == ["serve", component]
     prod = render(ci_values("production-values.yaml"))
-    assert container(deployment(prod, "query"))["args"] == ["serve", "query", "--workers", "2"]
+    assert container(deployment(prod, "query"))["args"] == ["serve", "query"]
+    large_pods = render({"query": {"workers": 4}})
+    assert container(deployment(large_pods, "query"))["args"] == ["serve", "query", "--workers", "4"]
 
 
 def test_migration_job_is_a_pre_install_and_pre_upgrade_hook() -> None:

@@ -1,10 +1,11 @@
 """Query-path benchmark: GetMessages, ListChats and SearchChats over real gRPC beside the same SELECTs on psycopg.
 
 A scratch database is seeded straight into the read-model tables with COPY (full: 1,000,000 messages over 10,000
-chats in 10 tenants; quick: 10,000 over 100 in 2). The real query deployable (``python -m ameide_cli serve query
---workers 2``: JWT auth, tracing, metrics and error interceptors, two processes sharing the port as the production
-chart runs it) runs as a child process; this process drives it at concurrency 8 over 8 connections, as 8 callers
-would, and then runs the very statements the views run, with the same parameters, on 8 raw psycopg connections.
+chats in 10 tenants; quick: 10,000 over 100 in 2). The real query deployable (``python -m ameide_cli serve query``:
+JWT auth, tracing, metrics and error interceptors, one process as the production chart runs it; ``--workers N``
+runs N sharing the port) runs as a child process; this process drives it at concurrency 8 over 8 connections, as
+8 callers would, and then runs the very statements the views run, with the same parameters, on 8 raw psycopg
+connections, and a bare gRPC echo server replying with as many bytes as each RPC does (what no server beats).
 Beside each gRPC figure it reports the server's CPU time per request (all its processes, from /proc). Run
 ``python -m ameide_bench.query --database-url URL [--redis-url URL] [--quick] [--workers N]``.
 """
@@ -52,8 +53,8 @@ from ameide_runtime.auth import mint_token
 from ameide_runtime.resume import chat_feed
 
 CONCURRENCY = 8
-# deploy/helm/ameide/ci/production-values.yaml runs the query deployable with `workers: 2` per pod.
-WORKERS = 2
+# deploy/helm/ameide/ci/production-values.yaml runs the query deployable with one worker per pod (D42).
+WORKERS = 1
 # Two workers starting side by side on a loaded 2-core machine have taken over a minute.
 START_TIMEOUT = 120.0
 USERS_PER_TENANT = 20
