@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -114,6 +115,30 @@ class TestListChats:
                     break
         expected = [str(mine[0]), *(str(c) for c in reversed([*mine[1:], *theirs_team]))]
         assert seen == expected
+
+    async def test_a_listed_chat_is_the_chat_get_chat_answers(self, engine: AsyncEngine, reads: Reads) -> None:
+        """Every field of a listed chat (labels, tags, description, times, counts) equals GetChat's, field for field."""
+        seeder, tenant = Seeder(engine), _tenant()
+        plain = await seeder.chat(user="me", tenant=tenant)
+        seeder.now += dt.timedelta(microseconds=654_321)  # times to the microsecond survive the list's encoding
+        dressed = await seeder.chat(
+            user="me",
+            tenant=tenant,
+            visibility=TEAM,
+            title="Approvals ✓",
+            description='Where "quotes" and \\ backslashes live',
+            tags=("ops", "bench"),
+            labels={"team": "core", "emoji": "🚀", "empty": ""},
+        )
+        await seeder.message(dressed, "first", user="me", tenant=tenant)
+        await seeder.project()
+        with caller("me", tenant):
+            listed = {c.id: c for c in (await reads.chats.list_chats(svc.ListChatsRequest())).threads}
+            for chat in (plain, dressed):
+                got = (await reads.chats.get_chat(svc.GetChatRequest(threads_id=str(chat)))).threads
+                assert got == listed[str(chat)]
+        assert dict(listed[str(dressed)].metadata.labels) == {"team": "core", "emoji": "🚀", "empty": ""}
+        assert listed[str(dressed)].created_at.nanos == 654_321_000
 
     async def test_filters(self, engine: AsyncEngine, reads: Reads) -> None:
         """Visibility, artifact, creation-time and text filters narrow the list and its total."""

@@ -80,8 +80,7 @@ class ChatReads:
         if keep < len(reply.threads):
             del reply.threads[keep:]
         if page.has_more or keep < len(page.rows):
-            last = page.rows[keep - 1]
-            reply.next_page_token = tokens.issue(position(last.last_activity_at, last.id))
+            reply.next_page_token = tokens.issue(position(*page.rows[keep - 1].keyset()))
         return reply
 
     async def get_messages(self, request: svc.GetMessagesRequest) -> svc.GetMessagesResponse:

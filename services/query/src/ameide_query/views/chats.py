@@ -16,7 +16,7 @@ from ameide_query.views.db import Conn, compiled
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
-from ameide_query.views.rows import CHAT_COLUMNS, ChatRow, timestamp
+from ameide_query.views.rows import CHAT_COLUMNS, LISTED_CHAT_COLUMNS, ChatRow, ListedChat, timestamp
 from ameide_runtime.identity import Identity
 
 _GET_CHAT = text(
@@ -46,7 +46,7 @@ def _list_statement(*, matching: bool) -> str:
     head = f"WITH q AS (SELECT {TSQUERY} AS tsq) " if matching else ""
     return (
         f"{head}SELECT t.total, p.* FROM (SELECT count(*) AS total FROM {source} WHERE {where}) AS t "  # noqa: S608 - constant fragments
-        f"LEFT JOIN LATERAL (SELECT {CHAT_COLUMNS} FROM {source} WHERE {where} "
+        f"LEFT JOIN LATERAL (SELECT {LISTED_CHAT_COLUMNS} FROM {source} WHERE {where} "
         "AND (c.last_activity_at, c.id) < (:k_at, :k_id) "
         "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit) AS p ON true"
     )
@@ -109,7 +109,7 @@ async def list_chats(
     *,
     after: tuple[dt.datetime, uuid.UUID] | None,
     limit: int,
-) -> Page[ChatRow]:
+) -> Page[ListedChat]:
     """The caller's visible chats matching the filter, most recently active first, after the keyset position."""
     k_at, k_id = after or (TOP_TIME, TOP_ID)
     params = {
@@ -121,12 +121,12 @@ async def list_chats(
         **chat_filter.params(),
     }
     statement = _LIST_CHATS_MATCHING_SQL if chat_filter.query else _LIST_CHATS_SQL
-    # Plain tuples (total, then CHAT_COLUMNS in ChatRow's order): cheaper than a named tuple per row.
+    # Plain tuples (total, then LISTED_CHAT_COLUMNS in ListedChat's order): cheaper than a named tuple per row.
     cursor = conn.cursor(row_factory=tuple_row)
     rows = await (await cursor.execute(statement, params)).fetchall()
     total = int(rows[0][0]) if rows else 0
     # No visible chat (after the position) is one row of NULLs from the outer join.
-    chats = [ChatRow(*r[1:]) for r in rows if r[1] is not None]
+    chats = [ListedChat(*r[1:]) for r in rows if r[1] is not None]
     return cut(chats, total, limit)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,21 @@ CHAT_COLUMNS = (
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROS_PER_SECOND = 1_000_000
+
+
+def epoch_micros(column: str) -> str:
+    """SQL: a timestamptz column as integer microseconds since 1970 (exact: ``extract`` is numeric since PG 14)."""
+    return f"(extract(epoch FROM {column}) * 1000000)::int8"
+
+
+# ListChats' columns, in ListedChat's order: CHAT_COLUMNS as plain values a page of chats loads and encodes at half
+# the cost (a text id, labels as JSON text, times as integers), instead of a UUID, three datetimes and a dict a row.
+LISTED_CHAT_COLUMNS = (
+    "c.id::text, c.tenant_id, c.owner, c.title, c.visibility, c.description, c.labels::text, c.tags, c.agent_id, "
+    f"c.message_count, {epoch_micros('c.created_at')}, {epoch_micros('c.updated_at')}, "
+    f"{epoch_micros('c.last_activity_at')}, c.deleted, c.version"
+)
 
 
 def timestamp(value: dt.datetime) -> Timestamp:
@@ -109,6 +125,57 @@ class ChatRow:
         metadata.tags.extend(self.tags)
         if self.labels:
             metadata.labels.update(self.labels)
+
+
+def stamp_micros(target: Timestamp, micros: int) -> None:
+    """Set a timestamp field in place to microseconds since 1970."""
+    seconds, rest = divmod(micros, _MICROS_PER_SECOND)
+    target.seconds = seconds
+    target.nanos = rest * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ListedChat:
+    """A chat of a ListChats page, as ``LISTED_CHAT_COLUMNS`` selects it."""
+
+    id: str
+    tenant_id: str
+    owner: str
+    title: str
+    visibility: int
+    description: str
+    labels_json: str
+    tags: list[str]
+    agent_id: str
+    message_count: int
+    created_us: int
+    updated_us: int
+    last_activity_us: int
+    deleted: bool
+    version: int
+
+    def fill(self, chat: types.Chat) -> None:
+        """Write the wire Chat into an empty ``chat`` (the same message ``ChatRow.fill`` writes)."""
+        chat.id = self.id
+        chat.title = self.title
+        chat.user_id = self.owner
+        chat.visibility = self.visibility  # type: ignore[assignment]
+        chat.tenant_id = self.tenant_id
+        chat.agent_id = self.agent_id
+        chat.message_count = self.message_count
+        chat.version = self.version
+        stamp_micros(chat.created_at, self.created_us)
+        stamp_micros(chat.updated_at, self.updated_us)
+        stamp_micros(chat.last_activity_at, self.last_activity_us)
+        metadata = chat.metadata
+        metadata.description = self.description
+        metadata.tags.extend(self.tags)
+        if self.labels_json != "{}":
+            metadata.labels.update(json.loads(self.labels_json))
+
+    def keyset(self) -> tuple[dt.datetime, uuid.UUID]:
+        """The list's keyset position of this chat: (last activity, id)."""
+        return _EPOCH + dt.timedelta(microseconds=self.last_activity_us), uuid.UUID(self.id)
 
 
 @dataclass(frozen=True, slots=True)
