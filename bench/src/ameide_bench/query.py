@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from ameide_bench.command import SIZED_METHOD, Op, echo_server
 from ameide_bench.eventstore import scratch_database
+from ameide_bench.floor import floor_ops, floor_server
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc as svc_grpc
@@ -53,6 +54,7 @@ from ameide_runtime.auth import mint_token
 from ameide_runtime.resume import chat_feed
 
 CONCURRENCY = 8
+KINDS = ("GetMessages", "ListChats", "SearchChats")
 # deploy/helm/ameide/ci/production-values.yaml runs the query deployable with one worker per pod (D42).
 WORKERS = 1
 # Two workers starting side by side on a loaded 2-core machine have taken over a minute.
@@ -385,21 +387,26 @@ async def compare(
     *,
     warmup: int = WARMUP_CALLS,
     server_cpu: Callable[[], float] = lambda: 0.0,
-    echo: Sequence[Op] = (),
-) -> tuple[Cells, Cells, Cells]:
-    """Warm all up, then alternate short cells of each so all see the same machine (this one is shared)."""
-    for op in (*ours, *raw, *echo):
+    others: Mapping[str, Sequence[Op]] | None = None,
+) -> tuple[Cells, Cells, dict[str, Cells]]:
+    """Warm all up, then alternate short cells of each so all see the same machine (this one is shared).
+
+    ``others``: more baselines (named op sets) measured in the same alternation.
+    """
+    others = others or {}
+    for op in (*ours, *raw, *(op for ops in others.values() for op in ops)):
         for _ in range(warmup):
             await op()
-    ours_cells, raw_cells, echo_cells = Cells([]), Cells([]), Cells([])
+    ours_cells, raw_cells = Cells([]), Cells([])
+    other_cells = {name: Cells([]) for name in others}
     for _ in range(rounds):
         cpu_before = server_cpu()
         latencies, elapsed = await cell(ours, seconds / rounds)
         ours_cells.add(latencies, elapsed, server_cpu() - cpu_before)
         raw_cells.add(*await cell(raw, seconds / rounds))
-        if echo:
-            echo_cells.add(*await cell(echo, seconds / rounds))
-    return ours_cells, raw_cells, echo_cells
+        for name, ops in others.items():
+            other_cells[name].add(*await cell(ops, seconds / rounds))
+    return ours_cells, raw_cells, other_cells
 
 
 async def reply_size(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret: str) -> int:
@@ -442,34 +449,44 @@ async def run(
         started = time.perf_counter()
         seeded = await seed(libpq, shape)
         seed_seconds = time.perf_counter() - started
+        workloads = {kind: workload(kind, seeded, rng) for kind in KINDS}
         async with (
             query_server(url, redis_url, secret, workers) as server,
             client_channels(server.target, CONCURRENCY) as channels,
             echo_server() as echo_target,
             client_channels(echo_target, CONCURRENCY) as echo_channels,
+            floor_server(libpq, {k: [c.statements for c in calls] for k, calls in workloads.items()}) as floor_target,
+            client_channels(floor_target, CONCURRENCY) as floor_channels,
         ):
-            for kind in ("GetMessages", "ListChats", "SearchChats"):
-                calls = workload(kind, seeded, rng)
+            for kind, calls in workloads.items():
                 size = await reply_size(channels[0], kind, calls, secret)
                 ops, conns = await raw_ops(libpq, calls)
                 try:
-                    ours, raw, echo = await compare(
+                    ours, raw, bounds = await compare(
                         grpc_ops(channels, kind, calls, secret),
                         ops,
                         seconds,
                         rounds,
                         warmup=warmup,
                         server_cpu=server.cpu_seconds,
-                        echo=echo_ops(echo_channels, size),
+                        others={
+                            "echo": echo_ops(echo_channels, size),
+                            "floor": floor_ops(floor_channels, kind, len(calls), size, CONCURRENCY),
+                        },
                     )
                 finally:
                     for conn in conns:
                         await conn.close()
                 raw_row = raw.row(f"raw SQL {kind} c={CONCURRENCY}", note="same statements, psycopg")
-                echo_row = echo.row(f"gRPC echo, {kind}-sized reply c={CONCURRENCY}")
+                echo_row = bounds["echo"].row(f"gRPC echo, {kind}-sized reply c={CONCURRENCY}")
                 echo_note = (
                     f"bare grpc.aio, {size:,}-byte replies: p95 {(echo_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x"
                     " raw SQL before any server work"
+                )
+                floor_row = bounds["floor"].row(f"floor: gRPC + the same SQL {kind} c={CONCURRENCY}")
+                floor_note = (
+                    f"bare grpc.aio running the statements on psycopg, {size:,}-byte replies, nothing else: p95 "
+                    f"{(floor_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw SQL"
                 )
                 ours_row = ours.row(f"gRPC {kind} c={CONCURRENCY}", baseline_name=f"raw SQL {kind}")
                 note = f"p95 {(ours_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw"
@@ -481,6 +498,7 @@ async def run(
                 rows += [
                     raw_row,
                     dataclasses.replace(echo_row, note=echo_note),
+                    dataclasses.replace(floor_row, note=floor_note),
                     dataclasses.replace(ours_row, baseline_figure=raw_row.figure, note=note),
                 ]
     rows.append(

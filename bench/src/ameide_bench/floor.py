@@ -1,0 +1,110 @@
+"""The least a gRPC read server on this stack can do, run beside the real one: the read benchmark's floor.
+
+A bare grpc.aio server (child process) that, for each call, runs the read's own statements with their parameters on
+one of 8 psycopg connections (autocommit, prepared after a few runs, as the read pool does) and answers with as many
+bytes as the real RPC's reply: no authentication, validation, access checks, tokens or message encoding. Whatever
+the real query service adds, this server does not pay; whatever it pays, every Python gRPC server reading
+PostgreSQL pays. Its latency at c=8 on the same machine, in the same run, bounds what any such server reaches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import pickle
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+import psycopg
+
+METHOD = "/bench.Floor/Read"
+CONNECTIONS = 8
+START_TIMEOUT = 60.0
+
+Op = Callable[[], Awaitable[None]]
+# kind -> each call's statements: ((SQL, parameters), ...)
+Workloads = dict[str, list[tuple[tuple[str, dict[str, Any]], ...]]]
+
+
+async def _serve(libpq: str, workloads: Workloads) -> None:
+    pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    for _ in range(CONNECTIONS):
+        pool.put_nowait(await psycopg.AsyncConnection.connect(libpq, autocommit=True))
+    replies: dict[int, bytes] = {}
+
+    async def read(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        kind, index, size = request.decode().split(":")
+        conn = await pool.get()
+        try:
+            for statement, params in workloads[kind][int(index)]:
+                await (await conn.execute(statement, params)).fetchall()
+        finally:
+            pool.put_nowait(conn)
+        return replies.setdefault(int(size), bytes(int(size)))
+
+    handler = grpc.method_handlers_generic_handler("bench.Floor", {"Read": grpc.unary_unary_rpc_method_handler(read)})
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(f"PORT {port}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.stop(1)
+
+
+@contextlib.asynccontextmanager
+async def floor_server(libpq: str, workloads: Workloads) -> AsyncIterator[str]:
+    """The floor server's ``host:port``, serving ``workloads`` from the database at ``libpq``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "workloads.pickle"
+        path.write_bytes(pickle.dumps(workloads))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ameide_bench.floor", "--database", libpq, "--workloads", str(path),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin is not None  # noqa: S101 - requested above
+        assert proc.stdout is not None  # noqa: S101 - requested above
+        try:
+            line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
+            if not line.startswith("PORT "):
+                raise RuntimeError(f"the floor server did not start: {line!r}")
+            yield f"127.0.0.1:{line.split()[1]}"
+        finally:
+            proc.stdin.close()
+            await proc.wait()
+
+
+def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size: int, concurrency: int) -> list[Op]:
+    """Workers cycling through the ``calls`` calls of ``kind`` as the real RPC's do, worker ``i`` on channel ``i``."""
+    ops: list[Op] = []
+    for offset in range(concurrency):
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channels[offset % len(channels)].unary_unary(METHOD)
+        requests = itertools.cycle(f"{kind}:{index}:{size}".encode() for index in range(offset, calls, concurrency))
+
+        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call, requests: Any = requests) -> None:  # noqa: ANN401
+            await call(next(requests))
+
+        ops.append(op)
+    return ops
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ameide_bench.floor --database LIBPQ --workloads FILE`` (started by ``floor_server``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--workloads", required=True, type=Path)
+    args = parser.parse_args(argv)
+    # The parent wrote this file a moment ago in a private temporary folder: trusted input.
+    workloads: Workloads = pickle.loads(args.workloads.read_bytes())  # noqa: S301
+    asyncio.run(_serve(args.database, workloads))
+
+
+if __name__ == "__main__":
+    main()
