@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 from ameide_bench.ceiling import Metered, busy_seconds, ceiling_rps, cores
 from ameide_bench.eventstore import RAW_DDL, Writer, raw_ops, scratch_database
+from ameide_bench.floor import append_ops, floor_server
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
@@ -348,25 +349,50 @@ async def run(
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
             for statement in RAW_DDL:
                 await conn.execute(statement)
-        for c in levels:
-            echo = await measure(echo_ops(echo_channels[:c]), seconds, warmup)
-            async with contextlib.AsyncExitStack() as stack:
-                writers = [Writer([uuid.uuid4()]) for _ in range(c)]
-                raw = await measure(await raw_ops(stack, conninfo, writers), seconds, warmup)
-            send = await measure(await send_ops(command_channels[:c], metadata), seconds, warmup)
-            ensure = await measure(await ensure_ops(command_channels[:c], metadata, artifacts), seconds, warmup)
-            rows += _level_rows(c, echo=echo, raw=raw, send=send, ensure=ensure, setup=setup)
+        size = await send_reply_size(command_channels[0], metadata)
+        async with (
+            floor_server(conninfo, {}) as floor_target,
+            client_channels(floor_target, max(levels), own_connections=channel_per_worker) as floor_channels,
+        ):
+            for c in levels:
+                echo = await measure(echo_ops(echo_channels[:c]), seconds, warmup)
+                async with contextlib.AsyncExitStack() as stack:
+                    writers = [Writer([uuid.uuid4()]) for _ in range(c)]
+                    raw = await measure(await raw_ops(stack, conninfo, writers), seconds, warmup)
+                floor = await measure(append_ops(floor_channels[:c], size), seconds, warmup)
+                send = await measure(await send_ops(command_channels[:c], metadata), seconds, warmup)
+                ensure = await measure(await ensure_ops(command_channels[:c], metadata, artifacts), seconds, warmup)
+                cells = Cells(echo=echo, raw=raw, floor=floor, send=send, ensure=ensure)
+                rows += _level_rows(c, cells, setup=f"{setup}; {size}-byte replies")
     return rows
+
+
+async def send_reply_size(channel: grpc.aio.Channel, metadata: Sequence[tuple[str, str]]) -> int:
+    """The size of a SendMessage reply (what the floor server answers with)."""
+    chats = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
+    created = await chats.CreateChat(threads_service_pb2.CreateChatRequest(title="size"), metadata=metadata)
+    request = threads_service_pb2.SendMessageRequest(threads_id=created.threads.id, message=_message())
+    return (await chats.SendMessage(request, metadata=metadata)).ByteSize()
 
 
 def _cpu(cell: Measurement) -> str:
     return f"{cell.cpu.cpu_us_per_op:,.0f} us machine CPU/op"
 
 
-def _level_rows(
-    c: int, *, echo: Measurement, raw: Measurement, send: Measurement, ensure: Measurement, setup: str
-) -> list[Row]:
-    """One concurrency level's rows: the baselines, the machine's ceiling for SendMessage, and the commands."""
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """One concurrency level's measurements."""
+
+    echo: Measurement
+    raw: Measurement
+    floor: Measurement
+    send: Measurement
+    ensure: Measurement
+
+
+def _level_rows(c: int, cells: Cells, *, setup: str) -> list[Row]:
+    """One concurrency level's rows: the baselines, the bounds on SendMessage here, and the commands."""
+    echo, raw, floor, send, ensure = cells.echo, cells.raw, cells.floor, cells.send, cells.ensure
     base = f"echo c={c}"
     ceiling = ceiling_rps(echo.cpu, raw.cpu)
     return [
@@ -376,6 +402,8 @@ def _level_rows(
             note=f"psycopg: BEGIN, event, outbox row, COMMIT; {_cpu(raw)}"),
         Row(f"ceiling: echo + raw append c={c}", ceiling, "rps", base, echo.rps,
             note=f"{cores()} cores / (echo's + raw append's CPU per op): no server reaches more here"),
+        Row(f"floor: gRPC + raw append c={c}", floor.rps, "rps", base, echo.rps, floor.p50_ms, floor.p95_ms,
+            f"bare grpc.aio doing the raw append per call, nothing else; {_cpu(floor)}"),
         Row(f"SendMessage c={c}", send.rps, "rps", base, echo.rps, send.p50_ms, send.p95_ms,
             f"target >= 0.50x; {setup}; {_cpu(send)}"),
         Row(f"Ensure (new chat) c={c}", ensure.rps, "rps", base, echo.rps, ensure.p50_ms, ensure.p95_ms,

@@ -5,6 +5,8 @@ one of 8 psycopg connections (autocommit, prepared after a few runs, as the read
 bytes as the real RPC's reply: no authentication, validation, access checks, tokens or message encoding. Whatever
 the real query service adds, this server does not pay; whatever it pays, every Python gRPC server reading
 PostgreSQL pays. Its latency at c=8 on the same machine, in the same run, bounds what any such server reaches.
+Given no read workloads, it serves the command bench's floor instead: each call one raw append transaction (BEGIN,
+event, outbox row, COMMIT) on its own connection, as a write server must at least do.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import itertools
 import pickle
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,10 @@ import grpc
 import grpc.aio
 import psycopg
 
+from ameide_bench.eventstore import Writer, raw_ops
+
 METHOD = "/bench.Floor/Read"
+APPEND_METHOD = "/bench.Floor/Append"
 CONNECTIONS = 8
 START_TIMEOUT = 60.0
 
@@ -37,7 +43,28 @@ async def _serve(libpq: str, workloads: Workloads) -> None:
     pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
     for _ in range(CONNECTIONS):
         pool.put_nowait(await psycopg.AsyncConnection.connect(libpq, autocommit=True))
+    appenders: asyncio.Queue[Op] = asyncio.Queue()
+    if not workloads:  # the command bench's floor: raw appends (its scratch database has RAW_DDL's tables)
+        async with contextlib.AsyncExitStack() as stack:
+            for op in await raw_ops(stack, libpq, [Writer([uuid.uuid4()]) for _ in range(CONNECTIONS)]):
+                appenders.put_nowait(op)
+            await _listen(pool, appenders, workloads)
+        return
+    await _listen(pool, appenders, workloads)
+
+
+async def _listen(
+    pool: asyncio.Queue[psycopg.AsyncConnection[Any]], appenders: asyncio.Queue[Op], workloads: Workloads
+) -> None:
     replies: dict[int, bytes] = {}
+
+    async def append(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        op = await appenders.get()
+        try:
+            await op()
+        finally:
+            appenders.put_nowait(op)
+        return replies.setdefault(int(request), bytes(int(request)))
 
     async def read(request: bytes, _context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         kind, index, size = request.decode().split(":")
@@ -49,7 +76,10 @@ async def _serve(libpq: str, workloads: Workloads) -> None:
             pool.put_nowait(conn)
         return replies.setdefault(int(size), bytes(int(size)))
 
-    handler = grpc.method_handlers_generic_handler("bench.Floor", {"Read": grpc.unary_unary_rpc_method_handler(read)})
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Floor",
+        {"Read": grpc.unary_unary_rpc_method_handler(read), "Append": grpc.unary_unary_rpc_method_handler(append)},
+    )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -90,6 +120,20 @@ def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size:
 
         async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call, requests: Any = requests) -> None:  # noqa: ANN401
             await call(next(requests))
+
+        ops.append(op)
+    return ops
+
+
+def append_ops(channels: Sequence[grpc.aio.Channel], size: int) -> list[Op]:
+    """Workers (one per channel) each appending through the floor server, for ``size``-byte replies."""
+    request = str(size).encode()
+    ops: list[Op] = []
+    for channel in channels:
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(APPEND_METHOD)
+
+        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call) -> None:
+            await call(request)
 
         ops.append(op)
     return ops
