@@ -36,6 +36,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from ameide_bench.ceiling import Metered, busy_seconds, ceiling_rps, cores
+from ameide_bench.children import child_server, fixed_call_ops, serve_until_stdin_closes
 from ameide_bench.eventstore import RAW_DDL, Writer, raw_ops, scratch_database
 from ameide_bench.floor import append_ops, floor_server
 from ameide_bench.report import Row, print_table
@@ -118,11 +119,7 @@ async def serve_echo() -> None:
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    print(f"PORT {port}", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await server.stop(1)
+    await serve_until_stdin_closes(server)
 
 
 # --- child processes --------------------------------------------------------------------------------------------
@@ -137,20 +134,8 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def echo_server() -> AsyncIterator[str]:
     """The echo server's ``host:port``."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ameide_bench.command", "--echo-server",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdin is not None  # noqa: S101 - requested above
-    assert proc.stdout is not None  # noqa: S101 - requested above
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"echo server did not start: {line!r}")
-        yield f"127.0.0.1:{line.split()[1]}"
-    finally:
-        proc.stdin.close()
-        await proc.wait()
+    async with child_server("ameide_bench.command", "--echo-server") as target:
+        yield target
 
 
 @contextlib.asynccontextmanager
@@ -245,16 +230,7 @@ def _message() -> threads_types_pb2.ChatMessageInput:
 def echo_ops(channels: Sequence[grpc.aio.Channel]) -> list[Op]:
     """Workers (one per channel) calling the echo with a payload the size of a SendMessage request."""
     payload = threads_service_pb2.SendMessageRequest(threads_id=str(uuid.uuid4()), message=_message())
-    raw = payload.SerializeToString()
-    ops: list[Op] = []
-    for channel in channels:
-        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
-
-        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call) -> None:
-            await call(raw)
-
-        ops.append(op)
-    return ops
+    return fixed_call_ops(channels, ECHO_METHOD, payload.SerializeToString())
 
 
 async def send_ops(channels: Sequence[grpc.aio.Channel], metadata: Sequence[tuple[str, str]]) -> list[Op]:

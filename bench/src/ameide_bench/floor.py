@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import itertools
 import pickle
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -27,12 +26,12 @@ import grpc
 import grpc.aio
 import psycopg
 
+from ameide_bench.children import child_server, fixed_call_ops, serve_until_stdin_closes
 from ameide_bench.eventstore import Writer, raw_ops
 
 METHOD = "/bench.Floor/Read"
 APPEND_METHOD = "/bench.Floor/Append"
 CONNECTIONS = 8
-START_TIMEOUT = 60.0
 
 Op = Callable[[], Awaitable[None]]
 # kind -> each call's statements: ((SQL, parameters), ...)
@@ -82,11 +81,7 @@ async def _listen(
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    print(f"PORT {port}", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await server.stop(1)
+    await serve_until_stdin_closes(server)
 
 
 @contextlib.asynccontextmanager
@@ -95,20 +90,8 @@ async def floor_server(libpq: str, workloads: Workloads) -> AsyncIterator[str]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "workloads.pickle"
         path.write_bytes(pickle.dumps(workloads))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ameide_bench.floor", "--database", libpq, "--workloads", str(path),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        assert proc.stdin is not None  # noqa: S101 - requested above
-        assert proc.stdout is not None  # noqa: S101 - requested above
-        try:
-            line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
-            if not line.startswith("PORT "):
-                raise RuntimeError(f"the floor server did not start: {line!r}")
-            yield f"127.0.0.1:{line.split()[1]}"
-        finally:
-            proc.stdin.close()
-            await proc.wait()
+        async with child_server("ameide_bench.floor", "--database", libpq, "--workloads", str(path)) as target:
+            yield target
 
 
 def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size: int, concurrency: int) -> list[Op]:
@@ -127,16 +110,7 @@ def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size:
 
 def append_ops(channels: Sequence[grpc.aio.Channel], size: int) -> list[Op]:
     """Workers (one per channel) each appending through the floor server, for ``size``-byte replies."""
-    request = str(size).encode()
-    ops: list[Op] = []
-    for channel in channels:
-        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(APPEND_METHOD)
-
-        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call) -> None:
-            await call(request)
-
-        ops.append(op)
-    return ops
+    return fixed_call_ops(channels, APPEND_METHOD, str(size).encode())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -38,6 +38,7 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
+from ameide_bench.children import fixed_call_ops
 from ameide_bench.command import SIZED_METHOD, Op, echo_server
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.floor import floor_ops, floor_server
@@ -422,18 +423,8 @@ async def reply_size(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call]
 
 
 def echo_ops(channels: Sequence[grpc.aio.Channel], size: int) -> list[Op]:
-    """Workers calling the bare echo server for ``size``-byte replies, worker ``i`` on channel ``i`` (modulo)."""
-    request = str(size).encode()
-    calls: list[grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]] = [c.unary_unary(SIZED_METHOD) for c in channels]
-    ops: list[Op] = []
-    for offset in range(CONCURRENCY):
-        channel_call = calls[offset % len(calls)]
-
-        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel_call) -> None:
-            await call(request)
-
-        ops.append(op)
-    return ops
+    """Workers (one per channel) calling the bare echo server for ``size``-byte replies."""
+    return fixed_call_ops(channels, SIZED_METHOD, str(size).encode())
 
 
 async def run(

@@ -1,0 +1,54 @@
+"""Baseline servers as child processes: each prints ``PORT <n>`` once it listens and stops when its stdin closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import grpc.aio
+
+START_TIMEOUT = 60.0
+
+Op = Callable[[], Awaitable[None]]
+
+
+async def serve_until_stdin_closes(server: grpc.aio.Server) -> None:
+    """Listen on a free loopback port, print it for the parent, and serve until the parent closes our stdin."""
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(f"PORT {port}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.stop(1)
+
+
+@contextlib.asynccontextmanager
+async def child_server(module: str, *args: str) -> AsyncIterator[str]:
+    """``python -m module args...`` (serving through ``serve_until_stdin_closes``) as ``host:port`` for the block."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdin is not None  # noqa: S101 - requested above
+    assert proc.stdout is not None  # noqa: S101 - requested above
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"{module} did not start: {line!r}")
+        yield f"127.0.0.1:{line.split()[1]}"
+    finally:
+        proc.stdin.close()
+        await proc.wait()
+
+
+def fixed_call_ops(channels: Sequence[grpc.aio.Channel], method: str, request: bytes) -> list[Op]:
+    """One op per channel, each calling ``method`` (bytes in, bytes out) with the same ``request``."""
+    ops: list[Op] = []
+    for channel in channels:
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+
+        async def op(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = call) -> None:
+            await call(request)
+
+        ops.append(op)
+    return ops
