@@ -105,7 +105,10 @@ class TestEnsureHandler:
 
 
 class RacingStore(InMemoryEventStore):
-    """Records each append call; before each of the first ``races``, another writer appends to the chat first."""
+    """Records each append call; before each of the first ``races``, another writer appends to the chat first.
+
+    The competitor is another process's command app: this process's own commands queue behind a retrying one.
+    """
 
     def __init__(self, races: int) -> None:
         super().__init__()
@@ -133,9 +136,14 @@ class TestConflicts:
     async def test_conflict_is_decided_again_on_fresh_state(self) -> None:
         """A concurrent message makes the append conflict; the retry stores the message after it."""
         store = RacingStore(races=2)
-        async with command_app(store, retry=RetryPolicy(backoff_seconds=0)) as app:
+        async with (
+            command_app(store, retry=RetryPolicy(backoff_seconds=0)) as app,
+            command_app(store, random_ids=True) as other_process,
+        ):
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", TEAM, ""))).response.threads
-            store.competitor = lambda: app.chats.send_message(context(PEER), SendMessage(chat.id, text_message("x")))
+            store.competitor = lambda: other_process.chats.send_message(
+                context(PEER), SendMessage(chat.id, text_message("x"))
+            )
             outcome = await app.chats.send_message(context(OWNER), SendMessage(chat.id, text_message("mine")))
         assert outcome.response.message.sequence == 3
         assert await history(store, chat.id) == ["ChatCreatedEvent", *["MessageSentEvent"] * 3]
@@ -143,9 +151,14 @@ class TestConflicts:
     async def test_persistent_conflict_is_aborted(self) -> None:
         """After the bounded number of attempts the caller gets ABORTED and nothing of theirs is stored."""
         store = RacingStore(races=100)
-        async with command_app(store, retry=RetryPolicy(attempts=3, backoff_seconds=0)) as app:
+        async with (
+            command_app(store, retry=RetryPolicy(attempts=3, backoff_seconds=0)) as app,
+            command_app(store, random_ids=True) as other_process,
+        ):
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", TEAM, ""))).response.threads
-            store.competitor = lambda: app.chats.send_message(context(PEER), SendMessage(chat.id, text_message("x")))
+            store.competitor = lambda: other_process.chats.send_message(
+                context(PEER), SendMessage(chat.id, text_message("x"))
+            )
             with pytest.raises(Aborted):
                 await app.chats.send_message(context(OWNER), SendMessage(chat.id, text_message("mine")))
         senders = [p.message.user_id for p in await payloads(store, chat.id) if isinstance(p, chat_ev.MessageSentEvent)]

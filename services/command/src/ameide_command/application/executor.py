@@ -112,10 +112,10 @@ class Executor:
     async def _decide_and_append(self, command: _Command[R]) -> Outcome[R]:
         for attempt in range(self._retry.attempts):
             try:
-                if attempt == 0:
+                if attempt == 0 and not self._locks.queued(command.stream_ids):
                     return await self._attempt(command)
                 async with self._locks.hold(command.stream_ids):
-                    return await self._attempt(command, use_cache=False)
+                    return await self._attempt(command, use_cache=attempt == 0)
             except ConcurrencyError as conflict:
                 logger.debug("version conflict on %s (attempt %d)", conflict.stream_id, attempt + 1)
                 await asyncio.sleep(self._retry.delay(attempt))

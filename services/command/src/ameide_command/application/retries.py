@@ -1,9 +1,11 @@
 """Bounded re-decisions after version conflicts, queued per stream inside the process.
 
 After a conflict, the commands contending for a hot stream (twenty first messages about one artifact, a busy
-TEAM chat) take turns on an in-process lock per stream instead of colliding again round after round. The first
-attempt takes no lock, so uncontended commands pay nothing; writers in other processes are still handled by the
-version check and the bounded, jittered retries.
+TEAM chat) take turns on an in-process lock per stream instead of colliding again round after round. A first
+attempt takes no lock while nobody holds or waits for its streams', so uncontended commands pay nothing; once some
+command is re-deciding on a stream, newcomers queue behind it too, or lock-free first attempts could overtake a
+retry until it runs out of attempts (seen as ABORTED in the reliability suite's busy TEAM chats). Writers in other
+processes are still handled by the version check and the bounded, jittered retries.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class StreamLocks:
 
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def queued(self, stream_ids: Iterable[str]) -> bool:
+        """Whether any of ``stream_ids`` is held or waited for (a command is re-deciding on it)."""
+        return any(stream_id in self._locks for stream_id in stream_ids if stream_id)
 
     @asynccontextmanager
     async def hold(self, stream_ids: Iterable[str]) -> AsyncIterator[None]:
