@@ -39,17 +39,18 @@ Workloads = dict[str, list[tuple[tuple[str, dict[str, Any]], ...]]]
 
 
 async def _serve(libpq: str, workloads: Workloads) -> None:
-    pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-    for _ in range(CONNECTIONS):
-        pool.put_nowait(await psycopg.AsyncConnection.connect(libpq, autocommit=True))
-    appenders: asyncio.Queue[Op] = asyncio.Queue()
-    if not workloads:  # the command bench's floor: raw appends (its scratch database has RAW_DDL's tables)
-        async with contextlib.AsyncExitStack() as stack:
+    """Serve reads of ``workloads``; without any, the command bench's raw appends (RAW_DDL's tables must exist)."""
+    async with contextlib.AsyncExitStack() as stack:
+        pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        appenders: asyncio.Queue[Op] = asyncio.Queue()
+        if workloads:
+            for _ in range(CONNECTIONS):
+                conn = await psycopg.AsyncConnection.connect(libpq, autocommit=True)
+                pool.put_nowait(await stack.enter_async_context(conn))
+        else:
             for op in await raw_ops(stack, libpq, [Writer([uuid.uuid4()]) for _ in range(CONNECTIONS)]):
                 appenders.put_nowait(op)
-            await _listen(pool, appenders, workloads)
-        return
-    await _listen(pool, appenders, workloads)
+        await _listen(pool, appenders, workloads)
 
 
 async def _listen(
