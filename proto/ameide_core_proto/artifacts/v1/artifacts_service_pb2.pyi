@@ -29,20 +29,26 @@ class StreamArtifactRequest(_message.Message):
     ARTIFACT_ID_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     resume_token: _builtins.str
     """For resuming after disconnect"""
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """Wait (bounded, as the reads do) until the write that returned this token is visible, then authorise and
+    start: "write, then subscribe" never sees NOT_FOUND for the caller's own write.
+    """
     def __init__(
         self,
         *,
         artifact_id: _builtins.str = ...,
         resume_token: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "resume_token", b"resume_token", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "consistency_token", b"consistency_token", "resume_token", b"resume_token", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
