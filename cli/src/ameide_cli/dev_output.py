@@ -9,7 +9,14 @@ from rich.text import Text
 
 from ameide_cli.errors import redact
 
-COLORS = {"command": "cyan", "query": "magenta", "projector": "yellow", "dev": "bold green"}
+COLORS = {
+    "command": "cyan",
+    "query": "magenta",
+    "projector": "yellow",
+    "web": "blue",
+    "gateway": "bright_blue",
+    "dev": "bold green",
+}
 WIDTH = max(len(name) for name in COLORS)
 
 
@@ -20,6 +27,7 @@ class Endpoints:
     command: str
     query: str
     projector_health: str
+    web: str
     database_url: str
     redis_url: str
     token: str
@@ -60,6 +68,7 @@ def _banner(e: Endpoints) -> str:
     return f"""
 Ameide Threads is running. Ctrl-C stops everything.
 
+  web app           {e.web}   (and gRPC-Web for the four services, through Envoy)
   command service   {e.command}   (ChatCommandService, ArtifactCommandService)
   query service     {e.query}   (ChatQueryService, ArtifactQueryService)
   projector health  {e.projector_health}

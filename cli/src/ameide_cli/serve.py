@@ -1,9 +1,10 @@
-"""``ameide serve command|query|projector [--workers N]``: run one deployable.
+"""``ameide serve command|query|projector|web [--workers N]``: run one deployable.
 
 Each deployable's composition root is ``ameide_<name>.bootstrap.bootstrap(settings)``, an async context manager
 yielding an app: command and query apps have ``bindings`` (``ServiceBinding``s) and ``on_shutdown`` callbacks;
 the projector app has ``async run(stop_event)``. With ``--workers N`` the process supervises N workers that share
-the port (SO_REUSEPORT) and serves their aggregated Prometheus metrics itself.
+the port (SO_REUSEPORT) and serves their aggregated Prometheus metrics itself. ``web`` serves the app bundle over
+HTTP (``ameide_web``): no gRPC, no database, one process.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from ameide_runtime.metrics import start_metrics_server
 from ameide_runtime.settings import Settings
 from ameide_runtime.telemetry import configure_logging, configure_tracing, shutdown_tracing
 
-SERVICES = ("command", "query", "projector")
+SERVICES = ("command", "query", "projector", "web")
 PROJECTOR_HEALTH_NAME = "ameide.projector"
 
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``serve`` subcommand."""
-    parser = subparsers.add_parser("serve", help="run the command, query or projector deployable")
+    parser = subparsers.add_parser("serve", help="run the command, query, projector or web deployable")
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("--workers", type=_positive, default=1, help="processes sharing the port (default 1)")
     # Set by the --workers supervisor on its children: share the port, leave metrics to the supervisor.
@@ -70,6 +71,8 @@ def load_bootstrap(service: str) -> Bootstrap:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Entry point of ``ameide serve``."""
+    if args.service == "web":
+        return _serve_web(args, environ)
     settings = Settings.from_env(environ)
     configure_logging(settings, args.service)
     if args.workers > 1:
@@ -80,6 +83,22 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         asyncio.run(_serve_one(args.service, bootstrap, settings, pool_worker=args.pool_worker))
     finally:
         shutdown_tracing()
+    return 0
+
+
+def _serve_web(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.workers > 1:
+        raise CliError("ameide serve web runs one process: scale it with replicas, not --workers", code=2)
+    settings = Settings.from_env(environ, verifies_tokens=False)
+    configure_logging(settings, "web")
+    from ameide_web import server as web_server  # noqa: PLC0415
+    from ameide_web.bundle import BundleError  # noqa: PLC0415 - each deployable loads only its own code
+
+    try:
+        app = web_server.load_app(settings)
+    except BundleError as exc:
+        raise CliError(str(exc)) from exc
+    asyncio.run(web_server.serve(settings, app))
     return 0
 
 

@@ -84,10 +84,17 @@ class Settings:
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     trace_file: str = ""  # debug: append every span as a JSON line to this file (ameide_runtime.telemetry_export)
+    web_port: int = 8080
+    web_static_dir: str = ""  # the app bundle to serve; empty = the one shipped in ameide_web/static
+    web_dev_tokens: bool = False  # `ameide dev` only: GET /dev/token mints JWTs with AMEIDE_JWT_SECRET
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from an environment mapping; unknown AMEIDE_* variables are ignored."""
+    def from_env(cls, environ: Mapping[str, str], *, verifies_tokens: bool = True) -> Settings:
+        """Build settings from an environment mapping; unknown AMEIDE_* variables are ignored.
+
+        ``verifies_tokens=False`` is for the web deployable: it serves files, never an RPC, so it needs no JWT
+        verification key (unless it mints development tokens).
+        """
         values: dict[str, object] = {}
         for f in fields(cls):
             name = f"AMEIDE_{f.name.upper()}"
@@ -99,12 +106,14 @@ class Settings:
             except (ValueError, TypeError) as exc:
                 raise SettingsError(f"{name}: {exc}") from exc
         settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
+        settings.validate(verifies_tokens=verifies_tokens)
         return settings
 
-    def validate(self) -> None:
+    def validate(self, *, verifies_tokens: bool = True) -> None:
         """Check cross-field rules; raise ``SettingsError`` naming the variable."""
-        if self.auth == "jwt" and not (self.jwt_secret or self.jwt_public_key):
+        if self.web_dev_tokens and not self.jwt_secret:
+            raise SettingsError("AMEIDE_WEB_DEV_TOKENS: development tokens are signed with AMEIDE_JWT_SECRET; set it")
+        if verifies_tokens and self.auth == "jwt" and not (self.jwt_secret or self.jwt_public_key):
             raise SettingsError(
                 "AMEIDE_JWT_SECRET: required when AMEIDE_AUTH=jwt (or set AMEIDE_JWT_PUBLIC_KEY for RS256/ES256)"
             )
@@ -115,6 +124,7 @@ class Settings:
             "command_metrics_port",
             "query_metrics_port",
             "projector_metrics_port",
+            "web_port",
         ):
             port = getattr(self, port_field)
             if not 0 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
