@@ -1,8 +1,9 @@
 """The real deployables as child processes (``python -m ameide_cli serve ...``), for end-to-end tests.
 
 ``Stack`` starts command, query and projector on free ports against the run's database and Redis, in JWT mode
-with random secrets, and waits (bounded polling) until each answers gRPC health SERVING. Each process logs to a
-file; ``Stack.logs(name)`` returns it, and a process that dies while starting fails with its log attached.
+with random secrets, and waits (bounded polling) until each answers gRPC health SERVING. ``start("web")`` runs the
+web deployable too (HTTP health; ``env`` can turn on development tokens). Each process logs to a file;
+``Stack.logs(name)`` returns it, and a process that dies while starting fails with its log attached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +48,7 @@ class Stack:
 
     def __init__(self, database_url: str, redis_url: str, log_dir: Path) -> None:
         self.jwt_secret = secrets.token_urlsafe(32)
-        self.ports = {"command": free_port(), "query": free_port(), "projector": free_port()}
+        self.ports = {"command": free_port(), "query": free_port(), "projector": free_port(), "web": free_port()}
         self.settings_env: dict[str, str] = {
             "AMEIDE_DATABASE_URL": database_url,
             "AMEIDE_REDIS_URL": redis_url,
@@ -56,6 +59,7 @@ class Stack:
             "AMEIDE_COMMAND_PORT": str(self.ports["command"]),
             "AMEIDE_QUERY_PORT": str(self.ports["query"]),
             "AMEIDE_PROJECTOR_HEALTH_PORT": str(self.ports["projector"]),
+            "AMEIDE_WEB_PORT": str(self.ports["web"]),
             "AMEIDE_COMMAND_METRICS_PORT": "0",
             "AMEIDE_QUERY_METRICS_PORT": "0",
             "AMEIDE_PROJECTOR_METRICS_PORT": "0",
@@ -64,6 +68,7 @@ class Stack:
         }
         self._log_dir = log_dir
         self._processes: dict[str, _Process] = {}
+        self._extra_env: dict[str, dict[str, str]] = {}
 
     @property
     def command_target(self) -> str:
@@ -97,14 +102,16 @@ class Stack:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
         return {**inherited, **self.settings_env, "PYTHONUNBUFFERED": "1"}
 
-    def start(self, name: str) -> None:
-        """Start a deployable and wait until its health is SERVING."""
+    def start(self, name: str, *, env: Mapping[str, str] | None = None) -> None:
+        """Start a deployable and wait until it is healthy; ``env`` adds settings, kept for ``restart``."""
         if name in self._processes and self._processes[name].popen.poll() is None:
             raise StackError(f"{name} is already running")
+        if env is not None:
+            self._extra_env[name] = dict(env)
         log = (self._log_dir / f"{name}.log").open("ab")
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
             [sys.executable, "-m", "ameide_cli", "serve", name],
-            env=self._env(),
+            env={**self._env(), **self._extra_env.get(name, {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -119,7 +126,10 @@ class Stack:
             code = self._processes[name].popen.poll()
             if code is not None:
                 raise StackError(f"{name} exited with code {code} while starting:\n{self.logs(name)}")
-            if health_status(self.target(name)) == health_pb2.HealthCheckResponse.SERVING:
+            if name == "web":
+                if http_ok(f"http://{self.target(name)}/healthz"):
+                    return
+            elif health_status(self.target(name)) == health_pb2.HealthCheckResponse.SERVING:
                 return
             time.sleep(0.1)
         raise StackError(f"{name} not SERVING after {START_TIMEOUT}s:\n{self.logs(name)}")
@@ -162,6 +172,15 @@ class Stack:
         for process in self._processes.values():
             process.log.close()
         return codes
+
+
+def http_ok(url: str) -> bool:
+    """True when ``url`` answers 200 (an HTTP health endpoint)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - http://127.0.0.1 URLs of the tests
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def health_status(target: str, service: str = "") -> int | None:

@@ -1,13 +1,18 @@
-"""``ameide dev``, the README's first command: embedded servers, three services, a working token, clean Ctrl-C."""
+"""``ameide dev``, the README's first command: embedded servers, the services, the web app and gateway on one
+origin, a working token, clean Ctrl-C.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import grpc.aio
 import pytest
 
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc
+from tests.support import grpc_web
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +38,7 @@ def _dev(data_dir: Path, ports: list[int], log: Path) -> subprocess.Popen[bytes]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
     argv = [sys.executable, "-m", "ameide_cli", "dev", "--data-dir", str(data_dir)]
     argv += ["--command-port", str(ports[0]), "--query-port", str(ports[1]), "--projector-port", str(ports[2])]
+    argv += ["--web-port", str(ports[3])]
     with log.open("wb") as out:
         return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
 
@@ -52,8 +59,10 @@ def _token(banner: str) -> str:
 
 
 async def test_dev_serves_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> None:
-    """The printed token works for CreateChat then GetChat; a second run is refused; SIGINT stops all with 0."""
-    ports = [free_port(), free_port(), free_port()]
+    """The printed token works for CreateChat then GetChat, directly and as gRPC-Web on the web port, where the
+    app and /dev/token answer too; a second run is refused; SIGINT stops all five children with 0.
+    """
+    ports = [free_port(), free_port(), free_port(), free_port()]
     log = tmp_path / "dev.log"
     process = _dev(data_dir, ports, log)
     try:
@@ -74,8 +83,24 @@ async def test_dev_serves_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> N
             )
         assert read.threads.title == "from ameide dev"
 
+        web = f"http://127.0.0.1:{ports[3]}"
+        assert f"web app           {web}/" in banner
+        with urllib.request.urlopen(f"{web}/artifact/{created.threads.id}") as page:  # noqa: S310 - local URL
+            assert b'<div id="root">' in page.read()
+        with urllib.request.urlopen(f"{web}/dev/token") as reply:  # noqa: S310 - local URL
+            browser_token = json.loads(reply.read())["token"]
+        listed = grpc_web.call(
+            web,
+            "/ameide_core_proto.threads.v1.ChatQueryService/ListChats",
+            threads_service_pb2.ListChatsRequest(consistency_token=created.consistency_token),
+            token=browser_token,
+        )
+        assert listed.grpc_status == 0, listed
+        chats = listed.decode(threads_service_pb2.ListChatsResponse)[0].threads
+        assert created.threads.id in {chat.id for chat in chats}
+
         second_log = tmp_path / "second.log"
-        second = _dev(data_dir, [free_port(), free_port(), free_port()], second_log)
+        second = _dev(data_dir, [free_port(), free_port(), free_port(), free_port()], second_log)
         assert second.wait(timeout=120) == 1
         assert "already running" in second_log.read_text()
     finally:
@@ -84,4 +109,20 @@ async def test_dev_serves_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> N
     output = log.read_text(errors="replace")
     assert code == 0, output
     assert output.rstrip().endswith("stopped")
-    assert output.count("stopped (code 0)") == 3
+    assert output.count("stopped (code 0)") == 5
+
+
+def test_a_taken_web_port_names_its_flag(data_dir: Path, tmp_path: Path) -> None:
+    """Something already listening on the web port: one line naming --web-port, exit 1, nothing started."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        log = tmp_path / "dev.log"
+        process = _dev(data_dir, [free_port(), free_port(), free_port(), busy], log)
+        code = process.wait(timeout=120)
+    output = log.read_text(errors="replace")
+    assert code == 1, output
+    assert f"web port {busy} in use" in output
+    assert "--web-port" in output
+    assert "started" not in output
