@@ -42,6 +42,7 @@ def fixture_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> I
 def request(
     gateway_url: str, method: str, path: str, headers: dict[str, str] | None = None
 ) -> http.client.HTTPResponse:
+    """One plain HTTP request to the gateway, its body read."""
     connection = http.client.HTTPConnection(gateway_url.removeprefix("http://"), timeout=15)
     connection.request(method, path, headers=headers or {})
     response = connection.getresponse()

@@ -1,9 +1,8 @@
-"""``ameide dev``, the README's first command: embedded servers, the services, the web app and gateway on one
-origin, a working token, clean Ctrl-C.
-"""
+"""``ameide dev``, the README's first command: embedded servers, services, web app and gateway, clean Ctrl-C."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -52,6 +51,11 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes]) -> str:
     return content
 
 
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url) as reply:  # noqa: S310 - a local http URL
+        return bytes(reply.read())
+
+
 def _token(banner: str) -> str:
     lines = banner.splitlines()
     index = next(i for i, line in enumerate(lines) if line.startswith("Dev token"))
@@ -59,8 +63,9 @@ def _token(banner: str) -> str:
 
 
 async def test_dev_serves_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> None:
-    """The printed token works for CreateChat then GetChat, directly and as gRPC-Web on the web port, where the
-    app and /dev/token answer too; a second run is refused; SIGINT stops all five children with 0.
+    """The printed token works for CreateChat then GetChat; the web port serves app, /dev/token and gRPC-Web.
+
+    A second run is refused; SIGINT stops all five children with 0.
     """
     ports = [free_port(), free_port(), free_port(), free_port()]
     log = tmp_path / "dev.log"
@@ -85,10 +90,8 @@ async def test_dev_serves_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> N
 
         web = f"http://127.0.0.1:{ports[3]}"
         assert f"web app           {web}/" in banner
-        with urllib.request.urlopen(f"{web}/artifact/{created.threads.id}") as page:  # noqa: S310 - local URL
-            assert b'<div id="root">' in page.read()
-        with urllib.request.urlopen(f"{web}/dev/token") as reply:  # noqa: S310 - local URL
-            browser_token = json.loads(reply.read())["token"]
+        assert b'<div id="root">' in await asyncio.to_thread(_get, f"{web}/artifact/{created.threads.id}")
+        browser_token = json.loads(await asyncio.to_thread(_get, f"{web}/dev/token"))["token"]
         listed = grpc_web.call(
             web,
             "/ameide_core_proto.threads.v1.ChatQueryService/ListChats",

@@ -6,6 +6,7 @@ import gzip
 import json
 from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import jwt
 import pytest
@@ -24,6 +25,7 @@ SCRIPT = "console.log('app');\n" * 64  # large enough to be served gzipped
 
 @pytest.fixture(name="bundle")
 def fixture_bundle(tmp_path: Path) -> Bundle:
+    """A small bundle: the page, one hashed script, a favicon and a hidden file."""
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text('<!doctype html><script src="/assets/app-ABCD1234.js"></script>')
     (tmp_path / "assets" / "app-ABCD1234.js").write_text(SCRIPT)
@@ -33,13 +35,13 @@ def fixture_bundle(tmp_path: Path) -> Bundle:
 
 
 def get(path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Request:
+    """A parsed request for ``path`` (with its query string)."""
     target, _, query = path.partition("?")
-    from urllib.parse import parse_qs  # noqa: PLC0415 - only this helper builds queries
-
     return Request(method, target, parse_qs(query, keep_blank_values=True), "HTTP/1.1", headers or {})
 
 
 def header(response: Response, name: str) -> str | None:
+    """A response header by case-insensitive name."""
     return next((value for key, value in response.headers if key.lower() == name.lower()), None)
 
 
@@ -158,7 +160,7 @@ def test_dev_token_rejects_bad_identities_with_json(bundle: Bundle, query: str, 
 
 def test_a_folder_without_index_is_refused(tmp_path: Path) -> None:
     """A wrong AMEIDE_WEB_STATIC_DIR is a clear start-up error."""
-    with pytest.raises(BundleError, match="index.html"):
+    with pytest.raises(BundleError, match=r"index\.html"):
         Bundle.load(tmp_path)
 
 

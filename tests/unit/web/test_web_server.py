@@ -18,6 +18,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(name="server")
 async def fixture_server(tmp_path: Path) -> AsyncIterator[WebServer]:
+    """A started server on a free port with a one-page bundle."""
     (tmp_path / "index.html").write_text("<!doctype html><p>app</p>")
     server = WebServer(WebApp(Bundle.load(tmp_path)), "127.0.0.1", 0)
     await server.start()
@@ -26,6 +27,7 @@ async def fixture_server(tmp_path: Path) -> AsyncIterator[WebServer]:
 
 
 async def exchange(server: WebServer, raw: bytes) -> bytes:
+    """Send raw bytes, return everything the server answers until it closes."""
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(raw)
     await writer.drain()
@@ -35,6 +37,7 @@ async def exchange(server: WebServer, raw: bytes) -> bytes:
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One response's head and body (by its Content-Length)."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = int(
         next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(b":")[1]
