@@ -56,7 +56,7 @@ async def fixture_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-_KINDS = frozenset({"unit", "integration", "e2e"})
+_KINDS = frozenset({"unit", "integration", "e2e", "browser"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
