@@ -40,6 +40,7 @@ from playwright.sync_api import (
     Error,
     Page,
     Playwright,
+    StorageState,
     expect,
     sync_playwright,
 )
@@ -156,7 +157,8 @@ def fixture_web_stack(
     """Command, query, projector, web (development tokens on) and the gateway, for the whole session."""
     logs = tmp_path_factory.mktemp("browser-stack")
     with running_stack(database_url, redis_url, logs) as stack:
-        stack.start("web", env={"AMEIDE_WEB_DEV_TOKENS": "true"})
+        stack.configure("web", {"AMEIDE_WEB_DEV_TOKENS": "true"})
+        stack.start("web")
         gateway = Gateway(stack, logs)
         gateway.start()
         try:
@@ -207,13 +209,14 @@ def fixture_open_tab(request: pytest.FixtureRequest, web_stack: WebStack, browse
         proxy = FaultProxy(web_stack.gateway.port)
         proxy.start()
         origin = f"http://127.0.0.1:{proxy.port}"
-        storage = []
-        if seed_token:
-            value = token or web_stack.token(user, tenant or DEFAULT_TENANT)
-            storage.append({"name": TOKEN_KEY, "value": value})
-        context = browser.new_context(
-            storage_state={"cookies": [], "origins": [{"origin": origin, "localStorage": storage}]}
-        )
+        value = token or web_stack.token(user, tenant or DEFAULT_TENANT)
+        state: StorageState = {
+            "cookies": [],
+            "origins": [
+                {"origin": origin, "localStorage": [{"name": TOKEN_KEY, "value": value}] if seed_token else []}
+            ],
+        }
+        context = browser.new_context(storage_state=state)
         context.set_default_timeout(TIMEOUT_MS)
         if init_script is not None:
             context.add_init_script(script=init_script)

@@ -2,8 +2,8 @@
 
 ``Stack`` starts command, query and projector on free ports against the run's database and Redis, in JWT mode
 with random secrets, and waits (bounded polling) until each answers gRPC health SERVING. ``start("web")`` runs the
-web deployable too (HTTP health; ``env`` can turn on development tokens). Each process logs to a file;
-``Stack.logs(name)`` returns it, and a process that dies while starting fails with its log attached.
+web deployable too (HTTP health; ``configure("web", ...)`` first can turn on development tokens). Each process
+logs to a file; ``Stack.logs(name)`` returns it, and a process that dies while starting fails with its log attached.
 """
 
 from __future__ import annotations
@@ -102,12 +102,14 @@ class Stack:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
         return {**inherited, **self.settings_env, "PYTHONUNBUFFERED": "1"}
 
-    def start(self, name: str, *, env: Mapping[str, str] | None = None) -> None:
-        """Start a deployable and wait until it is healthy; ``env`` adds settings, kept for ``restart``."""
+    def configure(self, name: str, env: Mapping[str, str]) -> None:
+        """Settings added to one deployable's environment from its next start on (kept across restarts)."""
+        self._extra_env[name] = dict(env)
+
+    def start(self, name: str) -> None:
+        """Start a deployable and wait until it is healthy."""
         if name in self._processes and self._processes[name].popen.poll() is None:
             raise StackError(f"{name} is already running")
-        if env is not None:
-            self._extra_env[name] = dict(env)
         log = (self._log_dir / f"{name}.log").open("ab")
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
             [sys.executable, "-m", "ameide_cli", "serve", name],

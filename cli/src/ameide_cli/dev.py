@@ -172,7 +172,7 @@ class _WebChildren:
             ChildSpec("web", [sys.executable, "-m", "ameide_cli", "serve", "web"], web_env),
             ChildSpec("gateway", gateway.argv(config_path), env),
         ]
-        checks = {
+        checks: dict[str, HealthCheck] = {
             "web": lambda: _http_ok(f"http://127.0.0.1:{web_port}/healthz"),
             "gateway": lambda: _http_ok(f"http://127.0.0.1:{health_port}/ready"),
         }

@@ -32,7 +32,8 @@ GRPC_OK, GRPC_NOT_FOUND, GRPC_UNAUTHENTICATED = 0, 5, 16
 def fixture_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The web deployable (development tokens on) and the gateway in front of the session's stack."""
     if not stack.running("web"):
-        stack.start("web", env={"AMEIDE_WEB_DEV_TOKENS": "true"})
+        stack.configure("web", {"AMEIDE_WEB_DEV_TOKENS": "true"})
+        stack.start("web")
     gateway = Gateway(stack, tmp_path_factory.mktemp("gateway"))
     gateway.start()
     yield gateway
