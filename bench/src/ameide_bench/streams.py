@@ -63,8 +63,10 @@ def settings() -> Settings:
 
 async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     """Serve StreamChatUpdates until stdin closes; print ``PORT <n>`` once listening."""
+    from ameide_query.reads.common import ConsistencyWaiter  # noqa: PLC0415 - child process only
     from ameide_query.streams import LiveUpdates  # noqa: PLC0415 - child process only
     from ameide_query.views import access  # noqa: PLC0415 - child process only
+    from ameide_query.views.db import ReadPool  # noqa: PLC0415 - child process only
     from ameide_runtime.grpc_server import ServiceBinding  # noqa: PLC0415 - child process only
     from ameide_runtime.grpc_server import serve as serve_grpc  # noqa: PLC0415 - child process only
     from ameide_runtime.tokens import TokenCodec  # noqa: PLC0415 - child process only
@@ -72,8 +74,12 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     config = settings()
     engine = create_async_engine(database_url, pool_size=20, max_overflow=20)
     redis = Redis.from_url(redis_url)
+    codec = TokenCodec(config.token_key())
+    # The subscribers send no consistency token: the pool opens no connection.
+    read_pool = ReadPool(database_url, size=1)
+    consistency = ConsistencyWaiter(read_pool, codec, wait_ms=config.consistency_wait_ms)
     live = LiveUpdates(
-        settings=config, engine=engine, redis=redis, codec=TokenCodec(config.token_key()), access=access,
+        settings=config, engine=engine, redis=redis, codec=codec, access=access, consistency=consistency,
         key_prefix=prefix,
     )  # fmt: skip
 
@@ -106,6 +112,7 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
             ready=lambda port: print(f"PORT {port}", flush=True),
         )  # fmt: skip
     finally:
+        await read_pool.close()
         await engine.dispose()
         await redis.aclose()
 

@@ -25,8 +25,10 @@ from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_serv
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
 from ameide_projector.feed import FeedEntry, FeedPublisher, FeedUpdate, append_feed_entries
 from ameide_projector.read_model.schema import rm_artifacts, rm_chats
+from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.settings import Settings
@@ -248,8 +250,17 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
     redis = Redis.from_url(redis_process.url, socket_timeout=2, socket_connect_timeout=1)
     codec = TokenCodec(settings.token_key())
+    read_pool = ReadPool(engine.url.render_as_string(hide_password=False), size=2)
+    consistency = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
     live = LiveUpdates(
-        settings=settings, engine=engine, redis=redis, codec=codec, access=access, key_prefix=prefix, poll_interval=0.1
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        codec=codec,
+        access=access,
+        consistency=consistency,
+        key_prefix=prefix,
+        poll_interval=0.1,
     )
     publisher = FeedPublisher(settings, engine, redis, key_prefix=prefix, catchup_interval=0.1, publish_timeout=3.0)
     await live.start()
@@ -272,6 +283,7 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
     finally:
         await publisher.stop()
         await live.stop()
+        await read_pool.close()
         await redis.aclose()
 
 

@@ -68,7 +68,9 @@ async def bootstrap(
         waiter = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
         chats = ChatReads(read_pool, codec, waiter)
         artifacts = ArtifactReads(read_pool, codec, waiter)
-        live = LiveUpdates(settings=settings, engine=engine, redis=redis, codec=codec, access=access)
+        live = LiveUpdates(
+            settings=settings, engine=engine, redis=redis, codec=codec, access=access, consistency=waiter
+        )
         await live.start()
         stack.push_async_callback(live.stop)
         bindings = [

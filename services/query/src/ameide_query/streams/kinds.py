@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_runtime import resume
-from ameide_runtime.errors import FieldViolation, InvalidArgument
+from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import Identity
 
 Update = threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate
@@ -34,6 +34,9 @@ class FeedKind:
     """One kind of live stream."""
 
     id_field: str
+    # What GetChat / GetArtifact answer for an unreadable resource: "chat", CHAT_NOT_FOUND.
+    noun: str
+    not_found_reason: str
     message_type: type[threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate]
     feed_of: Callable[[str], str]
     readable: Readable
@@ -54,6 +57,10 @@ class FeedKind:
         except ValueError as exc:
             raise InvalidArgument(FieldViolation(self.id_field, "must be a UUID")) from exc
 
+    def not_found(self, resource_id: uuid.UUID) -> NotFound:
+        """The error of an unreadable resource, as the unary reads word it."""
+        return NotFound(f"{self.noun} {resource_id} not found", reason=self.not_found_reason)
+
     def decode(self, payload: bytes) -> Update:
         """The stored update."""
         return self.message_type.FromString(payload)
@@ -63,6 +70,8 @@ def chat_kind(access: AccessRules) -> FeedKind:
     """StreamChatUpdates."""
     return FeedKind(
         id_field="threads_id",
+        noun="chat",
+        not_found_reason="CHAT_NOT_FOUND",
         message_type=threads_service_pb2.ChatUpdate,
         feed_of=resume.chat_feed,
         readable=access.readable_chat,
@@ -75,6 +84,8 @@ def artifact_kind(access: AccessRules) -> FeedKind:
     """StreamArtifactUpdates."""
     return FeedKind(
         id_field="artifact_id",
+        noun="artifact",
+        not_found_reason="ARTIFACT_NOT_FOUND",
         message_type=artifacts_service_pb2.ArtifactUpdate,
         feed_of=resume.artifact_feed,
         readable=access.readable_artifact,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_projector.feed import keys
+from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
@@ -27,12 +28,16 @@ from ameide_runtime.tokens import TokenCodec
 
 _SHUTDOWN_RETRY_MS = 500
 
+StreamRequest = threads_service_pb2.StreamChatRequest | artifacts_service_pb2.StreamArtifactRequest
+
 
 class LiveUpdates:
     """Serves live update streams from one shared Redis reader, with ``rm_feed`` as the source of truth.
 
     ``start()`` before serving, ``stop()`` on shutdown: every open stream then ends with UNAVAILABLE (resumable
     elsewhere with its last checkpoint token). The Redis client must return bytes (``decode_responses=False``).
+    A request's ``consistency_token`` is waited for by ``consistency``, the unary reads' waiter, before the
+    stream authorises: the same bound, the same errors.
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class LiveUpdates:
         redis: Redis,
         codec: TokenCodec,
         access: AccessRules,
+        consistency: ConsistencyWaiter,
         key_prefix: str = keys.KEY_PREFIX,
         fetch_batch: int = 200,
         poll_interval: float = 0.5,
@@ -64,6 +70,7 @@ class LiveUpdates:
             # Within the jitter window: a shared result is never older than a quarter of a heartbeat.
             heartbeat_checks=SharedChecks(settings.heartbeat_seconds * HEARTBEAT_JITTER),
         )
+        self._consistency = consistency
         self._chat = chat_kind(access)
         self._artifact = artifact_kind(access)
         self._drain_timeout = drain_timeout
@@ -95,7 +102,7 @@ class LiveUpdates:
         """StreamChatUpdates."""
         del context  # cancellation arrives as CancelledError at the next await
         caller = identity.reconcile(tenant_id=request.tenant_id)
-        async for update in self._stream(self._chat, caller, request.threads_id, request.resume_token):
+        async for update in self._stream(self._chat, caller, request.threads_id, request):
             yield cast("threads_service_pb2.ChatUpdate", update)
 
     async def artifact_updates(
@@ -104,16 +111,23 @@ class LiveUpdates:
         """StreamArtifactUpdates."""
         del context  # cancellation arrives as CancelledError at the next await
         caller = identity.reconcile(tenant_id=request.tenant_id)
-        async for update in self._stream(self._artifact, caller, request.artifact_id, request.resume_token):
+        async for update in self._stream(self._artifact, caller, request.artifact_id, request):
             yield cast("artifacts_service_pb2.ArtifactUpdate", update)
 
     async def _stream(
-        self, kind: FeedKind, caller: identity.Identity, raw_id: str, resume_token: str
+        self, kind: FeedKind, caller: identity.Identity, raw_id: str, request: StreamRequest
     ) -> AsyncIterator[Update]:
         if self._closing:
             raise self._shutdown_error()
-        session = Session(self._deps, kind, caller, kind.parse_id(raw_id))
-        async for update in session.run(resume_token):
+        resource_id = kind.parse_id(raw_id)
+        # Read your writes, as GetChat / GetArtifact do: only once the write is visible does the stream check
+        # access and take the feed head, so a chat the caller has just created is found, one just deleted is
+        # NOT_FOUND, and "from now" starts after the write.
+        await self._consistency.wait(request.consistency_token)
+        if self._closing:
+            raise self._shutdown_error()
+        session = Session(self._deps, kind, caller, resource_id)
+        async for update in session.run(request.resume_token):
             yield update
 
     @staticmethod

@@ -22,7 +22,7 @@ from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.source import EntrySource
 from ameide_query.streams.subscription import Subscription
 from ameide_runtime import resume
-from ameide_runtime.errors import NotFound, ResourceExhausted
+from ameide_runtime.errors import ResourceExhausted
 from ameide_runtime.identity import Identity
 from ameide_runtime.tokens import TokenCodec
 
@@ -74,7 +74,7 @@ class Session:
         """The stream's updates (raises the documented errors)."""
         async with self._deps.engine.connect() as conn:
             if await self._kind.readable(conn, self._caller, self._id) is None:
-                raise NotFound(f"{self._kind.id_field} {self._id} not found")
+                raise self._kind.not_found(self._id)
             head = await reads.head(conn, self._feed)
         if resume_token:
             point = resume.parse(
@@ -175,7 +175,7 @@ class Session:
             key = (self._kind.id_field, self._id, self._caller.tenant_id, self._caller.user_id)
             found = await self._deps.heartbeat_checks.check(key, lambda: self._read_access(with_head=True))
         if not found.readable:
-            raise NotFound(f"{self._kind.id_field} {self._id} not found")
+            raise self._kind.not_found(self._id)
         if sub is not None:
             # A safety net: an entry whose notification was lost is still found within one heartbeat.
             sub.note_head(found.head)
