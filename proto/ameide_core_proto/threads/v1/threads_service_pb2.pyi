@@ -289,6 +289,7 @@ class SearchChatsRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """Search query"""
     page_size: _builtins.int
@@ -297,6 +298,8 @@ class SearchChatsRequest(_message.Message):
     """For pagination"""
     user_id: _builtins.str
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """Wait until the write that returned this token is visible."""
     @_builtins.property
     def filter(self) -> Global___ChatFilter:
         """Additional filters"""
@@ -310,10 +313,11 @@ class SearchChatsRequest(_message.Message):
         user_id: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
         filter: Global___ChatFilter | None = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "query", b"query", "tenant_id", b"tenant_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_token", b"consistency_token", "filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "query", b"query", "tenant_id", b"tenant_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -429,10 +433,13 @@ class GetChatArtifactsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     page_size: _builtins.int
     page_token: _builtins.str
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """Wait until the write that returned this token is visible."""
     def __init__(
         self,
         *,
@@ -440,10 +447,11 @@ class GetChatArtifactsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_token", b"consistency_token", "page_size", b"page_size", "page_token", b"page_token", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

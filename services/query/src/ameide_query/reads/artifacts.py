@@ -84,6 +84,7 @@ class ArtifactReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetArtifactChats", str(artifact_id)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
+        await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             if await access.read_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
@@ -101,6 +102,7 @@ class ArtifactReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetArtifactHistory", str(artifact_id)))
         after = keyset(tokens.position(request.page_token), int)
+        await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             if await access.read_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)

@@ -123,6 +123,7 @@ class ChatReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetChatArtifacts", str(chat_id)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
+        await self._waiter.wait(request.consistency_token)
         feed = resume.chat_feed(str(chat_id))
         async with self._db.connection() as conn:
             if await chats.get_chat(conn, caller, chat_id, feed) is None:
@@ -147,6 +148,7 @@ class ChatReads:
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("SearchChats", query, binding(values)))
         after = keyset(tokens.position(request.page_token), float, dt.datetime, uuid.UUID)
+        await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             page = await search.search_chats(conn, caller, query, values, after=after, limit=limit)
             found = await search.snippets(conn, query, values.query, [h.chat.id for h in page.rows])
