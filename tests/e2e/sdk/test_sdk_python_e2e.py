@@ -6,7 +6,10 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
+import grpc
+import grpc.aio
 import pytest
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
@@ -19,6 +22,7 @@ from ameide_sdk import (
     ReconnectPolicy,
     ResumeExpired,
     Subscription,
+    error_reason,
     page_through,
 )
 from tests.support.stack import Stack
@@ -199,3 +203,86 @@ class TestSubscriptions:
 
         with pytest.raises(ResumeExpired):
             await _texts(client.subscribe_chat(sent.threads_id, resume_token=stale), 1)
+
+
+async def _next_data(updates: AsyncIterator[Any]) -> Any:
+    """The next data update (skipping control messages)."""
+    async with asyncio.timeout(BOUND):
+        while (update := await anext(updates)).WhichOneof("update") == "control":
+            pass
+    return update
+
+
+async def _first_data(subscription: Subscription[Any]) -> Any:
+    """The first data update of a subscription (control messages are hidden by default)."""
+    async with asyncio.timeout(BOUND):
+        async for update in subscription:
+            await subscription.aclose()
+            return update
+    return None
+
+
+class TestWriteThenSubscribe:
+    """A subscription given a write's answer (or its consistency token) starts once that write is visible."""
+
+    async def test_send_then_follow_the_new_chat(self, client: AmeideClient) -> None:
+        """send_message_from_artifact, then subscribe_chat(sent): never NOT_FOUND; the next message arrives."""
+        artifact_id = await _artifact(client)
+        for round_ in range(5):
+            sent = await client.threads_artifact.send_message_from_artifact(artifact_id, f"first {round_}")
+            subscription = client.subscribe_chat(sent, include_control=True)
+            updates = aiter(subscription)
+            assert (await anext(updates)).control.kind == threads_types_pb2.StreamControl.KIND_SUBSCRIBED
+            # The stream is live from after the send: the send's own message is not replayed, the next one comes.
+            await _send(client, sent.threads_id, f"second {round_}")
+            assert (await _next_data(updates)).message.parts[0].text.text == f"second {round_}"
+            await subscription.aclose()
+
+    async def test_create_then_follow_the_new_artifact(self, client: AmeideClient) -> None:
+        """subscribe_artifact(created) with CreateArtifact's answer: its first change arrives."""
+        for round_ in range(5):
+            created = await client.artifact_commands.CreateArtifact(
+                artifacts_service_pb2.CreateArtifactRequest(title="Order Process", kind="bpmn")
+            )
+            subscription = client.subscribe_artifact(created, include_control=True)
+            updates = aiter(subscription)
+            assert (await anext(updates)).control.kind == threads_types_pb2.StreamControl.KIND_SUBSCRIBED
+            change = artifacts_service_pb2.UpdateArtifactMetadataRequest(artifact_id=created.artifact_id)
+            change.metadata.title = f"Order Process {round_}"
+            await client.artifact_commands.UpdateArtifactMetadata(change)
+            assert (await _next_data(updates)).metadata_changed.title == f"Order Process {round_}"
+            await subscription.aclose()
+
+    async def test_delete_then_subscribe_is_not_found(self, client: AmeideClient) -> None:
+        """With DeleteChat's token the subscription ends with NOT_FOUND at once (never a stream of the old chat)."""
+        artifact_id = await _artifact(client)
+        sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "soon gone")
+        deleted = await client.threads_commands.DeleteChat(
+            threads_service_pb2.DeleteChatRequest(threads_id=sent.threads_id)
+        )
+
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await _first_data(client.subscribe_chat(sent.threads_id, consistency_token=deleted.consistency_token))
+
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+    async def test_waits_out_a_stopped_projector(self, client: AmeideClient, stack: Stack) -> None:
+        """While the write is not projected the server answers NOT_YET_CONSISTENT; the SDK retries until it is."""
+        artifact_id = await _artifact(client)
+        await asyncio.to_thread(stack.stop, "projector")
+        try:
+            sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "while away")
+            subscription = client.subscribe_chat(sent, include_control=True)
+            first = asyncio.create_task(_first_data(subscription))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await client.threads_queries.GetChat(
+                    threads_service_pb2.GetChatRequest(
+                        threads_id=sent.threads_id, consistency_token=sent.consistency_token
+                    )
+                )
+            assert error_reason(caught.value) == "NOT_YET_CONSISTENT"
+        finally:
+            await asyncio.to_thread(stack.start, "projector")
+        greeting = await first
+        assert greeting.control.kind == threads_types_pb2.StreamControl.KIND_SUBSCRIBED
+        assert subscription.reconnects >= 1

@@ -99,6 +99,7 @@ class StreamScript:
     heartbeat_every: int = 0
     reset_details: str = "SCRIPTED"
     resume_tokens: list[str] = field(default_factory=list)
+    requests: list[threads_service_pb2.StreamChatRequest] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +132,7 @@ class FakeChatQueries(threads_service_pb2_grpc.ChatQueryServiceServicer):
         script = self.script
         connection = len(script.resume_tokens)
         script.resume_tokens.append(request.resume_token)
+        script.requests.append(request)
         after = token_seq(request.resume_token)
         if request.resume_token and after < script.expire_below:
             await abort_with_reason(context, grpc.StatusCode.FAILED_PRECONDITION, "RESUME_TOKEN_EXPIRED")
@@ -161,6 +163,7 @@ class FakeArtifactQueries(artifacts_service_pb2_grpc.ArtifactQueryServiceService
     length: int = 4
     break_after: int = 2
     resume_tokens: list[str] = field(default_factory=list)
+    requests: list[artifacts_service_pb2.StreamArtifactRequest] = field(default_factory=list)
 
     async def StreamArtifactUpdates(
         self, request: artifacts_service_pb2.StreamArtifactRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -168,6 +171,7 @@ class FakeArtifactQueries(artifacts_service_pb2_grpc.ArtifactQueryServiceService
         """Content updates 1..length, replayed in full on every connection."""
         first = not self.resume_tokens
         self.resume_tokens.append(request.resume_token)
+        self.requests.append(request)
         # Always replay from the start: the SDK must drop what it already delivered.
         for seq in range(1, self.length + 1):
             if first and seq > self.break_after:

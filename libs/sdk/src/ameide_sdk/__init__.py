@@ -9,7 +9,7 @@ from __future__ import annotations
 from ameide_sdk.auth import auth_interceptors, auth_metadata, dev_headers
 from ameide_sdk.chat_artifact import ChatArtifactHelper, RetryPolicy, SendResult
 from ameide_sdk.checkpoints import CheckpointStore, FileCheckpointStore, InMemoryCheckpointStore
-from ameide_sdk.client import AmeideClient
+from ameide_sdk.client import AmeideClient, ArtifactWrite, ChatWrite
 from ameide_sdk.errors import AmeideSdkError, ResumeExpired, error_reason
 from ameide_sdk.pagination import page_through
 from ameide_sdk.subscriptions import ReconnectPolicy, Subscription
@@ -17,7 +17,9 @@ from ameide_sdk.subscriptions import ReconnectPolicy, Subscription
 __all__ = [
     "AmeideClient",
     "AmeideSdkError",
+    "ArtifactWrite",
     "ChatArtifactHelper",
+    "ChatWrite",
     "CheckpointStore",
     "FileCheckpointStore",
     "InMemoryCheckpointStore",

@@ -63,13 +63,21 @@ def _is_retryable(error: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """Outcome of ``send_message_from_artifact``."""
+    """Outcome of ``send_message_from_artifact``; ``client.subscribe_chat(result)`` follows its chat.
+
+    Example::
+
+        sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "What does this do?")
+        async for update in client.subscribe_chat(sent):  # from the send on: nothing before it is replayed
+            if update.HasField("message"):
+                print(update.message.parts[0].text.text)
+    """
 
     threads_id: str
     message_id: str
     is_new_chat: bool
     consistency_token: str = ""
-    """Pass to a query (e.g. GetMessages) to read this write."""
+    """Pass to a query (e.g. GetMessages) to read this write; ``client.subscribe_chat(result)`` passes it for you."""
 
 
 class ChatArtifactHelper:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import grpc
 import grpc.aio
@@ -16,6 +16,34 @@ from ameide_sdk.chat_artifact import ChatArtifactHelper, RetryPolicy
 from ameide_sdk.checkpoints import CheckpointStore
 from ameide_sdk.subscriptions import ReconnectPolicy, Subscription
 from ameide_sdk.validation import require_uuid
+
+
+class ChatWrite(Protocol):
+    """The answer of a write that names a chat: ``SendResult``, or an EnsureChatForArtifactAndSendMessage response."""
+
+    @property
+    def threads_id(self) -> str:
+        """The chat written to."""
+        ...
+
+    @property
+    def consistency_token(self) -> str:
+        """The token that makes a read (or a subscription) wait for the write."""
+        ...
+
+
+class ArtifactWrite(Protocol):
+    """The answer of a write that names an artifact: a CreateArtifact or UpdateArtifact* response."""
+
+    @property
+    def artifact_id(self) -> str:
+        """The artifact written to."""
+        ...
+
+    @property
+    def consistency_token(self) -> str:
+        """The token that makes a read (or a subscription) wait for the write."""
+        ...
 
 
 def _channel(
@@ -40,12 +68,12 @@ class AmeideClient:
     (``threads_queries``, ``artifact_queries``) to ``query_target`` when given (the deployables are separate),
     else to ``target`` (one gateway). Use ``async with`` to close the channels.
 
-    Example::
+    Example (the artifact-first flow: send, then follow the chat the send created)::
 
-        async with AmeideClient("localhost:50051", query_target="localhost:50052", token=jwt) as client:
+        async with AmeideClient("localhost:50051", query_target="localhost:50052", token=token) as client:
             sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "Hello")
-            async for update in client.subscribe_chat(sent.threads_id):
-                ...
+            async for update in client.subscribe_chat(sent):  # waits until the new chat is visible
+                print(update.WhichOneof("update"))
     """
 
     def __init__(
@@ -79,25 +107,33 @@ class AmeideClient:
 
     def subscribe_chat(
         self,
-        threads_id: str,
+        threads_id: str | ChatWrite,
         *,
+        consistency_token: str | None = None,
         resume_token: str | None = None,
         checkpoint_store: CheckpointStore | None = None,
         include_control: bool = False,
     ) -> Subscription[threads_service_pb2.ChatUpdate]:
         """Live updates of a chat that reconnect, resume and dedupe by themselves.
 
-        Starts after ``resume_token``, else after the checkpoint saved in ``checkpoint_store`` for this chat,
-        else from now. Raises ``ResumeExpired`` (while iterating) when that checkpoint is too old.
+        ``threads_id`` is a chat id, or the answer of a write naming the chat (``SendResult``): then the
+        subscription waits for that write, as ``consistency_token=`` does for an id. Waiting means the server
+        starts the stream only once the write is visible (a chat just created is found, one just deleted is
+        NOT_FOUND); past the server's bound it answers UNAVAILABLE and the subscription retries like any
+        reconnect. Starts after ``resume_token``, else after the checkpoint saved in ``checkpoint_store`` for
+        this chat, else from now (after the write). Raises ``ResumeExpired`` (while iterating) when that
+        checkpoint is too old.
         """
-        require_uuid("threads_id", threads_id)
+        chat_id, written = _target(threads_id, "threads_id", consistency_token)
 
         def open_stream(token: str) -> grpc.aio.UnaryStreamCall[Any, threads_service_pb2.ChatUpdate]:
-            request = threads_service_pb2.StreamChatRequest(threads_id=threads_id, resume_token=token)
+            request = threads_service_pb2.StreamChatRequest(
+                threads_id=chat_id, resume_token=token, consistency_token=written
+            )
             return self.threads_queries.StreamChatUpdates(request)
 
         return Subscription(
-            f"thread:{threads_id}",
+            f"thread:{chat_id}",
             open_stream,
             resume_token=resume_token,
             store=checkpoint_store,
@@ -107,21 +143,28 @@ class AmeideClient:
 
     def subscribe_artifact(
         self,
-        artifact_id: str,
+        artifact_id: str | ArtifactWrite,
         *,
+        consistency_token: str | None = None,
         resume_token: str | None = None,
         checkpoint_store: CheckpointStore | None = None,
         include_control: bool = False,
     ) -> Subscription[artifacts_service_pb2.ArtifactUpdate]:
-        """Live updates of an artifact, with the behaviour of ``subscribe_chat``."""
-        require_uuid("artifact_id", artifact_id)
+        """Live updates of an artifact, with the behaviour of ``subscribe_chat``.
+
+        ``artifact_id`` is an artifact id, or the answer of a write naming the artifact (e.g. CreateArtifact's):
+        then the subscription waits for that write.
+        """
+        target_id, written = _target(artifact_id, "artifact_id", consistency_token)
 
         def open_stream(token: str) -> grpc.aio.UnaryStreamCall[Any, artifacts_service_pb2.ArtifactUpdate]:
-            request = artifacts_service_pb2.StreamArtifactRequest(artifact_id=artifact_id, resume_token=token)
+            request = artifacts_service_pb2.StreamArtifactRequest(
+                artifact_id=target_id, resume_token=token, consistency_token=written
+            )
             return self.artifact_queries.StreamArtifactUpdates(request)
 
         return Subscription(
-            f"artifact:{artifact_id}",
+            f"artifact:{target_id}",
             open_stream,
             resume_token=resume_token,
             store=checkpoint_store,
@@ -145,3 +188,17 @@ class AmeideClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _target(target: str | ChatWrite | ArtifactWrite, field: str, consistency_token: str | None) -> tuple[str, str]:
+    """The resource id and the consistency token to wait for: the explicit token wins over the write's own.
+
+    The token goes with every (re)connect: a reconnect may reach another replica, whose read model may be
+    further behind than the one that served the first connection.
+    """
+    if isinstance(target, str):
+        return require_uuid(field, target), consistency_token or ""
+    resource_id = getattr(target, field, None)
+    if resource_id is None:
+        raise ValueError(f"{field} must be a UUID or a write's answer naming one, got {type(target).__name__}")
+    return require_uuid(field, resource_id), consistency_token or target.consistency_token
