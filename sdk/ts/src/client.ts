@@ -6,7 +6,7 @@ import { ChatCommandService, ChatQueryService } from "./gen/ameide_core_proto/th
 import type { ChatUpdate } from "./gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 import type { ChatVisibility } from "./gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 import { type RetryOptions, withRetries } from "./retry.js";
-import { type SubscribeOptions, resumable } from "./subscription.js";
+import { type ArtifactWrite, type ChatWrite, type SubscribeOptions, resumable, writeTarget } from "./subscription.js";
 import { optionalUuid, requireText, requireUuid } from "./validation.js";
 
 /** Options of one sendMessageFromArtifact call beyond the spec's three arguments. */
@@ -25,7 +25,7 @@ export interface SendResult {
   threadsId: string;
   messageId: string;
   isNewChat: boolean;
-  /** Pass to a query (e.g. getMessages) to wait until this write is visible. */
+  /** Pass to a query (e.g. getMessages) to wait until this write is visible; `subscribeChat(result)` passes it. */
   consistencyToken: string;
 }
 
@@ -110,22 +110,31 @@ export class AmeideClient {
     return new AmeideClient(transports.commands, { ...options, queryTransport: transports.queries });
   }
 
-  /** Live updates of a chat that reconnect, resume from the last checkpoint and never repeat an update. */
-  subscribeChat(threadsId: string, options: SubscribeOptions = {}): AsyncGenerator<ChatUpdate, void, undefined> {
-    requireUuid("threadsId", threadsId);
+  /**
+   * Live updates of a chat that reconnect, resume from the last checkpoint and never repeat an update.
+   * `chat` is a chat id, or the answer of a write naming the chat (e.g. sendMessageFromArtifact's SendResult):
+   * then the stream starts once that write is visible, as `options.consistencyToken` does for an id.
+   */
+  subscribeChat(chat: string | ChatWrite, options: SubscribeOptions = {}): AsyncGenerator<ChatUpdate, void, undefined> {
+    const { id: threadsId, consistencyToken } = writeTarget("threadsId", chat, options);
     return resumable(
       `thread:${threadsId}`,
-      (resumeToken, signal) => this.threadsQueries.streamChatUpdates({ threadsId, resumeToken }, { signal }),
+      (resumeToken, signal) =>
+        this.threadsQueries.streamChatUpdates({ threadsId, resumeToken, consistencyToken }, { signal }),
       options,
     );
   }
 
-  /** Live updates of an artifact, with the behaviour of subscribeChat. */
-  subscribeArtifact(artifactId: string, options: SubscribeOptions = {}): AsyncGenerator<ArtifactUpdate, void, undefined> {
-    requireUuid("artifactId", artifactId);
+  /** Live updates of an artifact (an id, or a write's answer naming it, e.g. createArtifact's), as subscribeChat. */
+  subscribeArtifact(
+    artifact: string | ArtifactWrite,
+    options: SubscribeOptions = {},
+  ): AsyncGenerator<ArtifactUpdate, void, undefined> {
+    const { id: artifactId, consistencyToken } = writeTarget("artifactId", artifact, options);
     return resumable(
       `artifact:${artifactId}`,
-      (resumeToken, signal) => this.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken }, { signal }),
+      (resumeToken, signal) =>
+        this.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken, consistencyToken }, { signal }),
       options,
     );
   }

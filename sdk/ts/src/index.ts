@@ -9,7 +9,7 @@ export { pageThrough } from "./pagination.js";
 export type { PagedCall, PagedResponse } from "./pagination.js";
 export type { RetryOptions } from "./retry.js";
 export { resumable } from "./subscription.js";
-export type { FeedUpdate, SubscribeOptions } from "./subscription.js";
+export type { ArtifactWrite, ChatWrite, FeedUpdate, SubscribeOptions } from "./subscription.js";
 export * from "./gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 export * from "./gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 export * from "./gen/ameide_core_proto/artifacts/v1/artifacts_types_pb.js";

@@ -3,6 +3,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { type CheckpointStore, MemoryCheckpointStore, checkpointPosition } from "./checkpoints.js";
 import { RESUMABLE_CODES, ResumeExpiredError, isResumeExpired } from "./errors.js";
 import { backoffMs, sleep } from "./retry.js";
+import { requireUuid } from "./validation.js";
 
 /** What ChatUpdate and ArtifactUpdate have in common. */
 export interface FeedUpdate {
@@ -13,6 +14,11 @@ export interface FeedUpdate {
 export interface SubscribeOptions {
   /** Start after this token (e.g. GetMessages' checkpointToken); else after the stored checkpoint; else from now. */
   resumeToken?: string;
+  /**
+   * A write's consistencyToken: the server starts the stream only once that write is visible (a chat just created
+   * is found, one just deleted is NotFound). Sent with every reconnect. Given with a write's answer, it wins.
+   */
+  consistencyToken?: string;
   /** Where the last checkpoint is kept (default: in memory). */
   checkpointStore?: CheckpointStore;
   /** Also yield StreamControl updates (SUBSCRIBED, CAUGHT_UP, HEARTBEAT, FELL_BEHIND). */
@@ -23,6 +29,35 @@ export interface SubscribeOptions {
   maxAttempts?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+}
+
+/** The answer of a write that names a chat: SendResult, or an ensureChatForArtifactAndSendMessage response. */
+export interface ChatWrite {
+  threadsId: string;
+  consistencyToken: string;
+}
+
+/** The answer of a write that names an artifact: a createArtifact or updateArtifact* response. */
+export interface ArtifactWrite {
+  artifactId: string;
+  consistencyToken: string;
+}
+
+/**
+ * The resource id and the consistency token a subscription waits for: from a write's answer, or from an id and
+ * `options.consistencyToken` (which wins over the write's own token).
+ */
+export function writeTarget<W extends ChatWrite | ArtifactWrite>(
+  field: "threadsId" | "artifactId",
+  target: string | W,
+  options: SubscribeOptions,
+): { id: string; consistencyToken: string } {
+  const written = typeof target === "string" ? undefined : (target as Partial<ChatWrite & ArtifactWrite>);
+  const id = written === undefined ? target : written[field];
+  return {
+    id: requireUuid(field, id),
+    consistencyToken: options.consistencyToken || written?.consistencyToken || "",
+  };
 }
 
 /** Opens the server stream resuming after `token` ("" = from now). */

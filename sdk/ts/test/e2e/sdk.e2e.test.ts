@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 
+import { Code } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 
 import { AmeideArgumentError, AmeideClient, MemoryCheckpointStore, bearerAuth, pageThrough } from "../../src/index.js";
@@ -185,5 +186,74 @@ describe("resumed streams", () => {
 
     assert.deepEqual(await read(3, chat.checkpointToken), ["m1", "m2", "m3"]);
     assert.deepEqual(await read(3), ["m4", "m5", "m6"]);
+  });
+});
+
+/** The next update that is not a control message. */
+async function nextData<U extends { update: { case: string | undefined } }>(updates: AsyncIterator<U>): Promise<U> {
+  for (;;) {
+    const { value, done } = await updates.next();
+    assert.equal(done, false, "the subscription ended");
+    if (value.update.case !== "control") {
+      return value;
+    }
+  }
+}
+
+describe("write, then subscribe or read at once", () => {
+  it("subscribeChat(sent) follows the chat the send created: never NotFound, the next message arrives", async () => {
+    const artifactId = await createArtifact();
+    for (let round = 0; round < 5; round++) {
+      const sent = await client.threadsArtifact.sendMessageFromArtifact(artifactId, `first ${round}`);
+      const signal = AbortSignal.timeout(BOUND_MS);
+      const updates = client.subscribeChat(sent, { includeControl: true, signal });
+      const greeting = await updates.next();
+      assert.equal(greeting.value?.update.case, "control");
+      // Live from after the send: its own message is not replayed, the next one arrives.
+      await send(sent.threadsId, `second ${round}`);
+      assert.equal(textOf(await nextData(updates)), `second ${round}`);
+      await updates.return();
+    }
+  });
+
+  it("subscribeArtifact(created) follows an artifact just created", async () => {
+    const created = await client.artifactCommands.createArtifact({ title: "Order Process", kind: "bpmn" });
+    const updates = client.subscribeArtifact(created, { includeControl: true, signal: AbortSignal.timeout(BOUND_MS) });
+    await updates.next(); // SUBSCRIBED: the stream is live
+    await client.artifactCommands.updateArtifactMetadata({
+      artifactId: created.artifactId,
+      metadata: { title: "Order Process v2" },
+      updateMask: { paths: ["title"] },
+    });
+    const update = await nextData(updates);
+    assert.equal(update.update.case === "metadataChanged" ? update.update.value.title : "", "Order Process v2");
+    await updates.return();
+  });
+
+  it("a chat deleted just before subscribing is NotFound (with deleteChat's consistencyToken)", async () => {
+    const sent = await client.threadsArtifact.sendMessageFromArtifact(await createArtifact(), "soon gone");
+    const deleted = await client.threadsCommands.deleteChat({ threadsId: sent.threadsId });
+    const updates = client.subscribeChat(sent.threadsId, {
+      consistencyToken: deleted.consistencyToken,
+      signal: AbortSignal.timeout(BOUND_MS),
+    });
+    await assert.rejects(updates.next(), { code: Code.NotFound });
+  });
+
+  it("associate, then list the links of both sides with the association's consistencyToken", async () => {
+    const artifactId = await createArtifact();
+    const { threads } = await client.threadsCommands.createChat({ title: "Review" });
+    const threadsId = threads?.id ?? "";
+    const { consistencyToken } = await client.threadsCommands.associateArtifact({ threadsId, artifactId });
+    const ofChat = await client.threadsQueries.getChatArtifacts({ threadsId, consistencyToken });
+    const ofArtifact = await client.artifactQueries.getArtifactChats({ artifactId, consistencyToken });
+    assert.deepEqual(
+      ofChat.artifacts.map((a) => a.artifactId),
+      [artifactId],
+    );
+    assert.deepEqual(
+      ofArtifact.threads.map((c) => c.threadsId),
+      [threadsId],
+    );
   });
 });

@@ -37,6 +37,8 @@ beforeEach(() => {
   s.breaks = [];
   s.overlap = 0;
   s.resumeTokens = [];
+  s.consistencyTokens = [];
+  s.artifactIds = [];
   s.messages = [];
   s.expireBelow = 0;
   client = new AmeideClient(grpcTransport(server.baseUrl, [bearerAuth("tok-1")]), { retry: FAST });
@@ -160,6 +162,41 @@ describe("AmeideClient.subscribeChat", () => {
 
   it("rejects a malformed chat id before subscribing", () => {
     assert.throws(() => client.subscribeChat("chat-1"), AmeideArgumentError);
+  });
+});
+
+describe("write, then subscribe", () => {
+  const sent = { threadsId: CHAT, messageId: crypto.randomUUID(), isNewChat: true, consistencyToken: "ct-send" };
+
+  it("subscribeChat(sent) follows the sent chat and waits for the send, on every reconnect", async () => {
+    server.script.breaks = [[Code.Unavailable, 0], [Code.Unavailable, 4]];
+    const seen = await sequences(client.subscribeChat(sent, { initialBackoffMs: 1, maxBackoffMs: 2 }));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(server.script.consistencyTokens, ["ct-send", "ct-send", "ct-send"]);
+    assert.deepEqual(server.script.resumeTokens.map(tokenSeq), [0, 0, 4]);
+  });
+
+  it("takes an id with options.consistencyToken, which also wins over a write's own token", async () => {
+    await sequences(client.subscribeChat(CHAT, { consistencyToken: "ct-explicit" }));
+    await sequences(client.subscribeChat(sent, { consistencyToken: "ct-later" }));
+    await sequences(client.subscribeChat(CHAT));
+    assert.deepEqual(server.script.consistencyTokens, ["ct-explicit", "ct-later", ""]);
+  });
+
+  it("subscribeArtifact(created) follows the created artifact and waits for the creation", async () => {
+    const created = { artifactId: ARTIFACT, version: 1n, consistencyToken: "ct-create" };
+    const versions: bigint[] = [];
+    for await (const update of client.subscribeArtifact(created)) {
+      versions.push(update.version);
+    }
+    assert.deepEqual(versions, [2n]);
+    assert.deepEqual(server.script.artifactIds, [ARTIFACT]);
+    assert.deepEqual(server.script.consistencyTokens, ["ct-create"]);
+  });
+
+  it("rejects a write naming no valid id before subscribing", () => {
+    assert.throws(() => client.subscribeChat({ ...sent, threadsId: "chat-1" }), AmeideArgumentError);
+    assert.throws(() => client.subscribeArtifact({ artifactId: "", consistencyToken: "ct" }), AmeideArgumentError);
   });
 });
 

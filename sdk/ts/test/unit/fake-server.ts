@@ -16,6 +16,10 @@ import {
   EnsureChatForArtifactAndSendMessageResponseSchema,
 } from "../../src/gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 import { StreamControl_Kind } from "../../src/gen/ameide_core_proto/threads/v1/threads_types_pb.js";
+import {
+  ArtifactQueryService,
+  ArtifactUpdateSchema,
+} from "../../src/gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
 
 export function makeToken(seq: number, issuedAt = 1): string {
   return `${Buffer.from(JSON.stringify({ f: "feed", i: issuedAt, q: seq, t: "tenant" })).toString("base64url")}.bWFj`;
@@ -39,6 +43,10 @@ export interface Script {
   /** A resumed stream re-sends this many updates before the resume point (at-least-once). */
   overlap: number;
   resumeTokens: string[];
+  /** The consistencyToken of every chat and artifact stream opened, in order. */
+  consistencyTokens: string[];
+  /** The artifactId of every artifact stream opened (each sends SUBSCRIBED and one content update). */
+  artifactIds: string[];
   /** A resume token below this seq is refused as RESUME_TOKEN_EXPIRED (0 = never). */
   expireBelow: number;
   /** GetMessages: ids of the chat's messages (the page token is the offset). */
@@ -91,6 +99,7 @@ function routes(script: Script) {
     router.rpc(ChatQueryService.method.streamChatUpdates, async function* (request) {
       const connection = script.resumeTokens.length;
       script.resumeTokens.push(request.resumeToken);
+      script.consistencyTokens.push(request.consistencyToken);
       const after = tokenSeq(request.resumeToken);
       if (request.resumeToken && after < script.expireBelow) {
         // As the services answer: the reason travels as a google.rpc.ErrorInfo detail, not in the message.
@@ -113,6 +122,16 @@ function routes(script: Script) {
       }
       yield control(StreamControl_Kind.CAUGHT_UP, script.length);
     });
+    router.rpc(ArtifactQueryService.method.streamArtifactUpdates, async function* (request) {
+      script.artifactIds.push(request.artifactId);
+      script.consistencyTokens.push(request.consistencyToken);
+      yield create(ArtifactUpdateSchema, { update: { case: "control", value: { kind: StreamControl_Kind.SUBSCRIBED } } });
+      yield create(ArtifactUpdateSchema, {
+        update: { case: "contentUpdated", value: { mimeType: "text/plain" } },
+        checkpointToken: makeToken(1),
+        version: 2n,
+      });
+    });
   };
 }
 
@@ -131,6 +150,8 @@ export async function startFakeServer(): Promise<FakeServer> {
     breaks: [],
     overlap: 0,
     resumeTokens: [],
+    consistencyTokens: [],
+    artifactIds: [],
     expireBelow: 0,
     messages: [],
   };
