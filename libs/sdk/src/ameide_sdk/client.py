@@ -70,6 +70,8 @@ class AmeideClient:
 
     Example (the artifact-first flow: send, then follow the chat the send created)::
 
+        from ameide_sdk import AmeideClient
+
         async with AmeideClient("localhost:50051", query_target="localhost:50052", token=token) as client:
             sent = await client.threads_artifact.send_message_from_artifact(artifact_id, "Hello")
             async for update in client.subscribe_chat(sent):  # waits until the new chat is visible

@@ -34,9 +34,12 @@ async def page_through(
 
     ``request`` is not modified. Example::
 
-        async for page in page_through(client.threads_queries.GetMessages, GetMessagesRequest(threads_id=tid)):
+        from ameide_core_proto.threads.v1.threads_service_pb2 import GetMessagesRequest
+        from ameide_sdk import page_through
+
+        async for page in page_through(client.threads_queries.GetMessages, GetMessagesRequest(threads_id=chat_id)):
             for message in page.messages:
-                ...
+                print(message.sequence, message.parts[0].text.text)
 
     Raises:
         RuntimeError: The server returned the same page token twice (it would loop forever).
