@@ -10,7 +10,9 @@ as the test fixtures), creates a fresh database, migrates it, runs command, quer
   (``AMEIDE_COMMAND_TARGET`` / ``AMEIDE_QUERY_TARGET``: the same as ``host:port``);
 - ``AMEIDE_TEST_TOKEN``, ``AMEIDE_TEST_USER_ID``, ``AMEIDE_TEST_TENANT_ID``: a JWT and its caller;
 - ``AMEIDE_TEST_TOKENS``: JSON ``{name: {"token", "userId", "tenantId"}}`` for ``alice`` and ``bob`` (one tenant)
-  and ``mallory`` (another tenant).
+  and ``mallory`` (another tenant);
+- ``AMEIDE_JWT_SECRET``: the services' JWT secret, so ``ameide token --user U --tenant T`` (as the documents'
+  shell examples run it) mints tokens they accept.
 
 Exits with COMMAND's exit code; the deployables' logs are printed when it fails.
 """
@@ -70,6 +72,7 @@ def _child_env(stack: Stack) -> dict[str, str]:
         "AMEIDE_TEST_USER_ID": alice["userId"],
         "AMEIDE_TEST_TENANT_ID": alice["tenantId"],
         "AMEIDE_TEST_TOKENS": json.dumps(callers),
+        "AMEIDE_JWT_SECRET": stack.jwt_secret,
     }
 
 
