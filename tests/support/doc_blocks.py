@@ -106,7 +106,7 @@ def _example(relative: str, line: int, words: list[str], body: list[str]) -> Exa
         return None
     lang = LANGUAGES[words[0].lower()]
     mode = words[1] if len(words) > 1 else "run"
-    if len(words) > 2 or mode not in MODES[lang]:  # noqa: PLR2004 - language and one mode word
+    if len(words) > 2 or mode not in MODES[lang]:
         raise ExampleMarkupError(
             f"{relative}:{line - 1}: '{' '.join(words)}': a {lang} example takes one of the modes "
             f"{', '.join(sorted(MODES[lang]))} (see docs/examples.md)"
@@ -155,7 +155,7 @@ def _docstring_blocks(obj: object, root: Path) -> Iterator[Example]:
 
 
 def _literal_blocks(doc_lines: list[str]) -> Iterator[list[str]]:
-    """reStructuredText literal blocks: a paragraph ending in ``::``, a blank line, then indented lines."""
+    """ReStructuredText literal blocks: a paragraph ending in ``::``, a blank line, then indented lines."""
     index = 0
     while index < len(doc_lines):
         if not _EXAMPLE_HEAD.search(doc_lines[index]):

@@ -58,6 +58,7 @@ class Recorder:
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
+        """Record one call."""
         self.calls.append((args, kwargs))
 
 
@@ -156,7 +157,7 @@ class FirstUpdate:
         finally:
             await self._subscription.aclose()
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - whatever the subscription has
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._subscription, name)
 
 
@@ -165,13 +166,13 @@ def live_feeds(writer: AmeideClient) -> Iterator[None]:
     """While active, every ``subscribe_chat`` / ``subscribe_artifact`` is a ``FirstUpdate`` nudged by ``writer``."""
     original_chat, original_artifact = AmeideClient.subscribe_chat, AmeideClient.subscribe_artifact
 
-    def subscribe_chat(self: AmeideClient, threads_id: Any, **options: Any) -> FirstUpdate:  # noqa: ANN401
+    def subscribe_chat(self: AmeideClient, threads_id: Any, **options: Any) -> FirstUpdate:
         control = options.pop("include_control", False)
         subscription = original_chat(self, threads_id, include_control=True, **options)
         chat_id = subscription.feed.removeprefix("thread:")
         return FirstUpdate(subscription, lambda: _say_something(writer, chat_id), control=control)
 
-    def subscribe_artifact(self: AmeideClient, artifact_id: Any, **options: Any) -> FirstUpdate:  # noqa: ANN401
+    def subscribe_artifact(self: AmeideClient, artifact_id: Any, **options: Any) -> FirstUpdate:
         control = options.pop("include_control", False)
         subscription = original_artifact(self, artifact_id, include_control=True, **options)
         target = subscription.feed.removeprefix("artifact:")

@@ -18,8 +18,8 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import itertools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -110,7 +110,9 @@ def _check(argv: list[str], folder: Path) -> list[str]:
         return checks[program](args, folder)
     if program in EXTERNAL:
         return []
-    return [f"'{program}' is neither a command the checks know nor a listed external tool (tests/support/shell_check.py)"]
+    return [
+        f"'{program}' is neither a command the checks know nor a listed external tool (tests/support/shell_check.py)"
+    ]
 
 
 def _parse_errors(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
@@ -142,7 +144,7 @@ def _tox(args: list[str], _folder: Path) -> list[str]:
     config.read(ROOT / "tox.ini")
     known = {section.removeprefix("testenv:") for section in config.sections() if section.startswith("testenv:")}
     known |= set(config.get("tox", "env_list", fallback="").split())
-    wanted = [name for flag, value in zip(args, args[1:], strict=False) if flag == "-e" for name in value.split(",")]
+    wanted = [name for flag, value in itertools.pairwise(args) if flag == "-e" for name in value.split(",")]
     return [f"tox -e {name}: no such environment in tox.ini" for name in wanted if name not in known]
 
 
@@ -184,7 +186,9 @@ def _pip_extras(args: list[str]) -> list[str]:
     for arg in args:
         match = re.fullmatch(r"\.\[(?P<names>[\w,-]+)\]", arg)
         if match:
-            found += [f"pip install {arg}: no extra '{name}'" for name in match["names"].split(",") if name not in extras]
+            found += [
+                f"pip install {arg}: no extra '{name}'" for name in match["names"].split(",") if name not in extras
+            ]
     return found
 
 
@@ -197,10 +201,14 @@ def _npx(args: list[str], _folder: Path) -> list[str]:
     path = re.sub(r"^https?://[^/]+", "", url).strip("/")
     if not path:
         return [] if "--list-methods" in args or "--list-services" in args else ["buf curl: no method in the URL"]
+    return _buf_call(path, _flag(args, "--data", "-d"))
+
+
+def _buf_call(path: str, data: str | None) -> list[str]:
+    """A buf curl call of ``path`` (``package.Service/Method``) with ``data`` as its request."""
     method = _method(path)
     if method is None:
         return [f"buf curl: no RPC {path}"]
-    data = _flag(args, "--data", "-d")
     if data is None:
         return []
     request: Message = message_factory.GetMessageClass(method.input_type)()
@@ -241,7 +249,7 @@ def preludes(examples: Sequence[Example]) -> dict[str, list[Example]]:
     found: dict[str, list[Example]] = {}
     for example in examples:
         if example.lang == "bash" and example.mode == "prelude":
-            found.setdefault(os.path.dirname(example.path), []).append(example)
+            found.setdefault(str(Path(example.path).parent), []).append(example)
     return found
 
 
@@ -249,4 +257,4 @@ def prelude_of(example: Example, by_folder: dict[str, list[Example]]) -> list[Ex
     """The preludes an example runs after (a prelude itself runs alone)."""
     if example.mode == "prelude":
         return []
-    return by_folder.get(os.path.dirname(example.path), [])
+    return by_folder.get(str(Path(example.path).parent), [])

@@ -26,7 +26,9 @@ DOCSTRINGS = docstring_examples(ameide_sdk)
 
 
 @pytest.fixture(name="context")
-async def fixture_context(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ExampleContext]:
+async def fixture_context(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[ExampleContext]:
     """The documented names for a fresh caller in a fresh tenant; the working directory holds the sample file."""
     write_sample_file(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -37,13 +39,13 @@ async def fixture_context(stack: Stack, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 async def _run(example: Example, context: ExampleContext, stack: Stack) -> None:
-    await run_python(
-        example, context.namespace(), command_target=stack.command_target, query_target=stack.query_target
-    )
+    await run_python(example, context.namespace(), command_target=stack.command_target, query_target=stack.query_target)
     # The example got as far as its application code (e.g. apply(update) inside a subscription loop); one of
     # several branches is enough.
     called = [name for name in context.callbacks if f"{name}(" in example.code]
-    assert not called or any(context.callbacks[name].calls for name in called), f"{example.where}: never reached {called}"
+    assert not called or any(context.callbacks[name].calls for name in called), (
+        f"{example.where}: never reached {called}"
+    )
 
 
 @pytest.mark.parametrize("example", MARKDOWN, ids=lambda example: example.where)
@@ -84,7 +86,9 @@ class TestABrokenExampleIsCaught:
         frame = traceback.extract_tb(caught.value.__traceback__)[-1]
         assert (frame.filename, frame.lineno) == ("guide.md", 8)
 
-    async def test_a_field_the_request_does_not_have(self, context: ExampleContext, stack: Stack, tmp_path: Path) -> None:
+    async def test_a_field_the_request_does_not_have(
+        self, context: ExampleContext, stack: Stack, tmp_path: Path
+    ) -> None:
         """A request field that does not exist (or no longer does) fails the example."""
         doc = tmp_path / "guide.md"
         doc.write_text(

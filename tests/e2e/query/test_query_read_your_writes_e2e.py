@@ -8,6 +8,8 @@ is INVALID_ARGUMENT naming the field.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
+from typing import Any
 
 import grpc
 import pytest
@@ -83,7 +85,7 @@ async def test_forged_token_is_invalid_on_every_new_read(world: World) -> None:
     chat_id, _ = await world.create_chat(owner)
     some_id = str(uuid.uuid4())
     forged = "eyJzIjp7fX0.Zm9yZ2Vk"
-    calls = [
+    calls: list[Awaitable[Any]] = [
         world.chats.GetChatArtifacts(
             chat_svc.GetChatArtifactsRequest(threads_id=chat_id, consistency_token=forged), metadata=owner.metadata
         ),
@@ -99,4 +101,7 @@ async def test_forged_token_is_invalid_on_every_new_read(world: World) -> None:
     ]
     for call in calls:
         details = await failure(call)
-        assert (details.code, set(details.field_violations)) == (grpc.StatusCode.INVALID_ARGUMENT, {"consistency_token"})
+        assert (details.code, set(details.field_violations)) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            {"consistency_token"},
+        )

@@ -49,7 +49,9 @@ class Caller:
         request = arts.CreateArtifactRequest(title="Order Process", kind="bpmn")
         return await self.artifact_commands.CreateArtifact(request, metadata=self.metadata)
 
-    async def ensure(self, artifact_id: str, text: str, threads_id: str = "") -> chats.EnsureChatForArtifactAndSendMessageResponse:
+    async def ensure(
+        self, artifact_id: str, text: str, threads_id: str = ""
+    ) -> chats.EnsureChatForArtifactAndSendMessageResponse:
         """The artifact-first send; without ``threads_id`` it creates the chat."""
         request = chats.EnsureChatForArtifactAndSendMessageRequest(
             artifact_id=artifact_id, threads_id=threads_id, idempotency_key=str(uuid.uuid4())
@@ -313,4 +315,3 @@ class TestWhenTheProjectorIsBehind:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await _until_consistent(first_answer)
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 import ameide_sdk
-from tests.support.doc_blocks import Example, ExampleMarkupError, all_markdown_examples, docstring_examples, markdown_examples
+from tests.support.doc_blocks import (
+    Example,
+    ExampleMarkupError,
+    all_markdown_examples,
+    docstring_examples,
+    markdown_examples,
+)
 from tests.support.shell_check import prelude_of, preludes, problems, recorded_commands
 
 pytestmark = pytest.mark.unit
@@ -69,7 +75,7 @@ class TestMarkup:
         doc = tmp_path / "guide.md"
         doc.write_text(f"```{info}\nx = 1\n```\n", encoding="utf-8")
 
-        with pytest.raises(ExampleMarkupError, match="guide.md:1"):
+        with pytest.raises(ExampleMarkupError, match=r"guide\.md:1"):
             markdown_examples(doc, tmp_path)
 
 
@@ -122,7 +128,8 @@ class TestABrokenShellExampleIsCaught:
     def test_a_prelude_function_is_expanded_before_checking(self) -> None:
         """A call through the guides' helper is checked as the buf curl call it expands to."""
         [prelude] = [e for e in all_markdown_examples() if e.mode == "prelude"]
-        call = "buf_call 127.0.0.1:50052/ameide_core_proto.threads.v1.ChatQueryService/GetChat '{\"chatId\": \"'$CHAT'\"}'\n"
+        rpc = "127.0.0.1:50052/ameide_core_proto.threads.v1.ChatQueryService/GetChat"
+        call = f"buf_call {rpc} '{{\"chatId\": \"'$CHAT'\"}}'\n"
 
         [problem] = problems(_example(call, prelude.path), [prelude])
 

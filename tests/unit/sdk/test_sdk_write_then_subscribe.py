@@ -18,7 +18,7 @@ CHAT = str(uuid.uuid4())
 ARTIFACT = str(uuid.uuid4())
 
 
-def _sent(token: str = "ct-send") -> SendResult:
+def _sent(token: str = "ct-send") -> SendResult:  # noqa: S107 - a consistency token, not a secret
     return SendResult(threads_id=CHAT, message_id=str(uuid.uuid4()), is_new_chat=True, consistency_token=token)
 
 
