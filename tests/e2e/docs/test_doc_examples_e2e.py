@@ -66,19 +66,25 @@ def test_the_artifact_first_example_is_among_them() -> None:
     assert any("send_message_from_artifact" in e.code and "subscribe_chat" in e.code for e in client_examples)
 
 
+IMPORT_CHATS = "from ameide_core_proto.threads.v1 import threads_service_pb2 as chats\n\n"
+
+
+def _document_with(tmp_path: Path, code: str) -> Example:
+    """The one example of a document holding ``code`` as a Python block after a heading and a sentence."""
+    doc = tmp_path / "guide.md"
+    doc.write_text(f"# Guide\n\nLoad the chat:\n\n```python\n{code}```\n", encoding="utf-8")
+    [example] = markdown_examples(doc, tmp_path)
+    return example
+
+
 class TestABrokenExampleIsCaught:
     """An example that drifted from the code fails, and says where it is written."""
 
     async def test_a_renamed_method(self, context: ExampleContext, stack: Stack, tmp_path: Path) -> None:
         """A call of a method the client no longer has: AttributeError at the document's line."""
-        doc = tmp_path / "guide.md"
-        doc.write_text(
-            "# Guide\n\nLoad the chat:\n\n```python\n"
-            "from ameide_core_proto.threads.v1 import threads_service_pb2 as chats\n\n"
-            "reply = await client.threads_queries.FetchChat(chats.GetChatRequest(threads_id=chat_id))\n```\n",
-            encoding="utf-8",
+        example = _document_with(
+            tmp_path, IMPORT_CHATS + "reply = await client.threads_queries.FetchChat(chats.GetChatRequest())\n"
         )
-        [example] = markdown_examples(doc, tmp_path)
 
         with pytest.raises(AttributeError, match="FetchChat") as caught:
             await _run(example, context, stack)
@@ -90,26 +96,18 @@ class TestABrokenExampleIsCaught:
         self, context: ExampleContext, stack: Stack, tmp_path: Path
     ) -> None:
         """A request field that does not exist (or no longer does) fails the example."""
-        doc = tmp_path / "guide.md"
-        doc.write_text(
-            "```python\nfrom ameide_core_proto.threads.v1 import threads_service_pb2 as chats\n\n"
-            "await client.threads_queries.GetChat(chats.GetChatRequest(thread_id=chat_id))\n```\n",
-            encoding="utf-8",
+        example = _document_with(
+            tmp_path, IMPORT_CHATS + "await client.threads_queries.GetChat(chats.GetChatRequest(thread_id=chat_id))\n"
         )
-        [example] = markdown_examples(doc, tmp_path)
 
         with pytest.raises(ValueError, match="thread_id"):
             await _run(example, context, stack)
 
     async def test_a_server_error(self, context: ExampleContext, stack: Stack, tmp_path: Path) -> None:
         """An example the server refuses (here: an id that is not a UUID) fails with the server's error."""
-        doc = tmp_path / "guide.md"
-        doc.write_text(
-            "```python\nfrom ameide_core_proto.threads.v1 import threads_service_pb2 as chats\n\n"
-            'await client.threads_queries.GetChat(chats.GetChatRequest(threads_id="chat-1"))\n```\n',
-            encoding="utf-8",
+        example = _document_with(
+            tmp_path, IMPORT_CHATS + 'await client.threads_queries.GetChat(chats.GetChatRequest(threads_id="chat-1"))\n'
         )
-        [example] = markdown_examples(doc, tmp_path)
 
         with pytest.raises(Exception, match="INVALID_ARGUMENT"):
             await _run(example, context, stack)

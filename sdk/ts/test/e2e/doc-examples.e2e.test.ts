@@ -20,14 +20,7 @@ import {
   liveFeeds,
   seed,
 } from "../examples/context.js";
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set: run these tests through tools/run_with_stack.py (it starts the services)`);
-  }
-  return value;
-}
+import { env } from "../stack-env.js";
 
 // A safety net only: every wait ends as soon as what it waits for has happened.
 const BOUND_MS = 60_000;

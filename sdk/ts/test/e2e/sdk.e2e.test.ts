@@ -8,14 +8,7 @@ import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-no
 
 import { AmeideArgumentError, AmeideClient, MemoryCheckpointStore, bearerAuth, pageThrough } from "../../src/index.js";
 import type { ChatUpdate } from "../../src/index.js";
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set: run these tests through tools/run_with_stack.py (it starts the services)`);
-  }
-  return value;
-}
+import { env } from "../stack-env.js";
 
 // A safety net only: each wait ends as soon as what it waits for has arrived.
 const BOUND_MS = 60_000;
