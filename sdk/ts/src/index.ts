@@ -14,3 +14,7 @@ export * from "./gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 export * from "./gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 export * from "./gen/ameide_core_proto/artifacts/v1/artifacts_types_pb.js";
 export * from "./gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
+export { ERROR_DOMAIN, errorInfo, errorReason, fieldViolations } from "./error-details.js";
+export type { ErrorInfo, FieldViolation } from "./error-details.js";
+export { Code, ConnectError } from "@connectrpc/connect";
+export type { Transport } from "@connectrpc/connect";

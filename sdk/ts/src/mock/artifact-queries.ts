@@ -1,0 +1,135 @@
+// ArtifactQueryService in memory (docs/api/artifact-queries.md).
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+
+import { ArtifactQueryService, type ArtifactUpdate, ArtifactUpdateSchema } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
+import { readableArtifact, readableChat } from "./chat-commands.js";
+import { artifactNotFound } from "./errors.js";
+import { callerOf } from "./identity.js";
+import { paginate } from "./paging.js";
+import type { MockRuntime } from "./runtime.js";
+import { type ArtifactRecord, type Identity, type LinkRecord, canListChat, canReadArtifact } from "./state.js";
+import { type FeedKind, liveUpdates, resumeToken } from "./streams.js";
+import { Checks, checkIdentity } from "./validate.js";
+import { artifactView, chatReference, newestLinksFirst } from "./views.js";
+
+const INCLUDED_CHATS = 100;
+
+/** The artifact's links to chats the caller may list, newest first. */
+function visibleLinks(rt: MockRuntime, artifact: ArtifactRecord, caller: Identity): LinkRecord[] {
+  return newestLinksFirst(artifact.links.values(), (link) => link.threadsId).filter((link) => {
+    const chat = rt.store.state.chats.get(link.threadsId);
+    return chat !== undefined && canListChat(chat, caller);
+  });
+}
+
+function titleOf(rt: MockRuntime, link: LinkRecord): string {
+  return rt.store.state.chats.get(link.threadsId)?.title ?? "";
+}
+
+export function artifactFeedKind(rt: MockRuntime, artifact: ArtifactRecord, caller: Identity): FeedKind<ArtifactUpdate> {
+  return {
+    feed: rt.store.artifactFeed(artifact.id),
+    readable: () => canReadArtifact(artifact, caller),
+    notFound: () => artifactNotFound(artifact.id, "generic"),
+    render: (update, checkpointToken) => ({ ...update, checkpointToken }),
+    control: (kind, checkpointToken, validUntil) =>
+      create(ArtifactUpdateSchema, {
+        update: { case: "control", value: { kind, resumeValidUntil: validUntil ? timestampFromDate(validUntil) : undefined } },
+        checkpointToken,
+        timestamp: timestampFromDate(rt.now()),
+      }),
+    terminal: (update) => update.update.case === "deleted",
+    recheck: () => false,
+  };
+}
+
+export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQueryService> {
+  const headToken = (caller: Identity, artifact: ArtifactRecord): string =>
+    resumeToken(rt.streams, caller, `artifact:${artifact.id}`, rt.store.artifactFeed(artifact.id).head);
+  return {
+    getArtifact(request, context) {
+      const caller = callerOf(context);
+      checkIdentity(request, caller);
+      const checks = new Checks().uuid("artifact_id", request.artifactId);
+      if (request.version < 0n) {
+        checks.add("version", "must not be negative");
+      }
+      checks.throwIfAny();
+      rt.checkConsistency(request.consistencyToken);
+      const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
+      if (request.version > BigInt(artifact.versions.length)) {
+        throw artifactNotFound(artifact.id);
+      }
+      const view = artifactView(artifact, Number(request.version), true);
+      if (request.includeChats) {
+        const links = visibleLinks(rt, artifact, caller).slice(0, INCLUDED_CHATS);
+        view.threadsIds = links.map((link) => link.threadsId);
+        view.threadsRefs = links.map((link) => chatReference(link, titleOf(rt, link)));
+      }
+      return { artifact: view, checkpointToken: headToken(caller, artifact) };
+    },
+
+    listArtifacts(request, context) {
+      const caller = callerOf(context);
+      checkIdentity(request, caller);
+      new Checks().uuid("threads_id", request.threadsId, false).throwIfAny();
+      rt.checkConsistency(request.consistencyToken);
+      const chat = request.threadsId ? readableChat(rt, request.threadsId, caller, "specific") : undefined;
+      const items = [...rt.store.state.artifacts.values()].filter(
+        (artifact) => canReadArtifact(artifact, caller) && (!request.kind || artifact.kind === request.kind) && (!chat || chat.links.has(artifact.id)),
+      );
+      const page = paginate(rt.codec, caller, request, {
+        binding: `ListArtifacts|${request.kind}|${request.threadsId}`,
+        items,
+        keyOf: (artifact) => [artifact.updatedAt.getTime(), artifact.id],
+        order: ["desc", "asc"],
+        defaultSize: 20,
+        maxSize: 100,
+      });
+      return { artifacts: page.items.map((a) => artifactView(a, 0, false)), nextPageToken: page.nextPageToken, totalCount: page.totalCount };
+    },
+
+    getArtifactChats(request, context) {
+      const caller = callerOf(context);
+      checkIdentity(request, caller);
+      new Checks().uuid("artifact_id", request.artifactId).throwIfAny();
+      const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
+      const page = paginate(rt.codec, caller, request, {
+        binding: `GetArtifactChats|${artifact.id}`,
+        items: visibleLinks(rt, artifact, caller),
+        keyOf: (link) => [link.linkedAt.getTime(), link.threadsId],
+        order: ["desc", "asc"],
+        defaultSize: 20,
+        maxSize: 100,
+      });
+      return { threads: page.items.map((link) => chatReference(link, titleOf(rt, link))), nextPageToken: page.nextPageToken, totalCount: page.totalCount };
+    },
+
+    getArtifactHistory(request, context) {
+      const caller = callerOf(context);
+      checkIdentity(request, caller);
+      new Checks().uuid("artifact_id", request.artifactId).throwIfAny();
+      const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
+      const page = paginate(rt.codec, caller, request, {
+        binding: `GetArtifactHistory|${artifact.id}`,
+        items: artifact.history.map((entry, index) => ({ entry, index })),
+        keyOf: (item) => [item.index],
+        order: ["asc"],
+        defaultSize: 20,
+        maxSize: 100,
+      });
+      return { entries: page.items.map((item) => item.entry), nextPageToken: page.nextPageToken, totalCount: page.totalCount };
+    },
+
+    async *streamArtifactUpdates(request, context) {
+      const caller = callerOf(context);
+      checkIdentity(request, caller);
+      new Checks().uuid("artifact_id", request.artifactId).throwIfAny();
+      rt.checkConsistency(request.consistencyToken);
+      const artifact = readableArtifact(rt, request.artifactId, caller, "generic");
+      yield* liveUpdates(rt.streams, rt.open, caller, artifactFeedKind(rt, artifact, caller), request.resumeToken, context.signal);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// MockBackend: the four services in memory, behind a Connect router transport, for frontend tests.
+import { type Interceptor, type Transport, createRouterTransport } from "@connectrpc/connect";
+
+import { type TokenSource, bearerAuth } from "../auth.js";
+import { AmeideClient, type AmeideClientOptions } from "../client.js";
+import { ArtifactCommandService, ArtifactQueryService } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
+import { ChatCommandService, ChatQueryService } from "../gen/ameide_core_proto/threads/v1/threads_service_pb.js";
+import { artifactCommands } from "./artifact-commands.js";
+import { artifactQueries } from "./artifact-queries.js";
+import { chatCommands } from "./chat-commands.js";
+import { chatQueries } from "./chat-queries.js";
+import type { Faults } from "./faults.js";
+import { CALLER, type MockUser } from "./identity.js";
+import { type MockBackendOptions, MockRuntime, type RecordedCall } from "./runtime.js";
+import type { Identity } from "./state.js";
+
+export interface MockTransportOptions {
+  /** Bearer token of the caller (e.g. `user.token`, or `() => localStorage.getItem("ameide.token")`). */
+  token?: TokenSource;
+  /** Client interceptors (run before the call reaches the mock). */
+  interceptors?: Interceptor[];
+}
+
+/**
+ * An in-memory Ameide Threads: ChatCommandService, ChatQueryService, ArtifactCommandService and
+ * ArtifactQueryService with the services' rules (tenancy, visibility, pagination, idempotency, live streams with
+ * checkpoints), served through `createRouterTransport`, so requests and responses go through real protobuf
+ * serialization and Connect's error model.
+ *
+ * ```ts
+ * const backend = new MockBackend();
+ * const alice = backend.signIn();                       // a user of a new tenant
+ * const client = backend.client(alice.token);           // AmeideClient over the in-memory transport
+ * backend.faults.failNext(2);                           // the next two calls fail with UNAVAILABLE
+ * ```
+ */
+export class MockBackend {
+  private readonly runtime: MockRuntime;
+
+  constructor(options: MockBackendOptions = {}) {
+    this.runtime = new MockRuntime(options);
+  }
+
+  /** Failure injection: failNext, setUnavailable, endStreams, heartbeat, expireResumeTokens, reset. */
+  get faults(): Faults {
+    return this.runtime.faults;
+  }
+
+  /** Every call received, oldest first (also those that failed). */
+  get calls(): readonly RecordedCall[] {
+    return this.runtime.calls;
+  }
+
+  /** Number of live streams open now. */
+  get openStreams(): number {
+    return this.runtime.open.size;
+  }
+
+  /** A caller: `tenantId` / `userId` default to fresh UUIDs (a new tenant each time unless given). */
+  signIn(identity: Partial<Identity> = {}): MockUser {
+    return this.runtime.identities.issue({
+      userId: identity.userId ?? crypto.randomUUID(),
+      tenantId: identity.tenantId ?? crypto.randomUUID(),
+    });
+  }
+
+  /** From now on the token is refused (UNAUTHENTICATED, TOKEN_EXPIRED). */
+  expireToken(token: string): void {
+    this.runtime.identities.expire(token);
+  }
+
+  /** A Connect transport to the mock; the caller is whoever its bearer token names. */
+  transport(options: MockTransportOptions = {}): Transport {
+    const rt = this.runtime;
+    // Outermost first: every call is recorded, then faults apply (a stopped backend fails before auth), then auth.
+    const record: Interceptor = (next) => (req) => {
+      rt.calls.push({ method: req.method.name, request: req.message as RecordedCall["request"], caller: undefined });
+      return next(req);
+    };
+    const authenticate: Interceptor = (next) => (req) => {
+      const caller = rt.identities.authenticate(req.header);
+      const call = rt.calls.findLast((c) => c.request === req.message);
+      if (call) {
+        call.caller = caller;
+      }
+      req.contextValues.set(CALLER, caller);
+      return next(req);
+    };
+    const clientInterceptors = [...(options.token === undefined ? [] : [bearerAuth(options.token)]), ...(options.interceptors ?? [])];
+    return createRouterTransport(
+      (router) => {
+        router.service(ChatCommandService, chatCommands(rt));
+        router.service(ChatQueryService, chatQueries(rt));
+        router.service(ArtifactCommandService, artifactCommands(rt));
+        router.service(ArtifactQueryService, artifactQueries(rt));
+      },
+      { router: { interceptors: [record, rt.faults.interceptor, authenticate] }, transport: { interceptors: clientInterceptors } },
+    );
+  }
+
+  /** The spec's AmeideClient over the mock, calling as the owner of `token`. */
+  client(token: TokenSource, options: AmeideClientOptions = {}): AmeideClient {
+    return new AmeideClient(this.transport({ token }), options);
+  }
+
+  /** Ends every open stream (as a server shutting down); call after a test so nothing keeps running. */
+  close(): void {
+    this.runtime.faults.endStreams();
+  }
+}

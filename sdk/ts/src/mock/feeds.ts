@@ -1,0 +1,69 @@
+// Live-update feeds (`thread:{id}`, `artifact:{id}`): a gapless sequence of updates per feed, as the projector
+// writes them, and the wake-ups that streams wait on.
+
+export interface FeedEntry<U> {
+  /** 1, 2, 3, ... within the feed. */
+  seq: number;
+  /** The update without its checkpoint token (that is issued per subscriber, for the subscriber's tenant). */
+  update: U;
+}
+
+export class Feed<U> {
+  readonly entries: FeedEntry<U>[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  constructor(readonly key: string) {}
+
+  /** Sequence of the newest entry (0 when there is none). */
+  get head(): number {
+    return this.entries.length;
+  }
+
+  append(update: U): number {
+    const seq = this.entries.length + 1;
+    this.entries.push({ seq, update });
+    for (const listener of this.listeners) {
+      listener();
+    }
+    return seq;
+  }
+
+  /** Entries with seq > after, oldest first. */
+  after(after: number): FeedEntry<U>[] {
+    return this.entries.slice(Math.max(0, after));
+  }
+
+  listen(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** A wake-up that is never lost: a fire() while nobody waits makes the next wait() return at once. */
+export class Waker {
+  private fired = false;
+  private resolve: ((outcome: "fired" | "timeout") => void) | undefined;
+
+  readonly fire = (): void => {
+    this.fired = true;
+    this.resolve?.("fired");
+  };
+
+  /** Resolves on the next fire(), or with "timeout" after `timeoutMs` (never when it is 0). */
+  wait(timeoutMs: number): Promise<"fired" | "timeout"> {
+    if (this.fired) {
+      this.fired = false;
+      return Promise.resolve("fired");
+    }
+    return new Promise((resolve) => {
+      const timer = timeoutMs > 0 ? setTimeout(() => finish("timeout"), timeoutMs) : undefined;
+      const finish = (outcome: "fired" | "timeout"): void => {
+        clearTimeout(timer);
+        this.fired = false;
+        this.resolve = undefined;
+        resolve(outcome);
+      };
+      this.resolve = finish;
+    });
+  }
+}

@@ -1,0 +1,61 @@
+// Browser entry (@ameide/sdk/web): the typed clients over gRPC-Web, which Envoy's grpc_web filter translates to
+// the services' gRPC. Nothing here may import a Node module: test/unit/browser-bundle.test.ts bundles this entry
+// for the browser and fails on any.
+import type { Interceptor, Transport } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+
+import { AmeideClient, type AmeideClientOptions } from "./client.js";
+
+/** Where the app keeps the caller's bearer token (the host application writes it; `ameide dev` fills it). */
+export const TOKEN_STORAGE_KEY = "ameide.token";
+
+/** The current bearer token, or nothing when signed out (the call then goes out without credentials). */
+export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
+
+/** Reads the token from `localStorage[key]` on every call, so a token stored or refreshed later is picked up. */
+export function localStorageToken(key: string = TOKEN_STORAGE_KEY): TokenProvider {
+  return () => globalThis.localStorage?.getItem(key);
+}
+
+/**
+ * Adds `authorization: Bearer <token>` when the provider has a token. Without one the request is sent as is and
+ * the services answer UNAUTHENTICATED, which the React bindings show as `signed-out`.
+ */
+export function tokenAuth(token: TokenProvider): Interceptor {
+  return (next) => async (req) => {
+    const value = await token();
+    if (value) {
+      req.header.set("authorization", `Bearer ${value}`);
+    }
+    return next(req);
+  };
+}
+
+export interface WebTransportOptions {
+  /** Origin (and path prefix) of the gateway; default: the page's own origin, as `ameide dev` and the chart serve it. */
+  baseUrl?: string;
+  /** Bearer token source; default: `localStorage["ameide.token"]`. */
+  token?: TokenProvider;
+  /** More interceptors, run after the token one. */
+  interceptors?: Interceptor[];
+  /** A fetch to use instead of the global one (e.g. to set `credentials`). */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** A gRPC-Web transport to the services behind the gateway, sending the bearer token of `token`. */
+export function createWebTransport(options: WebTransportOptions = {}): Transport {
+  const baseUrl = options.baseUrl ?? globalThis.location?.origin;
+  if (!baseUrl) {
+    throw new TypeError("createWebTransport needs a baseUrl outside a page (no location.origin here)");
+  }
+  return createGrpcWebTransport({
+    baseUrl,
+    interceptors: [tokenAuth(options.token ?? localStorageToken()), ...(options.interceptors ?? [])],
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
+/** The spec's AmeideClient in a browser: every service through one gateway origin. */
+export function createWebClient(options: WebTransportOptions & AmeideClientOptions = {}): AmeideClient {
+  return new AmeideClient(createWebTransport(options), { retry: options.retry });
+}
