@@ -31,6 +31,29 @@ export function tokenAuth(token: TokenProvider): Interceptor {
   };
 }
 
+/**
+ * The caller a bearer JWT names (`sub`, and the `tenant_id` claim, the services' default), read without verifying
+ * it: for scoping what the page stores (AmeideProvider's tenantId), never for access decisions.
+ */
+export function tokenIdentity(token: string | null | undefined, tenantClaim = "tenant_id"): { userId: string; tenantId: string } | undefined {
+  const payload = token?.split(".")[1];
+  if (!payload) {
+    return undefined;
+  }
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const claims: unknown = JSON.parse(atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4)));
+    if (typeof claims !== "object" || claims === null) {
+      return undefined;
+    }
+    const { sub } = claims as { sub?: unknown };
+    const tenant = (claims as Record<string, unknown>)[tenantClaim];
+    return typeof sub === "string" && typeof tenant === "string" ? { userId: sub, tenantId: tenant } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface WebTransportOptions {
   /** Origin (and path prefix) of the gateway; default: the page's own origin, as `ameide dev` and the chart serve it. */
   baseUrl?: string;

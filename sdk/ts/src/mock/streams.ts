@@ -6,7 +6,8 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 
 import { StreamControl_Kind } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 import { invalidField, rpcError } from "./errors.js";
-import { type Feed, Waker } from "./feeds.js";
+import { Waker } from "../waker.js";
+import type { Feed } from "./feeds.js";
 import type { Identity } from "./state.js";
 import type { TokenCodec } from "./tokens.js";
 
