@@ -1,5 +1,5 @@
 // MockBackend: the four services in memory, behind a Connect router transport, for frontend tests.
-import { type Interceptor, type Transport, createRouterTransport } from "@connectrpc/connect";
+import { type Interceptor, type Transport, createContextKey, createRouterTransport } from "@connectrpc/connect";
 
 import { type TokenSource, bearerAuth } from "../auth.js";
 import { AmeideClient, type AmeideClientOptions } from "../client.js";
@@ -10,15 +10,20 @@ import { artifactQueries } from "./artifact-queries.js";
 import { chatCommands } from "./chat-commands.js";
 import { chatQueries } from "./chat-queries.js";
 import type { Faults } from "./faults.js";
+import type { MockNetwork } from "./network.js";
 import { CALLER, type MockUser } from "./identity.js";
 import { type MockBackendOptions, MockRuntime, type RecordedCall } from "./runtime.js";
 import type { Identity } from "./state.js";
+
+const RECORDED = createContextKey<RecordedCall | undefined>(undefined, { description: "the call as recorded" });
 
 export interface MockTransportOptions {
   /** Bearer token of the caller (e.g. `user.token`, or `() => localStorage.getItem("ameide.token")`). */
   token?: TokenSource;
   /** Client interceptors (run before the call reaches the mock). */
   interceptors?: Interceptor[];
+  /** This client's network: `network.cut()` drops its streams and fails its calls until `network.restore()`. */
+  network?: MockNetwork;
 }
 
 /**
@@ -74,19 +79,36 @@ export class MockBackend {
     const rt = this.runtime;
     // Outermost first: every call is recorded, then faults apply (a stopped backend fails before auth), then auth.
     const record: Interceptor = (next) => (req) => {
-      rt.calls.push({ method: req.method.name, request: req.message as RecordedCall["request"], caller: undefined });
-      return next(req);
+      const call: RecordedCall = { method: req.method.name, request: req.message as RecordedCall["request"], caller: undefined };
+      rt.calls.push(call);
+      req.contextValues.set(RECORDED, call);
+      if (!req.stream) {
+        return next(req);
+      }
+      // A server-streaming call's request arrives as a stream of one message: note it as it is read.
+      const messages = req.message;
+      async function* noted(): AsyncGenerator<RecordedCall["request"]> {
+        for await (const message of messages) {
+          call.request = message;
+          yield message;
+        }
+      }
+      return next({ ...req, message: noted() });
     };
     const authenticate: Interceptor = (next) => (req) => {
       const caller = rt.identities.authenticate(req.header);
-      const call = rt.calls.findLast((c) => c.request === req.message);
+      const call = req.contextValues.get(RECORDED);
       if (call) {
         call.caller = caller;
       }
       req.contextValues.set(CALLER, caller);
       return next(req);
     };
-    const clientInterceptors = [...(options.token === undefined ? [] : [bearerAuth(options.token)]), ...(options.interceptors ?? [])];
+    const clientInterceptors = [
+      ...(options.network ? [options.network.interceptor] : []),
+      ...(options.token === undefined ? [] : [bearerAuth(options.token)]),
+      ...(options.interceptors ?? []),
+    ];
     return createRouterTransport(
       (router) => {
         router.service(ChatCommandService, chatCommands(rt));
@@ -99,8 +121,8 @@ export class MockBackend {
   }
 
   /** The spec's AmeideClient over the mock, calling as the owner of `token`. */
-  client(token: TokenSource, options: AmeideClientOptions = {}): AmeideClient {
-    return new AmeideClient(this.transport({ token }), options);
+  client(token: TokenSource, options: AmeideClientOptions & Omit<MockTransportOptions, "token"> = {}): AmeideClient {
+    return new AmeideClient(this.transport({ ...options, token }), options);
   }
 
   /** Ends every open stream (as a server shutting down); call after a test so nothing keeps running. */

@@ -56,7 +56,7 @@ function parseResumeToken(settings: StreamSettings, caller: Identity, feed: stri
   if (payload?.["t"] !== caller.tenantId || payload["f"] !== feed) {
     throw invalidField("resume_token", "token belongs to another stream", "INVALID_RESUME_TOKEN");
   }
-  const issuedMs = issued * 1000;
+  const issuedMs = Math.round(issued * 1000); // seconds with millisecond decimals, as the services write them
   if (settings.now().getTime() > issuedMs + settings.resumeTtlMs || issuedMs < settings.expiredBefore()) {
     throw rpcError(Code.FailedPrecondition, "RESUME_TOKEN_EXPIRED", "resume token expired: reload the state and subscribe again");
   }

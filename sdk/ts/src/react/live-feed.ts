@@ -89,12 +89,15 @@ export abstract class LiveFeed<S extends FeedState, U extends FeedUpdate> {
     let failures = 0;
     let mustLoad = true;
     let fromStorage = false;
+    let reloads = 0; // reloads for an expired checkpoint since the stream last answered
+    let trustStored = true; // a stored token once refused is not offered again
     while (!signal.aborted) {
       try {
         if (mustLoad) {
           this.set({ status: this.hasData() ? "reconnecting" : "loading", error: undefined } as Partial<S>);
           const loaded = await this.load(signal);
-          const start = startingPoint(storedResumeToken(this.settings.local, this.settings.tenantId, this.feed), loaded);
+          const stored = trustStored ? storedResumeToken(this.settings.local, this.settings.tenantId, this.feed) : undefined;
+          const start = startingPoint(stored, loaded);
           fromStorage = start !== loaded;
           this.position.reset(start);
           mustLoad = false;
@@ -103,6 +106,7 @@ export abstract class LiveFeed<S extends FeedState, U extends FeedUpdate> {
         for await (const update of this.follow(signal)) {
           if (update.update.case === "control") {
             failures = 0;
+            reloads = 0;
             fromStorage = false;
             if (this.state.status !== "live") {
               this.set({ status: "live", error: undefined } as Partial<S>);
@@ -124,9 +128,15 @@ export abstract class LiveFeed<S extends FeedState, U extends FeedUpdate> {
         }
         const reason = error instanceof ResumeExpiredError ? "RESUME_TOKEN_EXPIRED" : errorReason(error);
         if (reason === "RESUME_TOKEN_EXPIRED" || (fromStorage && reason === "INVALID_RESUME_TOKEN")) {
-          // Too old (or a stored token of another tenant): load the state again and follow from its checkpoint.
+          // Too old (or a stored token of another tenant): load the state again and follow from its checkpoint;
+          // back off when a fresh load's checkpoint is refused too, rather than spin.
           mustLoad = true;
+          trustStored = false;
           fromStorage = false;
+          reloads += 1;
+          if (reloads > 1) {
+            await this.pause(backoffMs(reloads - 1, this.settings.initialBackoffMs, this.settings.maxBackoffMs));
+          }
           continue;
         }
         const failure = toAmeideError(error);
