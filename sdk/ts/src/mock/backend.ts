@@ -1,5 +1,5 @@
 // MockBackend: the four services in memory, behind a Connect router transport, for frontend tests.
-import { type Interceptor, type Transport, createContextKey, createRouterTransport } from "@connectrpc/connect";
+import { type ConnectRouter, type Interceptor, type Transport, createContextKey, createRouterTransport } from "@connectrpc/connect";
 
 import { type TokenSource, bearerAuth } from "../auth.js";
 import { AmeideClient, type AmeideClientOptions } from "../client.js";
@@ -74,8 +74,23 @@ export class MockBackend {
     this.runtime.identities.expire(token);
   }
 
-  /** A Connect transport to the mock; the caller is whoever its bearer token names. */
-  transport(options: MockTransportOptions = {}): Transport {
+  /**
+   * The mock as Connect handler options, to serve it over HTTP (e.g. `connectNodeAdapter(backend.handlerOptions())`
+   * speaks gRPC, gRPC-Web and Connect): a page under test can then use the real web transport against it.
+   */
+  handlerOptions(): { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] } {
+    return { routes: (router) => this.routes(router), interceptors: this.serverInterceptors() };
+  }
+
+  private routes(router: ConnectRouter): void {
+    const rt = this.runtime;
+    router.service(ChatCommandService, chatCommands(rt));
+    router.service(ChatQueryService, chatQueries(rt));
+    router.service(ArtifactCommandService, artifactCommands(rt));
+    router.service(ArtifactQueryService, artifactQueries(rt));
+  }
+
+  private serverInterceptors(): Interceptor[] {
     const rt = this.runtime;
     // Outermost first: every call is recorded, then faults apply (a stopped backend fails before auth), then auth.
     const record: Interceptor = (next) => (req) => {
@@ -104,20 +119,20 @@ export class MockBackend {
       req.contextValues.set(CALLER, caller);
       return next(req);
     };
+    return [record, rt.faults.interceptor, authenticate];
+  }
+
+  /** A Connect transport to the mock; the caller is whoever its bearer token names. */
+  transport(options: MockTransportOptions = {}): Transport {
     const clientInterceptors = [
       ...(options.network ? [options.network.interceptor] : []),
       ...(options.token === undefined ? [] : [bearerAuth(options.token)]),
       ...(options.interceptors ?? []),
     ];
-    return createRouterTransport(
-      (router) => {
-        router.service(ChatCommandService, chatCommands(rt));
-        router.service(ChatQueryService, chatQueries(rt));
-        router.service(ArtifactCommandService, artifactCommands(rt));
-        router.service(ArtifactQueryService, artifactQueries(rt));
-      },
-      { router: { interceptors: [record, rt.faults.interceptor, authenticate] }, transport: { interceptors: clientInterceptors } },
-    );
+    return createRouterTransport((router) => this.routes(router), {
+      router: { interceptors: this.serverInterceptors() },
+      transport: { interceptors: clientInterceptors },
+    });
   }
 
   /** The spec's AmeideClient over the mock, calling as the owner of `token`. */
