@@ -11,6 +11,7 @@ import { requireUuid } from "../validation.js";
 import type { Bindings } from "./bindings.js";
 import { newKey } from "./keys.js";
 import { type Applied, type FeedState, LiveFeed } from "./live-feed.js";
+import { withFirstPage, withNextPage } from "./merge.js";
 import { toAmeideError } from "./status.js";
 import { loadSelectedChat, saveSelectedChat } from "./storage.js";
 
@@ -43,6 +44,8 @@ export interface ArtifactSendOptions {
   /** The key of this user action: pass the same one when retrying it (useComposer does). */
   idempotencyKey?: string;
 }
+
+const chatId = (reference: ChatReference): string => reference.threadsId;
 
 export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
   private chatsToken = "";
@@ -125,9 +128,7 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
   private async refreshChats(): Promise<void> {
     try {
       const page = await this.bindings.client.artifactQueries.getArtifactChats({ artifactId: this.artifactId, pageSize: this.bindings.settings.pageSizes.chats });
-      const fresh = new Map(page.threads.map((c) => [c.threadsId, c]));
-      const kept = this.state.chats.filter((c) => !fresh.has(c.threadsId));
-      this.set({ chats: [...page.threads, ...kept], chatsTotal: page.totalCount });
+      this.set({ chats: withFirstPage(this.state.chats, page.threads, chatId), chatsTotal: page.totalCount });
     } catch {
       // Titles stay empty until the next refresh; the ids are right.
     }
@@ -143,8 +144,7 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
       const pageSize = this.bindings.settings.pageSizes.chats;
       const page = await this.bindings.client.artifactQueries.getArtifactChats({ artifactId: this.artifactId, pageSize, pageToken: this.chatsToken });
       this.chatsToken = page.nextPageToken;
-      const known = new Set(this.state.chats.map((c) => c.threadsId));
-      this.set({ chats: [...this.state.chats, ...page.threads.filter((c) => !known.has(c.threadsId))], hasMoreChats: page.nextPageToken !== "", loadingMoreChats: false });
+      this.set({ chats: withNextPage(this.state.chats, page.threads, chatId), hasMoreChats: page.nextPageToken !== "", loadingMoreChats: false });
     } catch (error) {
       this.set({ loadingMoreChats: false });
       throw toAmeideError(error);

@@ -5,6 +5,7 @@ import { requireText, requireUuid } from "../validation.js";
 import { newKey } from "./keys.js";
 import type { Bindings } from "./bindings.js";
 import { type Applied, type FeedState, LiveFeed } from "./live-feed.js";
+import { withFirstPage, withNextPage } from "./merge.js";
 import { startingPoint } from "./storage.js";
 import { toAmeideError } from "./status.js";
 
@@ -43,6 +44,8 @@ export interface NewArtifact {
   labels?: Record<string, string>;
   idempotencyKey?: string;
 }
+
+const artifactId = (reference: ArtifactReference): string => reference.artifactId;
 
 function insert(messages: ChatMessage[], added: ChatMessage[], floor: bigint | undefined): ChatMessage[] {
   const known = new Set(messages.map((m) => m.id));
@@ -135,9 +138,7 @@ export class ChatStore extends LiveFeed<ChatState, ChatUpdate> {
   private async refreshArtifacts(): Promise<void> {
     try {
       const page = await this.queries.getChatArtifacts({ threadsId: this.threadsId, pageSize: this.bindings.settings.pageSizes.artifacts });
-      const known = new Set(page.artifacts.map((a) => a.artifactId));
-      const rest = this.state.artifacts.filter((a) => !known.has(a.artifactId));
-      this.set({ artifacts: [...page.artifacts, ...rest], artifactsTotal: page.totalCount });
+      this.set({ artifacts: withFirstPage(this.state.artifacts, page.artifacts, artifactId), artifactsTotal: page.totalCount });
     } catch {
       // The list stays as it is; the next relation update or reload refreshes it.
     }
@@ -169,8 +170,7 @@ export class ChatStore extends LiveFeed<ChatState, ChatUpdate> {
       const pageSize = this.bindings.settings.pageSizes.artifacts;
       const page = await this.queries.getChatArtifacts({ threadsId: this.threadsId, pageSize, pageToken: this.artifactsToken });
       this.artifactsToken = page.nextPageToken;
-      const known = new Set(this.state.artifacts.map((a) => a.artifactId));
-      this.set({ artifacts: [...this.state.artifacts, ...page.artifacts.filter((a) => !known.has(a.artifactId))], hasMoreArtifacts: page.nextPageToken !== "" });
+      this.set({ artifacts: withNextPage(this.state.artifacts, page.artifacts, artifactId), hasMoreArtifacts: page.nextPageToken !== "" });
     } catch (error) {
       throw toAmeideError(error);
     }

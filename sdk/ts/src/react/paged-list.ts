@@ -2,7 +2,8 @@
 // transient failures retried with backoff, other failures shown until reload().
 import { backoffMs } from "../retry.js";
 import { Waker } from "../waker.js";
-import { type AmeideError, type ListStatus, listStatusAfter, toAmeideError } from "./status.js";
+import { withNextPage } from "./merge.js";
+import { type AmeideError, type ListStatus, failureStatus, toAmeideError } from "./status.js";
 
 export interface Page<T> {
   items: T[];
@@ -82,7 +83,7 @@ export class PagedList<T> {
         return;
       } catch (error) {
         const failure = toAmeideError(error);
-        this.set({ status: listStatusAfter(failure), error: failure });
+        this.set({ status: failureStatus(failure), error: failure });
         if (failure.kind !== "unavailable") {
           return;
         }
@@ -101,8 +102,7 @@ export class PagedList<T> {
     try {
       const page = await this.fetchPage(this.nextToken);
       this.nextToken = page.nextPageToken;
-      const known = new Set(this.state.items.map(this.idOf));
-      const items = [...this.state.items, ...page.items.filter((item) => !known.has(this.idOf(item)))];
+      const items = withNextPage(this.state.items, page.items, this.idOf);
       this.set({ items, totalCount: page.totalCount, hasMore: page.nextPageToken !== "", loadingMore: false });
     } catch (error) {
       this.set({ loadingMore: false });

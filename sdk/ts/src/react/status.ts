@@ -85,22 +85,8 @@ export function toAmeideError(error: unknown): AmeideError {
   return new AmeideError(kindOf(connectError, reason), connectError.code, reason, connectError.rawMessage, { cause: error });
 }
 
-/** The status a load or stream failure leaves a live resource in (`hasData`: something is shown already). */
-export function statusAfter(error: AmeideError, hasData: boolean): FeedStatus {
-  switch (error.kind) {
-    case "unavailable":
-      return hasData ? "reconnecting" : "unavailable";
-    case "not-found":
-    case "invalid":
-      return "not-found";
-    case "signed-out":
-      return "signed-out";
-    default:
-      return "error";
-  }
-}
-
-export function listStatusAfter(error: AmeideError): ListStatus {
+/** The state a failure leaves something in that shows nothing yet (a list, a resource before its first load). */
+export function failureStatus(error: AmeideError): "unavailable" | "not-found" | "signed-out" | "error" {
   switch (error.kind) {
     case "unavailable":
       return "unavailable";
@@ -112,4 +98,9 @@ export function listStatusAfter(error: AmeideError): ListStatus {
     default:
       return "error";
   }
+}
+
+/** The status a load or stream failure leaves a live resource in (`hasData`: something is shown already). */
+export function statusAfter(error: AmeideError, hasData: boolean): FeedStatus {
+  return hasData && error.kind === "unavailable" ? "reconnecting" : failureStatus(error);
 }
