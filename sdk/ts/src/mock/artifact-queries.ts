@@ -32,7 +32,7 @@ export function artifactFeedKind(rt: MockRuntime, artifact: ArtifactRecord, call
   return {
     feed: rt.store.artifactFeed(artifact.id),
     readable: () => canReadArtifact(artifact, caller),
-    notFound: () => artifactNotFound(artifact.id, "generic"),
+    notFound: () => artifactNotFound(artifact.id),
     render: (update, checkpointToken) => ({ ...update, checkpointToken }),
     control: (kind, checkpointToken, validUntil) =>
       create(ArtifactUpdateSchema, {
@@ -128,7 +128,7 @@ export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQue
       checkIdentity(request, caller);
       new Checks().uuid("artifact_id", request.artifactId).throwIfAny();
       rt.checkConsistency(request.consistencyToken);
-      const artifact = readableArtifact(rt, request.artifactId, caller, "generic");
+      const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
       yield* liveUpdates(rt.streams, rt.open, caller, artifactFeedKind(rt, artifact, caller), request.resumeToken, context.signal);
     },
   };

@@ -63,7 +63,7 @@ export function chatFeedKind(rt: MockRuntime, chat: ChatRecord, caller: Identity
   return {
     feed: rt.store.chatFeed(chat.id),
     readable: () => canReadChat(chat, caller),
-    notFound: () => chatNotFound(chat.id, "generic"),
+    notFound: () => chatNotFound(chat.id),
     render: (update, checkpointToken) => ({ ...update, checkpointToken }),
     control: (kind, checkpointToken, validUntil) =>
       create(ChatUpdateSchema, {
@@ -183,7 +183,7 @@ export function chatQueries(rt: MockRuntime): ServiceImpl<typeof ChatQueryServic
       checkIdentity(request, caller);
       new Checks().uuid("threads_id", request.threadsId).throwIfAny();
       rt.checkConsistency(request.consistencyToken);
-      const chat = readableChat(rt, request.threadsId, caller, "generic");
+      const chat = readableChat(rt, request.threadsId, caller, "specific");
       yield* liveUpdates(rt.streams, rt.open, caller, chatFeedKind(rt, chat, caller), request.resumeToken, context.signal);
     },
   };

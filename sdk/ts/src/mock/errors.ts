@@ -19,8 +19,8 @@ export function invalidField(field: string, description: string, reason = "INVAL
 }
 
 /**
- * The reason a NOT_FOUND carries depends on where the services raise it: reads name the resource
- * (CHAT_NOT_FOUND, ARTIFACT_NOT_FOUND), commands and streams say NOT_FOUND.
+ * The reason a NOT_FOUND carries depends on where the services raise it: reads and streams name the resource
+ * (CHAT_NOT_FOUND, ARTIFACT_NOT_FOUND), commands say NOT_FOUND.
  */
 export type NotFoundReason = "specific" | "generic";
 

@@ -175,7 +175,7 @@ export function defineContract(world: () => World): void {
         Code.NotFound,
         "NOT_FOUND",
       );
-      await rejects(collect((signal) => mallory.client.threadsQueries.streamChatUpdates({ threadsId: sent.threadsId }, { signal }), () => true, describeChat), Code.NotFound, "NOT_FOUND");
+      await rejects(collect((signal) => mallory.client.threadsQueries.streamChatUpdates({ threadsId: sent.threadsId }, { signal }), () => true, describeChat), Code.NotFound, "CHAT_NOT_FOUND");
       const listed = await mallory.client.threadsQueries.listChats({ filter: { artifactIds: [artifactId] } });
       assert.equal(listed.totalCount, 0);
     });
@@ -364,7 +364,7 @@ export function defineContract(world: () => World): void {
       await rejects(
         collect((signal) => alice.client.threadsQueries.streamChatUpdates({ threadsId: sent.threadsId, resumeToken: loaded.checkpointToken }, { signal }), () => false, describeChat),
         Code.NotFound,
-        "NOT_FOUND",
+        "CHAT_NOT_FOUND",
       );
     });
 

@@ -7,14 +7,7 @@ import { Http2SessionManager } from "@connectrpc/connect-node";
 import { AmeideClient } from "../../src/index.js";
 import { createNodeTransport } from "../../src/node.js";
 import { type Caller, type World, defineContract } from "../contract/scenarios.js";
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set: run these tests through tools/run_with_stack.py (it starts the services)`);
-  }
-  return value;
-}
+import { env } from "../stack-env.js";
 
 const commandUrl = env("AMEIDE_COMMAND_URL");
 const queryUrl = env("AMEIDE_QUERY_URL");
