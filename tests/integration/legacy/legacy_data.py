@@ -4,8 +4,10 @@
 visibilities, AI SDK 5 and 4 message parts (text, files, reasoning, tool calls creating and updating documents,
 suggestions), the older "Message" format (plain and migrated), document versions of every kind, suggestions,
 votes and streams; plus broken rows: non-array and invalid parts, parts without a type, odd roles, attachments of
-the wrong shape, dangling foreign keys (messages, suggestions, tool calls naming missing documents) and a
-document whose id is also a chat's id. ``Expected`` records what was written, for the assertions.
+the wrong shape, dangling foreign keys (messages, suggestions, tool calls naming missing documents), a document
+whose id is also a chat's id, and the text a JavaScript app leaves behind (lone surrogates and NUL as JSON
+escapes, parts as one object, encoded twice, as a bare string). ``Expected`` records what was written, for the
+assertions.
 """
 
 from __future__ import annotations
@@ -80,10 +82,18 @@ class Generator:
         self.expected.users.append(user_id)
         return user_id
 
-    def chat(self, owner: uuid.UUID, *, visibility: str = "private", chat_id: uuid.UUID | None = None) -> uuid.UUID:
+    def chat(
+        self,
+        owner: uuid.UUID,
+        *,
+        visibility: str = "private",
+        chat_id: uuid.UUID | None = None,
+        title: str | None = None,
+    ) -> uuid.UUID:
         """A chat."""
         chat_id = chat_id or self.new_id()
-        title = self.rng.choice(["Trip to Lisbon", "Quarterly plan", "Python help", "Ünïcode ✓ title", ""])
+        if title is None:
+            title = self.rng.choice(["Trip to Lisbon", "Quarterly plan", "Python help", "Ünïcode ✓ title", ""])
         created = self.tick(60)
         self.insert(
             "Chat", {"id": chat_id, "createdAt": created, "title": title, "userId": owner, "visibility": visibility}

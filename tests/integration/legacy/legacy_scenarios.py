@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
+from tests.support.legacy_js import js_json, js_text
 
 if TYPE_CHECKING:
     from tests.integration.legacy.legacy_data import Generator
@@ -266,6 +267,36 @@ def _malformed(g: Generator, owner: uuid.UUID) -> None:
     g.conn.execute("SET session_replication_role = DEFAULT")
 
 
+def _javascript_text(g: Generator, owner: uuid.UUID) -> None:
+    """What years of a JavaScript app leave in the JSON columns: each case once."""
+    chat_id = g.chat(owner, title=js_text("Emoji cut in half \ud83d"))
+    cut = "Hello \ud83d"  # a string cut between the two halves of an emoji
+    g.message(chat_id, "user", js_json([{"type": "text", "text": cut}]))
+    g.message(chat_id, "assistant", js_json([{"type": "text", "text": "a\x00b", "state": "done"}]))
+    g.message(chat_id, "assistant", js_json([{"type": "reasoning", "text": "\udc00 kept verbatim"}]))
+    g.message(chat_id, "assistant", js_json({"type": "text", "text": "one part object"}))
+    g.message(chat_id, "assistant", js_json(js_json([{"type": "text", "text": "encoded twice \ud83d"}])))
+    g.message(chat_id, "assistant", js_json("a bare string"))
+    g.message(chat_id, "assistant", js_json([{"text": "no type"}, {"type": "text", "content": "under content"}]))
+    g.message(chat_id, "user", js_json({"role": "user", "content": "a whole message"}))
+    report = {"name": "r\ud83d.pdf", "url": "https://blob.example/r.pdf", "contentType": "application/pdf"}
+    g.message(chat_id, "user", [{"type": "text", "text": "cut file name"}], attachments=js_json([report]))
+    image = {"name": "one.png", "url": "https://blob.example/one.png", "contentType": "image/png"}
+    g.message(chat_id, "user", [{"type": "text", "text": "one attachment"}], attachments=js_json(image))
+    g.message(chat_id, "assistant", js_json([{"type": "x-legacy-parts", "text": "a type the importer reserves"}]))
+    # A tool call inside a body encoded twice still relates its chat and document.
+    document_id = g.document(owner, "text", 1, title=js_text("Notes \ud83d"), content=js_text("Body \udc00 end"))
+    call = {
+        "type": "tool-createDocument",
+        "toolCallId": "t1",
+        "state": "output-available",
+        "input": {"title": "Notes", "kind": "text"},
+        "output": {"id": str(document_id), "title": "Notes", "kind": "text", "content": "\ud83d"},
+    }
+    g.message(chat_id, "assistant", js_json(js_json([call])))
+    _link(g, chat_id, document_id, CREATED)
+
+
 def fill(g: Generator, *, chats: int) -> None:
     """Users, ``chats`` conversations, the older formats, and the malformed cases."""
     owners = [g.user() for _ in range(12)]
@@ -274,3 +305,4 @@ def fill(g: Generator, *, chats: int) -> None:
     for index in range(8):
         _old_format(g, g.rng.choice(owners), migrated=index % 2 == 0)
     _malformed(g, owners[0])
+    _javascript_text(g, owners[1])

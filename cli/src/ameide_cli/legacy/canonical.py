@@ -1,42 +1,28 @@
 """Canonical forms for the checksum comparison: legacy rows and imported records reduced to the same JSON.
 
-``legacy_message`` reads the legacy row directly (it does not use the mapping), ``imported_message`` rebuilds the
-legacy shape from what the query side returns; equal digests mean the message survived the import intact.
+``legacy_message`` is what the legacy row says, read by ``bodies`` (every shape, the text policy applied): the
+documented normalisations are expected. ``imported_message`` rebuilds that legacy shape from what the query side
+returns, through the inverse of each contract part; equal forms mean the message survived the import intact.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import json
 from typing import Any
 
-from ameide_cli.legacy.jsontext import canonical
+from ameide_cli.legacy import bodies, jsontext
 from ameide_cli.legacy.parts import ORIGINAL_ROLE, WHOLE_ATTACHMENTS, WHOLE_BODY
-from ameide_cli.legacy.rows import MessageRow
+from ameide_cli.legacy.rows import MessageRow, MessageTable
+from ameide_cli.legacy.text import Notes, fit
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
-
-_NOTHING = object()
-
-
-def digest(value: Any) -> str:  # noqa: ANN401 - any JSON value
-    """SHA-256 of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical(value).encode()).hexdigest()
 
 
 def _parse(text: str) -> Any:  # noqa: ANN401 - any JSON value
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError:
         return {"unparsed": text}
-
-
-def _without_done(part: Any) -> Any:  # noqa: ANN401 - any JSON value
-    # Mirrors the documented normalisation: "state": "done" on a text part is implied and not kept.
-    if isinstance(part, dict) and part.get("type") == "text" and part.get("state") == "done":
-        return {key: value for key, value in part.items() if key != "state"}
-    return part
 
 
 def micros(at: dt.datetime) -> int:
@@ -46,33 +32,40 @@ def micros(at: dt.datetime) -> int:
 
 def legacy_message(row: MessageRow) -> dict[str, Any]:
     """What a legacy message says: role, parts, attachments, time."""
-    body = _parse(row.body)
-    if row.table == "Message" and isinstance(body, str):
-        body = [{"type": "text", "text": body}]
-    elif isinstance(body, list):
-        body = [_without_done(part) for part in body]
-    attachments = [] if row.attachments is None else _parse(row.attachments)
-    return {"role": row.role, "parts": body, "attachments": attachments, "at": micros(row.created_at)}
+    # What the reading notes is the import's to report; here only the forms count.
+    notes = Notes()
+    parts = bodies.read_parts(row.table, row.body, notes).form()
+    attachments = [] if row.attachments is None else bodies.read_attachments(row.attachments, notes).form()
+    return {"role": fit(row.role), "parts": parts, "attachments": attachments, "at": micros(row.created_at)}
 
 
-def imported_message(message: types_pb2.ChatMessage) -> dict[str, Any]:
-    """The legacy shape rebuilt from an imported message."""
+def imported_message(message: types_pb2.ChatMessage, table: MessageTable) -> dict[str, Any]:
+    """The legacy shape rebuilt from an imported message (``table``: the legacy table it came from)."""
     role = message.role
-    parts: Any = []
+    parts: list[Any] = []
     attachments: Any = [{"name": a.name, "url": a.uri, "contentType": a.mime_type} for a in message.attachments]
-    whole_body: Any = _NOTHING
+    whole_body: str | None = None
+    whole_attachments: str | None = None
     for part in message.parts:
-        if part.WhichOneof("kind") == "structured" and part.structured.type == ORIGINAL_ROLE:
-            role = _parse(part.structured.json).get("role", role)
-        elif part.WhichOneof("kind") == "structured" and part.structured.type == WHOLE_ATTACHMENTS:
-            attachments = _parse(part.structured.json)
-        elif part.WhichOneof("kind") == "structured" and part.structured.type == WHOLE_BODY:
-            whole_body = _parse(part.structured.json)
+        kind = part.structured.type if part.WhichOneof("kind") == "structured" else ""
+        if kind == ORIGINAL_ROLE:
+            original = _parse(part.structured.json)
+            role = original["role"] if isinstance(original, dict) and isinstance(original.get("role"), str) else role
+        elif kind == WHOLE_ATTACHMENTS:
+            whole_attachments = part.structured.json
+        elif kind == WHOLE_BODY:
+            whole_body = part.structured.json
         else:
-            parts.append(legacy_part(part))
+            parts.append(bodies.normal_part(Notes().value("parts", legacy_part(part))))
+    # A kept original stands for what was read from it only when nothing was (older imports kept only it).
+    form: Any = parts
+    if not parts and whole_body is not None:
+        form = bodies.read_parts(table, whole_body, Notes()).form()
+    if not attachments and whole_attachments is not None:
+        attachments = bodies.read_attachments(whole_attachments, Notes()).form()
     return {
-        "role": role,
-        "parts": parts if whole_body is _NOTHING else whole_body,
+        "role": fit(role),
+        "parts": form,
         "attachments": attachments,
         "at": micros(message.created_at.ToDatetime(tzinfo=dt.UTC)),
     }

@@ -18,6 +18,7 @@ from ameide_cli.legacy.plan import CHAT_LINKS, Planned, StreamPlan
 from ameide_cli.legacy.refs import STRENGTH, DocumentRef, Relation, document_refs
 from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.rows import ChatRow, MessageRow
+from ameide_cli.legacy.text import Notes
 from ameide_core_proto.threads.v1 import threads_events_pb2 as events_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
 
@@ -64,14 +65,17 @@ def plan_chat(
 ) -> ChatResult:
     """The chat stream's events (see the module docstring)."""
     owner = str(chat.user_id)
+    notes = Notes()
     created = events_pb2.ChatCreatedEvent(
         threads_id=str(chat.id),
         user_id=owner,
-        title=chat.title,
+        title=notes.text("title", chat.title),
         visibility=visibility(chat, report),
         tenant_id=tenant_id,
         metadata=types_pb2.ChatMetadata(),
     )
+    for what in notes:
+        report.normalise("Chat", str(chat.id), what)
     plan = StreamPlan(chat.id, "chat")
     plan.events.append(
         Planned(ids.event_id("Chat", str(chat.id), "created"), created, chat.created_at, owner, "Chat", str(chat.id))

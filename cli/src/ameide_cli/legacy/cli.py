@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ameide_cli.legacy import console, importer, verify
 from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.source import LegacySource
+from ameide_cli.legacy.text import fit
 from ameide_cli.legacy.writer import AfterAppend, StreamWriter
 from ameide_eventstore import TransientStoreError
 from ameide_eventstore.postgres import PostgresEventStore
@@ -37,22 +38,44 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ameide import-legacy",
         description="Import the legacy chat database (Vercel ai-chatbot schema) through the event store.",
     )
-    parser.add_argument("--source", required=True, help="legacy database URL (postgresql://...), read only")
-    parser.add_argument("--tenant", required=True, help="tenant id every imported chat and artifact belongs to")
-    parser.add_argument("--database-url", default="", help="event store database (default: AMEIDE_DATABASE_URL)")
+    parser.add_argument("--source", required=True, type=_text, help="legacy database URL (postgresql://...), read only")
+    parser.add_argument(
+        "--tenant", required=True, type=_tenant, help="tenant id every imported chat and artifact belongs to"
+    )
+    parser.add_argument(
+        "--database-url", default="", type=_text, help="event store database (default: AMEIDE_DATABASE_URL)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="read and map everything, write nothing")
     parser.add_argument("--since", type=_timestamp, help="only rows created at or after this time (ISO 8601, UTC)")
     parser.add_argument("--verify", action="store_true", help="only verify an earlier import (imports nothing)")
     parser.add_argument("--no-verify", action="store_true", help="skip the verification after importing")
-    parser.add_argument("--query-target", default="", help="query service host:port to verify through")
-    parser.add_argument("--token", default="", help="bearer token for the query service (one caller for all reads)")
+    parser.add_argument("--query-target", default="", type=_text, help="query service host:port to verify through")
     parser.add_argument(
-        "--jwt-secret", default="", help="HS256 secret to mint a token per owner (default: AMEIDE_JWT_SECRET)"
+        "--token", default="", type=_text, help="bearer token for the query service (one caller for all reads)"
+    )
+    parser.add_argument(
+        "--jwt-secret",
+        default="",
+        type=_text,
+        help="HS256 secret to mint a token per owner (default: AMEIDE_JWT_SECRET)",
     )
     parser.add_argument("--insecure-headers", action="store_true", help="identify as each owner by x-user-id headers")
     parser.add_argument("--report", type=Path, help="also write the full report as JSON to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def _text(text: str) -> str:
+    # Arguments that are not UTF-8 reach Python as lone surrogates; no URL, id or token can hold them (nor NUL).
+    if fit(text) != text:
+        raise argparse.ArgumentTypeError(f"must be valid UTF-8 without NUL characters: {text!r}")
+    return text
+
+
+def _tenant(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return _text(text)
 
 
 def _timestamp(text: str) -> dt.datetime:
@@ -71,14 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     args.database_url = args.database_url or os.environ.get("AMEIDE_DATABASE_URL", "")
     args.jwt_secret = args.jwt_secret or os.environ.get("AMEIDE_JWT_SECRET", "")
-    out = Console(stderr=False)
+    out = console.open_console()
     if not args.database_url:
         out.print("ameide import-legacy: --database-url or AMEIDE_DATABASE_URL is required")
         return EXIT_USAGE
     try:
         report = asyncio.run(run(args, out))
     except (TransientStoreError, psycopg.OperationalError) as exc:
-        out.print(f"ameide import-legacy: a database is unreachable ({exc}); the import is resumable: run it again")
+        message = f"ameide import-legacy: a database is unreachable ({exc}); the import is resumable: run it again"
+        out.print(message, markup=False, highlight=False)
         return EXIT_UNREACHABLE
     return EXIT_LOSS if report.failures or report.verification.get("differences") else 0
 
@@ -148,6 +172,7 @@ def _print(report: Report, args: argparse.Namespace, out: Console) -> None:
     if report.verification:
         out.print(console.verification(report))
     if args.report is not None:
-        args.report.write_text(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        # ASCII JSON: every code point of the legacy text it quotes is escaped, so any string can be written.
+        args.report.write_text(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=True), "utf-8")
     if not args.verify:
         out.print(console.closing_line(report, dry_run=args.dry_run))

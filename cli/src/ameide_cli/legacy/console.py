@@ -1,18 +1,59 @@
-"""What a person sees: progress bars while importing, the report table, and the closing throughput line."""
+"""What a person sees: progress bars while importing, the report table, and the closing throughput line.
+
+Legacy text reaches the console (reasons name the legacy roles, kinds and visibilities, errors quote the
+databases): it is never read as markup, and what the terminal's encoding cannot show (a lone surrogate on any
+terminal, non-ASCII text on an ASCII one) is written as a backslash escape instead of failing the run.
+"""
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import IO, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ameide_cli.legacy.importer import Advance
 from ameide_cli.legacy.report import Report
 
 TASKS = ("chats", "messages", "documents", "suggestions")
+
+
+class EscapingStream(io.TextIOBase):
+    """A text stream that writes what its encoding cannot encode as backslash escapes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override] # read-only here, as on sys.stdout
+        """The wrapped stream's encoding (rich draws ASCII boxes when it is not UTF-8)."""
+        return self._encoding
+
+    def write(self, text: str) -> int:
+        """Write ``text``, escaping what cannot be encoded."""
+        self._stream.write(text.encode(self._encoding, "backslashreplace").decode(self._encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the wrapped stream."""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        """Whether the wrapped stream is a terminal (progress bars only on one)."""
+        return self._stream.isatty()
+
+
+def open_console(stream: IO[str] | None = None) -> Console:
+    """The command's console on ``stream`` (default: standard output)."""
+    return Console(file=cast("IO[str]", EscapingStream(stream or sys.stdout)))
 
 
 @contextmanager
@@ -44,7 +85,7 @@ def table(report: Report) -> Table:
         view.add_column(column, justify="left" if column == "table" else "right")
     for name, stats in sorted(report.tables.items()):
         view.add_row(
-            name,
+            Text(name),
             str(stats.read),
             str(stats.imported),
             str(stats.appended),
@@ -67,7 +108,7 @@ def reasons(report: Report) -> Table:
             ("failed", stats.failed),
         ):
             for reason, count in sorted(counter.items()):
-                view.add_row(name, outcome, reason, str(count))
+                view.add_row(Text(name), outcome, Text(reason), str(count))
     return view
 
 
@@ -83,12 +124,12 @@ def closing_line(report: Report, *, dry_run: bool) -> str:
 
 def verification(report: Report) -> Table:
     """The checksum comparison: per kind of record, compared, equal, different, missing."""
-    view = Table(title="verification against " + str(report.verification.get("through", "?")), show_lines=False)
+    view = Table(title=Text("verification against " + str(report.verification.get("through", "?"))), show_lines=False)
     for column in ("records", "compared", "equal", "different", "missing", "legacy sha256", "imported sha256"):
         view.add_column(column, justify="left" if column == "records" else "right")
     for name, check in sorted(report.verification.get("checks", {}).items()):
         view.add_row(
-            name,
+            Text(name),
             str(check["compared"]),
             str(check["equal"]),
             str(check["different"]),

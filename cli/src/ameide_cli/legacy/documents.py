@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from google.protobuf.message import Message
 
@@ -19,6 +22,7 @@ from ameide_cli.legacy.plan import ARTIFACT_LINKS, Planned, StreamPlan
 from ameide_cli.legacy.refs import CREATED, MODIFIED, REFERENCED, STRENGTH, DocumentRef, Relation
 from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.rows import DocumentRow, SuggestionRow
+from ameide_cli.legacy.text import Notes
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as events_pb2
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types_pb2
 
@@ -28,6 +32,40 @@ TEXT_FALLBACK = "text/plain; charset=utf-8"
 
 _ORDER_VERSION, _ORDER_LINK, _ORDER_SUGGESTION = 0, 1, 2
 TITLES = "document title changes"
+R = TypeVar("R", DocumentRow, SuggestionRow)
+
+
+def fit_version(row: DocumentRow, notes: Notes) -> DocumentRow:
+    """The version with its title, kind and content through the text policy."""
+    return dataclasses.replace(
+        row,
+        title=notes.text("title", row.title),
+        content=None if row.content is None else notes.text("content", row.content),
+        kind=notes.text("kind", row.kind),
+    )
+
+
+def fit_suggestion(row: SuggestionRow, notes: Notes) -> SuggestionRow:
+    """The suggestion with its texts through the text policy."""
+    return dataclasses.replace(
+        row,
+        original_text=notes.text("originalText", row.original_text),
+        suggested_text=notes.text("suggestedText", row.suggested_text),
+        description=None if row.description is None else notes.text("description", row.description),
+    )
+
+
+def _fitted(
+    rows: list[R], fit: Callable[[R, Notes], R], table: str, key: Callable[[R], str], report: Report
+) -> list[R]:
+    """``rows`` through ``fit``, each change reported as a normalisation of its row."""
+    fitted = []
+    for row in rows:
+        notes = Notes()
+        fitted.append(fit(row, notes))
+        for what in notes:
+            report.normalise(table, key(row), what)
+    return fitted
 
 
 def content(row: DocumentRow, report: Report) -> types_pb2.ArtifactContent:
@@ -64,6 +102,8 @@ def plan_document(
     report: Report,
 ) -> StreamPlan:
     """The artifact stream's events (see the module docstring)."""
+    versions = _fitted(versions, fit_version, "Document", lambda row: row.key, report)
+    suggestions = _fitted(suggestions, fit_suggestion, "Suggestion", lambda row: f"Suggestion/{row.id}", report)
     first = versions[0]
     creators = sorted((ref for ref in refs if ref.relation == CREATED), key=lambda ref: (ref.at, ref.chat_id))
     created = events_pb2.ArtifactCreatedEvent(
@@ -199,7 +239,7 @@ def suggestion_data(row: SuggestionRow) -> dict[str, str]:
 
 
 def legacy_text(body: types_pb2.ArtifactContent) -> str:
-    """The legacy ``content`` text of an imported body (verification)."""
+    """The legacy ``content`` text of an imported body (verification; bytes that are not UTF-8 stay told apart)."""
     if body.mime_type == "image/png":
         return base64.b64encode(body.body).decode()
-    return body.body.decode()
+    return body.body.decode("utf-8", "surrogateescape")

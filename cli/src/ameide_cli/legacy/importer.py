@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ameide_cli.legacy.chats import plan_chat
 from ameide_cli.legacy.documents import plan_document
@@ -26,6 +26,9 @@ FLUSH_EVENTS = 4000
 USERS = "users are identities of the auth system: their ids are kept as owner ids"
 VOTES = "the contract has no vote field"
 STREAMS = "transient resumable-stream id"
+OUT_OF_RANGE = "a timestamp no event can carry (infinity, BC, after year 9999 or NULL)"
+PARENT_FAILED = {"Chat": "its chat failed", "Document": "its document failed (no version could be read)"}
+TASK = {"Chat": "chats", "Message_v2": "messages", "Message": "messages", "Document": "documents"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class Context:
     tenant_id: str
     report: Report
     advance: Advance
+    # Chats and documents that failed (timestamps out of range): their messages and suggestions fail with them.
+    failed: dict[str, set[uuid.UUID]] = field(default_factory=lambda: {"Chat": set(), "Document": set()})
 
 
 class _Batch:
@@ -62,16 +67,36 @@ class _Batch:
 async def run(ctx: Context) -> None:
     """Import everything the source selects."""
     chat_ids = await ctx.source.ids("Chat")
-    documents = await ctx.source.ids("Document") - chat_ids
+    readable = await ctx.source.ids("Document")
+    await _unreadable(ctx, readable)
+    documents = readable - chat_ids
     refs = await _chats(ctx, documents)
     await _documents(ctx, refs, chat_ids)
     await _bulk(ctx)
 
 
+async def _unreadable(ctx: Context, readable_documents: set[uuid.UUID]) -> None:
+    """Fail the rows whose timestamps no event can carry; remember the chats and documents that fail whole."""
+    for table in ("Chat", "Message_v2", "Message", "Document", "Suggestion"):
+        rows = await ctx.source.unreadable(table)
+        for row in rows:
+            ctx.report.read(table)
+            ctx.report.fail(table, row.key, OUT_OF_RANGE)
+            if table in ctx.failed:
+                ctx.failed[table].add(row.id)
+        ctx.advance(TASK.get(table, "suggestions"), len(rows))
+    # A document fails whole only when none of its versions can be read.
+    ctx.failed["Document"] -= readable_documents
+
+
 def _orphans(ctx: Context, rows: list[MessageRow]) -> None:
     for row in rows:
         ctx.report.read(row.table)
-        ctx.report.skip(row.table, f"{row.key} (chat {row.chat_id})", "chat does not exist")
+        key = f"{row.key} (chat {row.chat_id})"
+        if row.chat_id in ctx.failed["Chat"]:
+            ctx.report.fail(row.table, key, PARENT_FAILED["Chat"])
+        else:
+            ctx.report.skip(row.table, key, "chat does not exist")
     ctx.advance("messages", len(rows))
 
 
@@ -133,7 +158,11 @@ async def _suggestions_of(
 async def _orphan_suggestions(ctx: Context, rows: list[SuggestionRow]) -> None:
     for row in rows:
         ctx.report.read("Suggestion")
-        ctx.report.skip("Suggestion", f"Suggestion/{row.id} (document {row.document_id})", "document does not exist")
+        key = f"Suggestion/{row.id} (document {row.document_id})"
+        if row.document_id in ctx.failed["Document"]:
+            ctx.report.fail("Suggestion", key, PARENT_FAILED["Document"])
+        else:
+            ctx.report.skip("Suggestion", key, "document does not exist")
     ctx.advance("suggestions", len(rows))
 
 

@@ -1,31 +1,39 @@
 """Legacy message bodies -> contract message parts and attachments, losslessly.
 
-A legacy part becomes a dedicated contract type only when that type reproduces it exactly (``legacy_form`` gives
-it back); everything else becomes a ``StructuredPart`` carrying the part's original JSON text byte for byte.
-Synthetic structured parts (type ``x-legacy-*``) keep what has no place in a message, always after the parts:
+``bodies`` reads what a message's columns say (every shape, after the text policy); this module maps it. A legacy
+part becomes a dedicated contract type only when that type reproduces it (``canonical.legacy_part`` gives it back);
+everything else becomes a ``StructuredPart`` carrying the part's original JSON text byte for byte. Synthetic
+structured parts (type ``x-legacy-*``) keep what has no place in a message, always after the parts:
 
-- ``x-legacy-parts``: the whole body when it is not a JSON array (or not JSON at all), verbatim;
-- ``x-legacy-attachments``: the whole attachments column when any entry is not ``{name, url, contentType}``;
+- ``x-legacy-parts``: the whole body, verbatim, when no parts could be read from it (then alone), or when the parts
+  were recovered from another shape or a dedicated part no longer gives its original back (normalised text);
+- ``x-legacy-attachments``: the whole attachments column, verbatim, when an entry is not ``{name, url,
+  contentType}`` (then instead of attachments), or when the attachments were recovered or their text normalised;
 - ``x-legacy-role``: ``{"role": <original>}`` when the role was normalised (see ``normalise_role``).
+
+A legacy part whose own type starts with ``x-legacy-`` is stored as type ``x-legacy-type`` (its JSON verbatim), so
+it is never taken for one of these.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ameide_cli.legacy.jsontext import NotAnArrayError, split_array
+from ameide_cli.legacy import bodies, jsontext
 from ameide_cli.legacy.rows import MessageRow
+from ameide_cli.legacy.text import Notes
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
 
 ROLES = frozenset({"user", "assistant", "system"})
 WHOLE_BODY = "x-legacy-parts"
 WHOLE_ATTACHMENTS = "x-legacy-attachments"
 ORIGINAL_ROLE = "x-legacy-role"
-_ATTACHMENT_KEYS = frozenset({"name", "url", "contentType"})
+# Synthetic parts own the "x-legacy-" types: a legacy part of such a type is stored under this one (JSON verbatim).
+RESERVED_PREFIX = "x-legacy-"
+RESERVED_TYPE = "x-legacy-type"
 
 
 @dataclass(slots=True)
@@ -51,69 +59,64 @@ def normalise_role(role: str) -> str:
 
 def map_message(row: MessageRow) -> MappedMessage:
     """Map a legacy message's role, body and attachments."""
-    result = MappedMessage(role=normalise_role(row.role), parts=[], attachments=[])
-    _map_body(row, result)
+    notes = Notes()
+    result = MappedMessage(role=normalise_role(notes.text("role", row.role)), parts=[], attachments=[])
+    body = bodies.read_parts(row.table, row.body, notes)
+    _map_body(body, result)
     if row.attachments is not None:
-        _map_attachments(row.attachments, result)
+        _map_attachments(bodies.read_attachments(row.attachments, notes), result)
     if result.role != row.role:
-        result.normalised.append(f"role {row.role!r} -> {result.role!r}")
-        result.parts.append(_structured(ORIGINAL_ROLE, json.dumps({"role": row.role}, ensure_ascii=False)))
+        # The original's escapes keep every code point (a lone surrogate too) in valid UTF-8.
+        notes.add("role", f"{row.role!r} -> {result.role!r}")
+        result.parts.append(_structured(ORIGINAL_ROLE, jsontext.dumps({"role": row.role})))
+    result.normalised.extend(notes)
     return result
 
 
-def _map_body(row: MessageRow, result: MappedMessage) -> None:
-    try:
-        elements = split_array(row.body)
-    except NotAnArrayError as error:
-        if row.table == "Message" and isinstance(error.value, str):
-            # The older format stored a plain string for a message that is just text.
-            result.parts.append(types_pb2.MessagePart(text=types_pb2.TextPart(text=error.value)))
-            return
-        result.normalised.append("body is not a JSON array: kept whole")
-        result.parts.append(_structured(WHOLE_BODY, row.body))
+def _map_body(body: bodies.Read, result: MappedMessage) -> None:
+    if body.items is None:
+        result.parts.append(_structured(WHOLE_BODY, body.text))
         return
-    except ValueError:
-        result.normalised.append("body is not valid JSON: kept whole")
-        result.parts.append(_structured(WHOLE_BODY, row.body))
-        return
-    for text in elements:
-        value = json.loads(text)
-        result.parsed.append(value)
-        part = map_part(text, value)
-        if part.WhichOneof("kind") == "structured" and not part.structured.type:
-            result.normalised.append("part without a type: kept verbatim")
+    keep_whole = body.recovered
+    for item in body.items:
+        result.parsed.append(item.value)
+        part = map_part(item)
+        keep_whole = keep_whole or (item.changed and part.WhichOneof("kind") != "structured")
         result.parts.append(part)
+    if keep_whole:
+        result.parts.append(_structured(WHOLE_BODY, body.text))
 
 
-def map_part(text: str, value: Any) -> types_pb2.MessagePart:  # noqa: ANN401 - any JSON value
-    """One legacy part (its verbatim text and parsed value) -> a contract part."""
-    kind = value.get("type") if isinstance(value, dict) else None
-    if not isinstance(kind, str):
-        return _structured("", text)
-    if kind == "text" and _is_plain_text(value):
+def map_part(part: bodies.Part) -> types_pb2.MessagePart:
+    """One legacy part (as read) -> a contract part."""
+    value = part.value
+    if bodies.is_text(value):
         return types_pb2.MessagePart(text=types_pb2.TextPart(text=value["text"]))
+    kind = value.get("type") if isinstance(value, dict) else None
     if kind == "file":
         image = _image(value)
         if image is not None:
             return types_pb2.MessagePart(image=image)
-    return _structured(kind, text)
-
-
-def _is_plain_text(value: dict[str, Any]) -> bool:
-    # "state": "done" only says streaming had finished, which every stored message has: it is implied.
-    extra = set(value) - {"type", "text"}
-    return isinstance(value.get("text"), str) and (not extra or (extra == {"state"} and value["state"] == "done"))
+    # The part's own text when it was an array element; otherwise (recovered) its value, every code point kept.
+    original = part.text if part.text is not None else jsontext.dumps(part.raw)
+    kind = kind if isinstance(kind, str) else ""
+    return _structured(RESERVED_TYPE if kind.startswith(RESERVED_PREFIX) else kind, original)
 
 
 def _image(value: dict[str, Any]) -> types_pb2.ImagePart | None:
     keys = set(value)
-    if keys == {"type", "mediaType", "url"} and _is_image(value["mediaType"]) and isinstance(value["url"], str):
+    # An empty url would read back as an image given by (empty) data: such a part is kept verbatim instead.
+    if keys == {"type", "mediaType", "url"} and _is_image(value["mediaType"]) and _is_text(value["url"]):
         return types_pb2.ImagePart(url=value["url"], mime_type=value["mediaType"])
     if keys == {"type", "mimeType", "data"} and _is_image(value["mimeType"]) and isinstance(value["data"], str):
         data = _canonical_base64(value["data"])
         if data is not None:
             return types_pb2.ImagePart(data=data, mime_type=value["mimeType"])
     return None
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
 
 
 def _is_image(mime: object) -> bool:
@@ -128,22 +131,17 @@ def _canonical_base64(text: str) -> bytes | None:
     return data if base64.b64encode(data).decode() == text else None
 
 
-def _map_attachments(text: str, result: MappedMessage) -> None:
-    try:
-        values = [json.loads(item) for item in split_array(text)]
-    except ValueError:
-        values = None
-    if values is not None and all(isinstance(v, dict) and _attachment_fits(v) for v in values):
-        result.attachments.extend(
-            types_pb2.Attachment(name=v["name"], mime_type=v["contentType"], uri=v["url"]) for v in values
-        )
+def _map_attachments(read: bodies.Read, result: MappedMessage) -> None:
+    entries = read.items
+    if entries is None or not all(bodies.fits(entry.value) for entry in entries):
+        result.parts.append(_structured(WHOLE_ATTACHMENTS, read.text))
         return
-    result.normalised.append("attachments not all {name, url, contentType}: kept whole")
-    result.parts.append(_structured(WHOLE_ATTACHMENTS, text))
-
-
-def _attachment_fits(value: dict[str, Any]) -> bool:
-    return set(value) == _ATTACHMENT_KEYS and all(isinstance(value[key], str) for key in _ATTACHMENT_KEYS)
+    result.attachments.extend(
+        types_pb2.Attachment(name=e.value["name"], mime_type=e.value["contentType"], uri=e.value["url"])
+        for e in entries
+    )
+    if read.recovered or any(entry.changed for entry in entries):
+        result.parts.append(_structured(WHOLE_ATTACHMENTS, read.text))
 
 
 def _structured(kind: str, text: str) -> types_pb2.MessagePart:

@@ -4,6 +4,10 @@ The whole run reads inside one REPEATABLE READ, READ ONLY transaction, so every 
 and the importer cannot write to the legacy database even by mistake. Large tables are streamed through
 server-side cursors (the legacy schema has no index on "chatId", so one ordered scan per table beats any
 per-chat lookup), and consumers merge them by key.
+
+Text columns are read as the database holds them: a SQL_ASCII database returns bytes, read here as UTF-8 with
+invalid bytes kept as lone surrogates for the text policy to replace (``text.decode``). Rows whose timestamps no
+event can carry are not read with the others; ``unreadable`` lists them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -19,9 +24,28 @@ from psycopg import sql
 
 from ameide_cli.legacy import statements
 from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionRow, utc
+from ameide_cli.legacy.text import decode
 
 T = TypeVar("T")
 FETCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A row whose timestamps no event can carry (see ``statements.UNREADABLE``)."""
+
+    table: str
+    id: uuid.UUID
+    timestamps: str
+
+    @property
+    def key(self) -> str:
+        """The row's key as listed in reports."""
+        if self.table == "Chat":
+            return str(self.id)
+        if self.table == "Document":
+            return f"Document/{self.id}@{self.timestamps}"
+        return f"{self.table}/{self.id} ({self.timestamps})"
 
 
 class Peekable(Generic[T]):
@@ -118,6 +142,13 @@ class LegacySource:
         row = await (await self._conn.execute(statements.count(table))).fetchone()
         return int(row[0]) if row else 0
 
+    async def unreadable(self, table: str) -> list[Unreadable]:
+        """The rows of ``table`` whose timestamps no event can carry (every run lists them: they never import)."""
+        if table not in self.tables or table not in statements.UNREADABLE:
+            return []
+        rows = await (await self._conn.execute(statements.UNREADABLE[table])).fetchall()
+        return [Unreadable(table, row[0], decode(row[1])) for row in rows]
+
     async def ids(self, table: str) -> set[uuid.UUID]:
         """Every id of "Chat", "Document" or "User"."""
         if table not in self.tables:
@@ -165,18 +196,35 @@ async def _exists(conn: psycopg.AsyncConnection[Any], table: str) -> bool:
     return bool(row and row[0])
 
 
+def _optional(value: str | bytes | None) -> str | None:
+    return None if value is None else decode(value)
+
+
 def _chat(row: Any) -> ChatRow:  # noqa: ANN401 - a driver row
-    return ChatRow(id=row[0], created_at=utc(row[1]), title=row[2], user_id=row[3], visibility=row[4])
+    return ChatRow(id=row[0], created_at=utc(row[1]), title=decode(row[2]), user_id=row[3], visibility=decode(row[4]))
 
 
 def _message(table: Any, row: Any) -> MessageRow:  # noqa: ANN401 - a driver row
     return MessageRow(
-        table=table, id=row[0], chat_id=row[1], role=row[2], body=row[3], attachments=row[4], created_at=utc(row[5])
+        table=table,
+        id=row[0],
+        chat_id=row[1],
+        role=decode(row[2]),
+        body=decode(row[3]),
+        attachments=_optional(row[4]),
+        created_at=utc(row[5]),
     )
 
 
 def _document(row: Any) -> DocumentRow:  # noqa: ANN401 - a driver row
-    return DocumentRow(id=row[0], created_at=utc(row[1]), title=row[2], content=row[3], kind=row[4], user_id=row[5])
+    return DocumentRow(
+        id=row[0],
+        created_at=utc(row[1]),
+        title=decode(row[2]),
+        content=_optional(row[3]),
+        kind=decode(row[4]),
+        user_id=row[5],
+    )
 
 
 def _suggestion(row: Any) -> SuggestionRow:  # noqa: ANN401 - a driver row
@@ -184,9 +232,9 @@ def _suggestion(row: Any) -> SuggestionRow:  # noqa: ANN401 - a driver row
         id=row[0],
         document_id=row[1],
         document_created_at=utc(row[2]),
-        original_text=row[3],
-        suggested_text=row[4],
-        description=row[5],
+        original_text=decode(row[3]),
+        suggested_text=decode(row[4]),
+        description=_optional(row[5]),
         is_resolved=row[6],
         user_id=row[7],
         created_at=utc(row[8]),

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.text import Text
 
 from ameide_cli.legacy import canonical, documents, state
 from ameide_cli.legacy.chats import VISIBILITY, choose_messages
@@ -28,6 +29,7 @@ from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionRow
 from ameide_cli.legacy.source import LegacySource, of_chat, of_document, on_document
 from ameide_cli.legacy.store_view import StoreView
+from ameide_cli.legacy.text import Notes, fit
 from ameide_cli.legacy.views import View
 from ameide_command.domain.model import ArtifactState
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
@@ -55,7 +57,7 @@ async def run(source: LegacySource, store: EventStore, args: argparse.Namespace,
     verifier = Verifier(view, store, wait_seconds=float(getattr(args, "wait", 60.0)))
     verifier.partial_refs = source.since is not None
     try:
-        with out.status("verifying against " + view.through):
+        with out.status(Text("verifying against " + view.through)):
             refs = await verifier.chats(source)
             await verifier.documents(source, refs)
     finally:
@@ -119,7 +121,7 @@ class Verifier:
     async def _chat(self, chat: ChatRow, rows: list[MessageRow]) -> None:
         owner = str(chat.user_id)
         expected = {
-            "title": chat.title,
+            "title": fit(chat.title),
             "owner": owner,
             "visibility": int(VISIBILITY.get(chat.visibility.strip().lower(), types_pb2.CHAT_VISIBILITY_PRIVATE)),
             "at": canonical.micros(chat.created_at),
@@ -137,7 +139,7 @@ class Verifier:
         imported = {message.id: message for message in await self.view.messages(chat.id, owner)}
         for row in rows:
             message = imported.get(str(row.id))
-            form = canonical.imported_message(message) if message is not None else None
+            form = canonical.imported_message(message, row.table) if message is not None else None
             self.checks["messages"].add(row.key, canonical.legacy_message(row), form)
 
     async def documents(self, source: LegacySource, refs: dict[uuid.UUID, list[DocumentRef]]) -> None:
@@ -161,8 +163,10 @@ class Verifier:
         owner = str(first.user_id)
         view = await self._when_projected(first.id, lambda: self.view.artifact(first.id, owner))
         imported = list(await self.view.versions(first.id, owner)) if view is not None else []
-        for index, row in enumerate(rows):
-            expected = {"title": row.title, "kind": first.kind, "content": row.content or ""}
+        # The documented normalisations are expected: the text policy, the first version's kind for every version.
+        fitted = [documents.fit_version(row, Notes()) for row in rows]
+        for index, row in enumerate(fitted):
+            expected = {"title": row.title, "kind": fitted[0].kind, "content": row.content or ""}
             got = imported[index] if index < len(imported) else None
             actual = (
                 None
@@ -175,7 +179,8 @@ class Verifier:
         )
         for suggestion in suggestions:
             found = annotations.get(str(suggestion.id))
-            expected_data: dict[str, Any] = {"type": "suggestion", **documents.suggestion_data(suggestion)}
+            fitted_suggestion = documents.fit_suggestion(suggestion, Notes())
+            expected_data: dict[str, Any] = {"type": "suggestion", **documents.suggestion_data(fitted_suggestion)}
             actual_data = None if found is None else {"type": found.annotation_type, **found.data}
             self.checks["suggestions"].add(f"Suggestion/{suggestion.id}", expected_data, actual_data)
         self._links(first, view, refs)
