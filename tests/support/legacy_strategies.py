@@ -1,5 +1,8 @@
 """Hypothesis strategies for legacy rows: any code point in text, any JSON in JSON columns, every known shape.
 
+``datasets`` draws whole legacy databases: users, chats, messages of both tables (some orphaned), documents with
+versions (now and then sharing a chat's id, or changing kind), suggestions (some naming missing versions).
+
 ``*_json`` strategies give a JSON column's text as the JavaScript app wrote it (``js_json``); text columns are
 given as Python strings, which tests that store them in PostgreSQL pass through ``js_text`` first.
 """
@@ -7,11 +10,14 @@ given as Python strings, which tests that store them in PostgreSQL pass through 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
 
+from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionRow
 from tests.support.legacy_js import js_json
 
 # Hypothesis leaves surrogates out of text unless asked: these are what the importer must survive.
@@ -99,3 +105,95 @@ def attachments() -> st.SearchStrategy[str]:
     )
     listed = st.lists(entry, max_size=3)
     return st.one_of(listed.map(js_json), entry.map(js_json), listed.map(lambda v: js_json(js_json(v))))
+
+
+# Legacy timestamps: naive UTC in the database, aware here (as ``rows.utc`` makes them).
+AT = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
+TIMES = st.integers(0, 10**9).map(lambda micros: AT + dt.timedelta(microseconds=micros))
+
+
+@dataclass
+class Dataset:
+    """Generated legacy rows (every id unique in its table, as the legacy schema's keys require)."""
+
+    users: list[uuid.UUID]
+    chats: list[ChatRow]
+    messages: list[MessageRow]
+    documents: list[DocumentRow]
+    suggestions: list[SuggestionRow]
+
+    @property
+    def rows(self) -> int:
+        """Rows of the tables the importer reads."""
+        return len(self.chats) + len(self.messages) + len(self.documents) + len(self.suggestions)
+
+
+def _one_in(draw: st.DrawFn, times: int) -> bool:
+    return draw(st.integers(1, times)) == 1
+
+
+def _mostly(draw: st.DrawFn, known: list[uuid.UUID]) -> uuid.UUID:
+    """One of ``known`` nine times in ten (when there are any), else an id nothing has."""
+    if known and not _one_in(draw, 10):
+        return draw(st.sampled_from(known))
+    return draw(st.uuids(version=4))
+
+
+def _messages(draw: st.DrawFn, chat_ids: list[uuid.UUID], document_ids: list[uuid.UUID]) -> list[MessageRow]:
+    messages = []
+    for table in ("Message_v2", "Message"):
+        for message_id in draw(st.lists(st.uuids(version=4), max_size=4, unique=True)):
+            body = draw(bodies(document_ids))
+            column = draw(attachments()) if table == "Message_v2" else None
+            chat_id = _mostly(draw, chat_ids)
+            messages.append(MessageRow(table, message_id, chat_id, draw(ROLES), body, column, draw(TIMES)))
+    return messages
+
+
+def _documents(draw: st.DrawFn, document_ids: list[uuid.UUID], users: list[uuid.UUID]) -> list[DocumentRow]:
+    documents = []
+    for document_id in document_ids:
+        kind = draw(st.one_of(st.sampled_from(["text", "code", "sheet", "image"]), TEXT))
+        for at in draw(st.lists(TIMES, min_size=1, max_size=3, unique=True)):
+            content = draw(st.one_of(st.none(), TEXT, st.just("aGVsbG8=")))
+            title = draw(TEXT)
+            # A later version is now and then of another kind (the first one's is kept).
+            version_kind = draw(TEXT) if _one_in(draw, 5) else kind
+            documents.append(DocumentRow(document_id, at, title, content, version_kind, draw(st.sampled_from(users))))
+    return documents
+
+
+def _suggestions(draw: st.DrawFn, documents: list[DocumentRow], users: list[uuid.UUID]) -> list[SuggestionRow]:
+    suggestions = []
+    for suggestion_id in draw(st.lists(st.uuids(version=4), max_size=3, unique=True)):
+        document_id = _mostly(draw, sorted({row.id for row in documents}))
+        versions = [row.created_at for row in documents if row.id == document_id]
+        names = draw(st.sampled_from(versions)) if versions and not _one_in(draw, 4) else draw(TIMES)
+        texts = draw(st.tuples(TEXT, TEXT, st.one_of(st.none(), TEXT)))
+        author = draw(st.sampled_from(users))
+        suggestions.append(
+            SuggestionRow(suggestion_id, document_id, names, *texts, draw(st.booleans()), author, draw(TIMES))
+        )
+    return suggestions
+
+
+@st.composite
+def datasets(draw: st.DrawFn) -> Dataset:
+    """A few users' chats, messages (both tables, some orphaned), documents with versions, and suggestions."""
+    users = draw(st.lists(st.uuids(version=4), min_size=1, max_size=2, unique=True))
+    chat_ids = draw(st.lists(st.uuids(version=4), min_size=1, max_size=3, unique=True))
+    # A document id is now and then also a chat's id (one stream per id: skipped).
+    document_ids: list[uuid.UUID] = []
+    for _ in range(draw(st.integers(0, 2))):
+        document_id = _mostly(draw, chat_ids if _one_in(draw, 10) else [])
+        if document_id not in document_ids:
+            document_ids.append(document_id)
+    visibility = st.one_of(st.sampled_from(["private", "public", "shared"]), TEXT)
+    chats = [
+        ChatRow(chat_id, draw(TIMES), draw(TEXT), draw(st.sampled_from(users)), draw(visibility))
+        for chat_id in chat_ids
+    ]
+    messages = _messages(draw, chat_ids, document_ids)
+    documents = _documents(draw, document_ids, users)
+    suggestions = _suggestions(draw, documents, users)
+    return Dataset(users, chats, messages, documents, suggestions)

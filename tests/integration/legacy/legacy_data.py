@@ -40,6 +40,7 @@ class Expected:
     superseded_messages: set[uuid.UUID] = field(default_factory=set)
     documents: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
     colliding_document: uuid.UUID | None = None
+    javascript_chat: uuid.UUID | None = None
     suggestions: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     orphan_suggestions: set[uuid.UUID] = field(default_factory=set)
     links: dict[tuple[uuid.UUID, uuid.UUID], int] = field(default_factory=dict)

@@ -270,6 +270,7 @@ def _malformed(g: Generator, owner: uuid.UUID) -> None:
 def _javascript_text(g: Generator, owner: uuid.UUID) -> None:
     """What years of a JavaScript app leave in the JSON columns: each case once."""
     chat_id = g.chat(owner, title=js_text("Emoji cut in half \ud83d"))
+    g.expected.javascript_chat = chat_id
     cut = "Hello \ud83d"  # a string cut between the two halves of an emoji
     g.message(chat_id, "user", js_json([{"type": "text", "text": cut}]))
     g.message(chat_id, "assistant", js_json([{"type": "text", "text": "a\x00b", "state": "done"}]))
@@ -284,6 +285,7 @@ def _javascript_text(g: Generator, owner: uuid.UUID) -> None:
     image = {"name": "one.png", "url": "https://blob.example/one.png", "contentType": "image/png"}
     g.message(chat_id, "user", [{"type": "text", "text": "one attachment"}], attachments=js_json(image))
     g.message(chat_id, "assistant", js_json([{"type": "x-legacy-parts", "text": "a type the importer reserves"}]))
+    g.message(chat_id, "Üser [/x]", [{"type": "text", "text": "a role that reads as markup"}])
     # A tool call inside a body encoded twice still relates its chat and document.
     document_id = g.document(owner, "text", 1, title=js_text("Notes \ud83d"), content=js_text("Body \udc00 end"))
     call = {

@@ -8,9 +8,7 @@ different; and a second run changes nothing.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from ameide_cli.legacy import canonical, importer
 from ameide_cli.legacy.jsontext import canonical as canonical_json
 from ameide_cli.legacy.parts import map_message
 from ameide_cli.legacy.report import Report
-from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionRow
+from ameide_cli.legacy.rows import MessageRow
 from ameide_cli.legacy.store_view import StoreView
 from ameide_cli.legacy.verify import Verifier
 from ameide_cli.legacy.writer import StreamWriter
@@ -33,10 +31,9 @@ from tests.unit.legacy.memory_source import MemorySource
 
 pytestmark = pytest.mark.unit
 TENANT = "tenant-legacy"
-TIMES = st.integers(0, 10**9).map(lambda micros: AT + dt.timedelta(microseconds=micros))
 
 
-@settings(max_examples=1500, derandomize=True, deadline=None)
+@settings(max_examples=1000, derandomize=True, deadline=None)
 @given(
     st.sampled_from(["Message_v2", "Message"]),
     legacy.ROLES,
@@ -57,95 +54,15 @@ def test_any_message_maps_to_valid_parts_and_verifies_against_its_normalised_for
     assert map_message(row).parts == map_message(row).parts  # deterministic: a re-run plans the same events
 
 
-@dataclass
-class Dataset:
-    """Generated legacy rows."""
-
-    source: MemorySource
-    rows: int
-
-
-def _one_in(draw: st.DrawFn, times: int) -> bool:
-    return draw(st.integers(1, times)) == 1
-
-
-def _mostly(draw: st.DrawFn, known: list[uuid.UUID]) -> uuid.UUID:
-    """One of ``known`` nine times in ten (when there are any), else an id nothing has."""
-    if known and not _one_in(draw, 10):
-        return draw(st.sampled_from(known))
-    return draw(st.uuids(version=4))
-
-
-def _messages(draw: st.DrawFn, chat_ids: list[uuid.UUID], document_ids: list[uuid.UUID]) -> list[MessageRow]:
-    messages = []
-    for table in ("Message_v2", "Message"):
-        for message_id in draw(st.lists(st.uuids(version=4), max_size=4, unique=True)):
-            body = draw(legacy.bodies(document_ids))
-            attachments = draw(legacy.attachments()) if table == "Message_v2" else None
-            chat_id = _mostly(draw, chat_ids)
-            messages.append(MessageRow(table, message_id, chat_id, draw(legacy.ROLES), body, attachments, draw(TIMES)))
-    return messages
-
-
-def _documents(draw: st.DrawFn, document_ids: list[uuid.UUID], users: list[uuid.UUID]) -> list[DocumentRow]:
-    documents = []
-    for document_id in document_ids:
-        kind = draw(st.one_of(st.sampled_from(["text", "code", "sheet", "image"]), legacy.TEXT))
-        for at in draw(st.lists(TIMES, min_size=1, max_size=3, unique=True)):
-            content = draw(st.one_of(st.none(), legacy.TEXT, st.just("aGVsbG8=")))
-            title = draw(legacy.TEXT)
-            # A later version is now and then of another kind (the first one's is kept).
-            version_kind = draw(legacy.TEXT) if _one_in(draw, 5) else kind
-            documents.append(DocumentRow(document_id, at, title, content, version_kind, draw(st.sampled_from(users))))
-    return documents
-
-
-def _suggestions(draw: st.DrawFn, documents: list[DocumentRow], users: list[uuid.UUID]) -> list[SuggestionRow]:
-    suggestions = []
-    for _ in range(draw(st.integers(0, 3))):
-        document_id = _mostly(draw, sorted({row.id for row in documents}))
-        versions = [row.created_at for row in documents if row.id == document_id]
-        names = draw(st.sampled_from(versions)) if versions and not _one_in(draw, 4) else draw(TIMES)
-        texts = draw(st.tuples(legacy.TEXT, legacy.TEXT, st.one_of(st.none(), legacy.TEXT)))
-        author = draw(st.sampled_from(users))
-        suggestion_id = draw(st.uuids(version=4))
-        suggestions.append(
-            SuggestionRow(suggestion_id, document_id, names, *texts, draw(st.booleans()), author, draw(TIMES))
-        )
-    return suggestions
-
-
-@st.composite
-def datasets(draw: st.DrawFn) -> Dataset:
-    """A few users' chats, messages (both tables, some orphaned), documents with versions, and suggestions."""
-    users = draw(st.lists(st.uuids(version=4), min_size=1, max_size=2, unique=True))
-    chat_ids = draw(st.lists(st.uuids(version=4), min_size=1, max_size=3, unique=True))
-    # A document id is now and then also a chat's id (one stream per id: skipped).
-    document_ids: list[uuid.UUID] = []
-    for _ in range(draw(st.integers(0, 2))):
-        document_id = _mostly(draw, chat_ids if _one_in(draw, 10) else [])
-        if document_id not in document_ids:
-            document_ids.append(document_id)
-    visibility = st.one_of(st.sampled_from(["private", "public", "shared"]), legacy.TEXT)
-    chats = [
-        ChatRow(chat_id, draw(TIMES), draw(legacy.TEXT), draw(st.sampled_from(users)), draw(visibility))
-        for chat_id in chat_ids
-    ]
-    messages = _messages(draw, chat_ids, document_ids)
-    documents = _documents(draw, document_ids, users)
-    suggestions = _suggestions(draw, documents, users)
-    source = MemorySource(chats, messages, documents, suggestions)
-    return Dataset(source, len(chats) + len(messages) + len(documents) + len(suggestions))
-
-
-async def _import(store: InMemoryEventStore, dataset: Dataset) -> Report:
+async def _import(store: InMemoryEventStore, dataset: legacy.Dataset) -> Report:
     """One run: import, then verify against the store (the same steps as the command)."""
+    source = MemorySource(dataset.chats, dataset.messages, dataset.documents, dataset.suggestions).source()
     report = Report()
     writer = StreamWriter(store, tenant_id=TENANT, report=report)
-    await importer.run(importer.Context(dataset.source.source(), writer, TENANT, report, lambda _task, _count: None))
+    await importer.run(importer.Context(source, writer, TENANT, report, lambda _task, _count: None))
     verifier = Verifier(StoreView(store), store, wait_seconds=0)
-    refs = await verifier.chats(dataset.source.source())
-    await verifier.documents(dataset.source.source(), refs)
+    refs = await verifier.chats(source)
+    await verifier.documents(source, refs)
     report.verification = verifier.checks.summary("the in-memory store")
     return report
 
@@ -157,9 +74,11 @@ async def _stored(store: InMemoryEventStore) -> list[tuple[Any, ...]]:
     ]
 
 
-@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(datasets())
-def test_generated_legacy_rows_import_account_for_every_row_verify_clean_and_rerun_to_nothing(dataset: Dataset) -> None:
+@settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(legacy.datasets())
+def test_generated_legacy_rows_import_account_for_every_row_verify_clean_and_rerun_to_nothing(
+    dataset: legacy.Dataset,
+) -> None:
     """The properties of the module docstring, over whole generated databases."""
 
     async def scenario() -> None:
