@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ameide_runtime.settings import normalize_database_url
+from ameide_pg.urls import sqlalchemy_url
 from tests.support import servers
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def fixture_postgres_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server (its maintenance database) for this run."""
     with servers.postgres_server(os.environ.get("AMEIDE_TEST_DATABASE_URL", "")) as url:
-        yield normalize_database_url(url)
+        yield sqlalchemy_url(url)
 
 
 @pytest.fixture(scope="session", name="redis_url")

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness lives in tests/support
 
 from ameide_migrations import upgrade  # noqa: E402 - after the path set-up above
-from ameide_runtime.settings import normalize_database_url  # noqa: E402
+from ameide_pg.urls import sqlalchemy_url  # noqa: E402
 from tests.support import servers  # noqa: E402
 from tests.support.stack import SERVICES, Stack, running_stack  # noqa: E402
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         servers.postgres_server(os.environ.get("AMEIDE_TEST_DATABASE_URL", "")) as server_url,
         servers.redis_server(os.environ.get("AMEIDE_TEST_REDIS_URL", "")) as redis_url,
-        servers.fresh_database(normalize_database_url(server_url), f"ameide_sdk_{uuid.uuid4().hex[:12]}") as db_url,
+        servers.fresh_database(sqlalchemy_url(server_url), f"ameide_sdk_{uuid.uuid4().hex[:12]}") as db_url,
         tempfile.TemporaryDirectory(prefix="ameide-stack-logs-") as log_dir,
     ):
         upgrade(db_url)

@@ -35,6 +35,7 @@ from rich.text import Text
 from ameide_bench import plot, summary
 from ameide_bench.report import Row
 from ameide_cli.errors import CliError, first_line, redact
+from ameide_pg.urls import libpq_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def stores(database_url: str, redis_url: str) -> Iterator[tuple[str, str, dict[s
 
 
 def _check_reachable(database_url: str, redis_url: str) -> None:
-    libpq = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    libpq = libpq_url(database_url)
     try:
         psycopg.connect(libpq, connect_timeout=5).close()
     except psycopg.Error as exc:

@@ -29,8 +29,9 @@ from ameide_cli.commands import Subparsers
 from ameide_cli.dev_output import DevConsole, Endpoints
 from ameide_cli.errors import CliError
 from ameide_cli.supervisor import ChildSpec, Supervisor
+from ameide_pg.urls import sqlalchemy_url
 from ameide_runtime.auth import mint_token
-from ameide_runtime.settings import Settings, normalize_database_url
+from ameide_runtime.settings import Settings
 from ameide_web.dev_tokens import DEFAULT_TENANT as DEV_TENANT
 from ameide_web.dev_tokens import DEFAULT_USER as DEV_USER
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         with dev_env.stores(data_dir, environ) as stores:
             from ameide_migrations import upgrade  # noqa: PLC0415 - Alembic is loaded only to migrate
 
-            upgrade(normalize_database_url(stores.database_url))
+            upgrade(sqlalchemy_url(stores.database_url))
             out.say("database migrated")
             env = _child_env(environ, stores, keys, ports)
             web = _WebChildren.plan(data_dir, ports, env)

@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Mapping
 
 from ameide_cli.commands import Subparsers
-from ameide_runtime.settings import SettingsError, normalize_database_url
+from ameide_pg.urls import sqlalchemy_url
+from ameide_runtime.settings import SettingsError
 
 
 def register(subparsers: Subparsers) -> None:
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not raw:
         raise SettingsError("AMEIDE_DATABASE_URL: required (postgresql://user@host:5432/db)")
     try:
-        url = normalize_database_url(raw)
+        url = sqlalchemy_url(raw)
     except ValueError as exc:
         raise SettingsError(f"AMEIDE_DATABASE_URL: {exc}") from exc
     upgrade(url, args.revision)

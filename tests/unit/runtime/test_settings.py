@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ameide_runtime.settings import Settings, SettingsError, normalize_database_url, parse_mapping
+from ameide_pg.urls import sqlalchemy_url
+from ameide_runtime.settings import Settings, SettingsError, parse_mapping
 
 pytestmark = pytest.mark.unit
 
@@ -105,7 +106,7 @@ class TestHelpers:
     def test_database_url_schemes(self) -> None:
         """postgres://, postgresql:// and postgresql+psycopg:// all become the psycopg 3 driver."""
         urls = ["postgres://h/d", "postgresql://h/d", "postgresql+psycopg://h/d"]
-        assert {normalize_database_url(url) for url in urls} == {"postgresql+psycopg://h/d"}
+        assert {sqlalchemy_url(url) for url in urls} == {"postgresql+psycopg://h/d"}
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:

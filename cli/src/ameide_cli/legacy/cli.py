@@ -27,7 +27,7 @@ from ameide_cli.legacy.text import fit
 from ameide_cli.legacy.writer import AfterAppend, StreamWriter
 from ameide_eventstore import TransientStoreError
 from ameide_eventstore.postgres import PostgresEventStore
-from ameide_runtime.settings import normalize_database_url
+from ameide_pg.urls import sqlalchemy_url
 
 EXIT_LOSS, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -111,7 +111,7 @@ async def run(args: argparse.Namespace, out: Console) -> Report:
     """Import (unless ``--verify``), then verify (unless ``--no-verify`` or a dry run); print the report."""
     report = Report()
     started = time.perf_counter()
-    engine = create_async_engine(normalize_database_url(args.database_url), pool_size=4)
+    engine = create_async_engine(sqlalchemy_url(args.database_url), pool_size=4)
     store = PostgresEventStore(engine)
     try:
         async with LegacySource.open(args.source, since=args.since) as source:

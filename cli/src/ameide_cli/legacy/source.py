@@ -25,6 +25,7 @@ from psycopg import sql
 from ameide_cli.legacy import statements
 from ameide_cli.legacy.rows import ChatRow, DocumentRow, MessageRow, SuggestionRow, utc
 from ameide_cli.legacy.text import decode
+from ameide_pg.urls import libpq_url
 
 T = TypeVar("T")
 FETCH = 2000
@@ -116,7 +117,7 @@ class LegacySource:
     @asynccontextmanager
     async def open(cls, url: str, *, since: dt.datetime | None = None) -> AsyncIterator[LegacySource]:
         """Connect read-only and start the snapshot transaction."""
-        conn = await psycopg.AsyncConnection.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
+        conn = await psycopg.AsyncConnection.connect(libpq_url(url))
         try:
             await conn.set_read_only(True)
             await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal, TypeVar
 
+from ameide_pg.urls import sqlalchemy_url
+
 T = TypeVar("T")
 
 AuthMode = Literal["jwt", "insecure-headers"]
@@ -18,14 +20,6 @@ OnProjectionError = Literal["park", "halt"]
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
-
-
-def normalize_database_url(url: str) -> str:
-    """Accept ``postgres://`` / ``postgresql://`` and use the psycopg 3 driver."""
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    raise ValueError("must start with postgresql://")
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -187,8 +181,8 @@ def _token_secret(raw: str) -> str:
 
 
 _PARSERS: dict[str, Callable[[str], object]] = {
-    "database_url": normalize_database_url,
-    "query_database_url": normalize_database_url,
+    "database_url": sqlalchemy_url,
+    "query_database_url": sqlalchemy_url,
     "auth": _choice("jwt", "insecure-headers"),
     "projector_on_error": _choice("park", "halt"),
     "log_format": _choice("json", "text"),

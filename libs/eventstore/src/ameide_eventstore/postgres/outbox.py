@@ -22,7 +22,6 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 from psycopg.rows import namedtuple_row
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ameide_eventstore.consumer import ConsumerMetrics, NullMetrics, OnError, OutboxStats, run_after_commit
@@ -30,11 +29,13 @@ from ameide_eventstore.errors import TransientStoreError
 from ameide_eventstore.events import RecordedEvent
 from ameide_eventstore.ports import BatchHandler
 from ameide_eventstore.postgres import statements as sql
-from ameide_eventstore.postgres.ownership import ShardOwnership, libpq_url
+from ameide_eventstore.postgres.ownership import ShardOwnership
 from ameide_eventstore.postgres.store import recorded_event
 from ameide_eventstore.postgres.translate import is_transient, transient_errors
 from ameide_eventstore.sharding import DEFAULT_SHARD_COUNT
 from ameide_eventstore.upcasting import Upcaster, Upcasters, as_upcasters
+from ameide_pg.statements import compiled
+from ameide_pg.urls import libpq_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ Wake = Callable[[], Awaitable[object]]
 # The batch claim runs on the transaction's psycopg connection, results in binary format, rows as named tuples:
 # SQLAlchemy's result rows, and text-format parsing of the uuids and the payload's hex, cost about 9 us of the
 # ~25 us per event it took to turn a claimed row into a RecordedEvent (2,000-event batches).
-_CLAIM_BATCH = sql.CLAIM_BATCH.compile(dialect=psycopg_dialect.dialect()).string  # type: ignore[no-untyped-call]
+_CLAIM_BATCH = compiled(sql.CLAIM_BATCH)
 
 
 _json_decode = json.JSONDecoder().decode

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import URL
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 # Two-key advisory locks (namespace, value); any fixed positive int4 works as long as every worker agrees.
@@ -42,11 +41,6 @@ _KEEPALIVE: dict[str, Any] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 10_000,
 }
-
-
-def libpq_url(url: URL) -> str:
-    """A libpq connection string for an SQLAlchemy ``postgresql+psycopg://`` URL (password kept)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class ShardOwnership:

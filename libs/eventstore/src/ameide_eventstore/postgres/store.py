@@ -27,11 +27,11 @@ from ameide_eventstore.events import (
 from ameide_eventstore.postgres import append_sql, appender
 from ameide_eventstore.postgres import statements as sql
 from ameide_eventstore.postgres.appender import BeforeCommit
-from ameide_eventstore.postgres.connections import ConnectionPool
 from ameide_eventstore.postgres.translate import transient_errors
 from ameide_eventstore.sharding import DEFAULT_SHARD_COUNT
 from ameide_eventstore.upcasting import Upcaster, Upcasters, as_upcasters
 from ameide_eventstore.validation import check_appends
+from ameide_pg.pool import ConnectionPool
 
 # An expired idempotency record found while replaying is replaced by appending again (rarely more than once).
 _ATTEMPTS = 3

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ameide_pg.statements import compiled
 from ameide_projector.feed.models import FeedEntry, FeedUpdate
 
 # One round trip per batch. The heads upsert runs over the feeds in sorted order, so two projector workers that
 # touch overlapping feeds lock their head rows in the same order and cannot deadlock; the row lock then makes the
 # per-feed sequence gapless (concurrent appenders to one feed queue behind each other until commit). The update
 # of a data-modifying CTE runs even though the final SELECT does not read it.
-_APPEND = """
+_APPEND = compiled(
+    text("""
 WITH batch AS (
     SELECT u.feed_key, u.tenant_id, u.payload, u.occurred_at,
            count(*) OVER (PARTITION BY u.feed_key) AS n,
            row_number() OVER (PARTITION BY u.feed_key ORDER BY u.ord) AS k
-    FROM unnest(CAST(%(feed_keys)s AS text[]), CAST(%(tenant_ids)s AS text[]), CAST(%(payloads)s AS bytea[]),
-                CAST(%(occurred)s AS timestamptz[]))
+    FROM unnest(CAST(:feed_keys AS text[]), CAST(:tenant_ids AS text[]), CAST(:payloads AS bytea[]),
+                CAST(:occurred AS timestamptz[]))
          WITH ORDINALITY AS u(feed_key, tenant_id, payload, occurred_at, ord)
 ),
 heads AS (
@@ -34,7 +37,8 @@ stored AS (
     FROM batch AS b JOIN heads AS hd ON hd.feed_key = b.feed_key
 )
 SELECT feed_key, seq FROM heads
-"""
+""")
+)
 
 
 async def append_feed_entries(conn: AsyncConnection, updates: Sequence[FeedUpdate]) -> list[FeedEntry]:

@@ -15,9 +15,9 @@ from psycopg.types.array import ListBinaryDumper
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ameide_pg.statements import compiled
 from ameide_projector.projections.batch import Plan
 from ameide_projector.projections.rows import ArtifactRow, ChatRow
 from ameide_projector.read_model.schema import (
@@ -148,7 +148,6 @@ _UPSERT_VERSIONS = _version_upsert()
 # Statements run on the batch connection's psycopg connection, in pipeline mode (see ``Batch``): compiled once
 # per schema translation (the rebuild writes its build schema through ``schema_translate_map``).
 _compiled: dict[tuple[int, tuple[tuple[str | None, str | None], ...]], str] = {}
-_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
 class Batch:
@@ -172,9 +171,7 @@ class Batch:
         key = (id(stmt), self._translate)
         text = _compiled.get(key)
         if text is None:
-            options = {"schema_translate_map": dict(self._translate), "render_schema_translate": True}
-            compiled = stmt.compile(dialect=_DIALECT, **(options if self._translate else {}))
-            text = _compiled[key] = compiled.string
+            text = _compiled[key] = compiled(stmt, schema_translate=dict(self._translate))
         return text
 
     async def execute(self, stmt: Any, params: Mapping[str, Any]) -> psycopg.AsyncCursor[Any]:  # noqa: ANN401

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ameide_query.views.db import Conn, compiled
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_query.views.rows import CHAT_COLUMNS, PUBLIC, TEAM, ArtifactRow, ChatRow
 from ameide_runtime.identity import Identity
 

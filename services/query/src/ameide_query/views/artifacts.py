@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import text
 
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_query.views.access import LISTABLE_CHAT, can_read_artifact
-from ameide_query.views.db import Conn, compiled
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
 from ameide_query.views.rows import ArtifactRow, timestamp
 from ameide_runtime.identity import Identity

@@ -11,8 +11,9 @@ from psycopg.rows import tuple_row
 from sqlalchemy import text
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_query.views.access import LISTABLE_CHAT, can_read_chat
-from ameide_query.views.db import Conn, compiled
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut

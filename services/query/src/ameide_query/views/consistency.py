@@ -7,7 +7,8 @@ from collections.abc import Collection
 
 from sqlalchemy import text
 
-from ameide_query.views.db import Conn, compiled
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 
 _APPLIED = text("SELECT stream_id, version FROM rm_stream_versions WHERE stream_id = ANY(CAST(:ids AS uuid[]))")
 _APPLIED_SQL = compiled(_APPLIED)

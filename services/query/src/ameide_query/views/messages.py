@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from psycopg.rows import tuple_row
 from sqlalchemy import text
 
-from ameide_query.views.db import Conn, compiled
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_runtime.identity import Identity
 
 # Readable by id: not deleted, and PUBLIC, or the caller's tenant and (TEAM or the caller's own).

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_query.views.access import LISTABLE_CHAT
 from ameide_query.views.chats import _FILTERS, ChatFilterValues
-from ameide_query.views.db import Conn, compiled
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
 from ameide_query.views.rows import CHAT_COLUMNS, ChatRow
