@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_runtime import resume
+from ameide_readmodel.feed.names import chat_feed
 from tests.reliability import rel_modelcheck as model
 from tests.reliability.rel_client import Stubs
 from tests.reliability.rel_load import Ledger
@@ -104,7 +104,7 @@ class Auditor:
         return verdict
 
     async def _check_follower(self, follower: Follower) -> list[str]:
-        feed = resume.chat_feed(follower.chat_id)
+        feed = chat_feed(follower.chat_id)
         head = await model.feed_head(self._engine, feed)
         if not await follower.wait_for(head):
             return [f"follower of {follower.chat_id} stuck at {follower.last_seq} of {head}"]

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
 from ameide_eventstore.postgres import PostgresEventStore
-from ameide_projector.feed import keys
-from ameide_projector.read_model.schema import REBUILT_TABLES
 from ameide_projector.rebuild import Rebuild
+from ameide_readmodel.feed import keys
+from ameide_readmodel.schema import REBUILT_TABLES
 from tests.reliability.rel_client import Stubs
 from tests.reliability.rel_load import Ledger, Op
 

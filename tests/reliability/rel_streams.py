@@ -16,6 +16,7 @@ import grpc
 import grpc.aio
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 from tests.reliability.rel_client import Caller, Code, Stubs, Tally
@@ -44,7 +45,7 @@ class Follower:
     advanced: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def _seq(self, token: str) -> int:
-        feed = resume.chat_feed(self.chat_id)
+        feed = chat_feed(self.chat_id)
         return resume.parse(self.codec, token, tenant_id=self.caller.tenant_id, feed=feed, ttl_seconds=86400).seq
 
     async def load(self, stubs: Stubs, consistency_token: str = "") -> None:

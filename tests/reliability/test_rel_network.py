@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ameide_migrations import upgrade
-from ameide_runtime import resume
+from ameide_readmodel.feed.names import chat_feed
 from tests.integration.feed.feed_redis_process import RedisProcess
 from tests.reliability.auditor import Auditor, Verdict
 from tests.reliability.conftest import FLEET_ENV
@@ -68,7 +68,7 @@ async def _redis_partition(
     await progress.reach(progress.acked + 20)
     net.problems.extend(await caught_up(ledger, clients))
     for follower in followers:
-        head = await feed_head(net.auditor._engine, resume.chat_feed(follower.chat_id))
+        head = await feed_head(net.auditor._engine, chat_feed(follower.chat_id))
         if not await follower.wait_for(head):
             net.problems.append(f"Redis partitioned: follower of {follower.chat_id} stuck at {follower.last_seq}")
     net.redis_proxy.heal()

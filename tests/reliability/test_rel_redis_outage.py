@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from ameide_runtime import resume
+from ameide_readmodel.feed.names import chat_feed
 from tests.integration.feed.feed_redis_process import RedisProcess
 from tests.reliability.auditor import Auditor
 from tests.reliability.rel_chaos import Progress, mixed_load
@@ -34,7 +34,7 @@ async def _delivered_without_redis(
     """While Redis is down: the projector keeps up with the writes and every follower gets its feed to the head."""
     problems += await caught_up(ledger, clients)
     for follower in followers:
-        head = await feed_head(auditor._engine, resume.chat_feed(follower.chat_id))
+        head = await feed_head(auditor._engine, chat_feed(follower.chat_id))
         if not await follower.wait_for(head):
             problems.append(f"without Redis, follower of {follower.chat_id} stuck at {follower.last_seq}/{head}")
 

@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime import resume
 from tests.reliability.auditor import Auditor
 from tests.reliability.rel_client import Caller, Code, Tally, codec_of, text_message
@@ -114,7 +115,7 @@ def test_resume_tokens_are_bound_to_tenant_feed_and_signature(fleet: Fleet, tena
     team, public = tenancy.chats[TEAM], tenancy.chats[PUBLIC]
     team_token, public_token = _checkpoint(tenancy, team), _checkpoint(tenancy, public)
     expired = resume.issue(
-        codec_of(fleet), tenant_id=owner.tenant_id, feed=resume.chat_feed(team), seq=1, now=time.time() - 3 * 86400
+        codec_of(fleet), tenant_id=owner.tenant_id, feed=chat_feed(team), seq=1, now=time.time() - 3 * 86400
     )
     misuse: dict[str, tuple[str, Message, Caller, set[Code]]] = {
         "other feed": (

@@ -33,7 +33,8 @@ from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_eventstore import DEFAULT_SHARD_COUNT, ExpectedVersion, NewEvent, StreamAppend
 from ameide_eventstore.postgres import PostgresEventStore
 from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
-from ameide_projector.feed import FeedPublisher, append_feed_entries
+from ameide_projector.feed.publisher import FeedPublisher
+from ameide_projector.feed.writer import append_feed_entries
 from ameide_projector.publishing import QueuedPublisher
 from ameide_projector.runner import ReadModelProjector
 from ameide_runtime.settings import Settings

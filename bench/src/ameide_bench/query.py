@@ -51,8 +51,8 @@ from ameide_query.views import messages as message_views
 from ameide_query.views import search as search_views
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime.auth import mint_token
-from ameide_runtime.resume import chat_feed
 
 CONCURRENCY = 8
 KINDS = ("GetMessages", "ListChats", "SearchChats")

@@ -35,9 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
-from ameide_projector.feed import FeedPublisher, FeedUpdate, append_feed_entries
-from ameide_projector.read_model.schema import rm_chats
-from ameide_runtime import resume
+from ameide_projector.feed.publisher import FeedPublisher
+from ameide_projector.feed.writer import append_feed_entries
+from ameide_readmodel.chats import rm_chats
+from ameide_readmodel.feed.entries import FeedUpdate
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime.settings import Settings
 
 TENANT = "bench-tenant"
@@ -170,7 +172,7 @@ async def write(engine: AsyncEngine, publisher: FeedPublisher, chat_id: uuid.UUI
     update.message.threads_id = str(chat_id)
     update.message.role = "user"
     update.message.parts.add().text.text = "hello " * 20
-    feed = FeedUpdate(resume.chat_feed(str(chat_id)), TENANT, update.SerializeToString(), datetime.now(UTC))
+    feed = FeedUpdate(chat_feed(str(chat_id)), TENANT, update.SerializeToString(), datetime.now(UTC))
     async with engine.begin() as conn:
         entries = await append_feed_entries(conn, [feed])
     committed[mark] = time.time()

@@ -14,6 +14,7 @@ import pytest
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_types_pb2
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 from ameide_sdk import (
@@ -197,9 +198,7 @@ class TestSubscriptions:
         )
         codec = TokenCodec(stack.settings_env["AMEIDE_TOKEN_SECRET"].encode())
         two_days_ago = time.time() - 2 * 24 * 3600
-        stale = resume.issue(
-            codec, tenant_id=tenant_id, feed=resume.chat_feed(sent.threads_id), seq=1, now=two_days_ago
-        )
+        stale = resume.issue(codec, tenant_id=tenant_id, feed=chat_feed(sent.threads_id), seq=1, now=two_days_ago)
 
         with pytest.raises(ResumeExpired):
             await _texts(client.subscribe_chat(sent.threads_id, resume_token=stale), 1)

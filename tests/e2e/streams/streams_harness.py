@@ -23,11 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
-from ameide_projector.feed import FeedEntry, FeedPublisher, FeedUpdate, append_feed_entries
-from ameide_projector.read_model.schema import rm_artifacts, rm_chats
-from ameide_query.reads.common import ConsistencyWaiter
+from ameide_projector.feed.publisher import FeedPublisher
+from ameide_projector.feed.writer import append_feed_entries
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_readmodel.artifacts import rm_artifacts
+from ameide_readmodel.chats import rm_chats
+from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
+from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.grpc_server import ServiceBinding
@@ -165,7 +169,7 @@ class Harness:
             message.message.threads_id = str(chat_id)
             message.message.role = "user"
             message.message.parts.add().text.text = text
-            updates.append(_update(resume.chat_feed(str(chat_id)), tenant, message))
+            updates.append(_update(chat_feed(str(chat_id)), tenant, message))
         return await self.project(updates, publish=publish)
 
     async def set_visibility(self, chat_id: uuid.UUID, visibility: int) -> FeedEntry:
@@ -178,7 +182,7 @@ class Harness:
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(update(rm_chats).where(rm_chats.c.id == chat_id).values(visibility=visibility))
 
-        return (await self.project([_update(resume.chat_feed(str(chat_id)), TENANT, change)], conn_work=work))[0]
+        return (await self.project([_update(chat_feed(str(chat_id)), TENANT, change)], conn_work=work))[0]
 
     async def delete_chat(self, chat_id: uuid.UUID) -> FeedEntry:
         """The owner deletes the chat."""
@@ -188,7 +192,7 @@ class Harness:
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(update(rm_chats).where(rm_chats.c.id == chat_id).values(deleted=True))
 
-        return (await self.project([_update(resume.chat_feed(str(chat_id)), TENANT, gone)], conn_work=work))[0]
+        return (await self.project([_update(chat_feed(str(chat_id)), TENANT, gone)], conn_work=work))[0]
 
     async def create_artifact(self, *, owner: str) -> uuid.UUID:
         """An artifact row of the read model."""
@@ -219,7 +223,7 @@ class Harness:
         change = ArtifactUpdate(version=version)
         change.content_updated.mime_type = "application/xml"
         change.content_updated.body = body
-        return (await self.project([_update(resume.artifact_feed(str(artifact_id)), TENANT, change)]))[0]
+        return (await self.project([_update(artifact_feed(str(artifact_id)), TENANT, change)]))[0]
 
     async def delete_artifact(self, artifact_id: uuid.UUID) -> FeedEntry:
         """The owner deletes the artifact."""
@@ -229,7 +233,7 @@ class Harness:
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(update(rm_artifacts).where(rm_artifacts.c.id == artifact_id).values(deleted=True))
 
-        return (await self.project([_update(resume.artifact_feed(str(artifact_id)), TENANT, gone)], conn_work=work))[0]
+        return (await self.project([_update(artifact_feed(str(artifact_id)), TENANT, gone)], conn_work=work))[0]
 
 
 def _update(feed: str, tenant: str, message: ChatUpdate | ArtifactUpdate) -> FeedUpdate:

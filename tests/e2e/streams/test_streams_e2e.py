@@ -7,9 +7,9 @@ import grpc.aio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import keys as feed_keys
 from ameide_query.views.rows import PRIVATE, TEAM
-from ameide_runtime import resume
+from ameide_readmodel.feed import keys as feed_keys
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
 from tests.e2e.streams.streams_harness import (
     OTHER_TENANT,
     TENANT,
@@ -105,8 +105,8 @@ class TestResume:
             chat = await h.create_chat(owner=OWNER, visibility=PRIVATE)
             await h.send_many(chat, [f"m{i}" for i in range(30)])
             # The stream's window now starts at 26: everything from 3 to 25 is only in rm_feed.
-            await h.redis.xtrim(feed_keys.stream_key(resume.chat_feed(str(chat)), h.prefix), maxlen=5)
-            call = h.subscribe_chat(channel, chat, user=OWNER, token=h.token(resume.chat_feed(str(chat)), 2))
+            await h.redis.xtrim(feed_keys.stream_key(chat_feed(str(chat)), h.prefix), maxlen=5)
+            call = h.subscribe_chat(channel, chat, user=OWNER, token=h.token(chat_feed(str(chat)), 2))
             replayed = await read_data(call, 28)
             await until_control(call, Control.KIND_CAUGHT_UP)
             assert texts(replayed) == [f"m{i}" for i in range(2, 30)]
@@ -118,7 +118,7 @@ class TestResume:
         async with harness(engine, own_redis) as h, h.channel() as channel:
             chat = await h.create_chat(owner=OWNER, visibility=PRIVATE)
             head = (await h.send_many(chat, ["a", "b"]))[-1].seq
-            token = h.token(resume.chat_feed(str(chat)), head)
+            token = h.token(chat_feed(str(chat)), head)
             await h.send(chat, "c")
             call = h.subscribe_chat(channel, chat, user=OWNER, token=token)
             await h.send(chat, "d")
@@ -146,7 +146,7 @@ class TestRedisOutage:
             after = await read_data(call, 4)
             assert texts(before + during + after) == [f"m{i}" for i in range(12)]
             # A subscriber resuming from the start after the restart gets everything too.
-            again = h.subscribe_chat(channel, chat, user=OWNER, token=h.token(resume.chat_feed(str(chat)), 0))
+            again = h.subscribe_chat(channel, chat, user=OWNER, token=h.token(chat_feed(str(chat)), 0))
             assert texts(await read_data(again, 12)) == [f"m{i}" for i in range(12)]
 
     async def test_crash_between_commit_and_xadd_leaves_no_duplicates(
@@ -162,7 +162,7 @@ class TestRedisOutage:
             await h.publisher.publish(lost)
             await h.send(chat, "m3")
             assert texts(await read_data(call, 4)) == ["m0", "m1", "m2", "m3"]
-            raw: Any = await h.redis.xrange(feed_keys.stream_key(resume.chat_feed(str(chat)), h.prefix))
+            raw: Any = await h.redis.xrange(feed_keys.stream_key(chat_feed(str(chat)), h.prefix))
             assert [feed_keys.seq_of(entry_id) for entry_id, _ in raw] == [1, 2, 3, 4]
 
 
@@ -172,7 +172,7 @@ class TestTokensAndAccess:
         async with harness(engine, own_redis) as h, h.channel() as channel:
             chat = await h.create_chat(owner=OWNER, visibility=PRIVATE)
             other_chat = await h.create_chat(owner=OWNER, visibility=PRIVATE)
-            feed = resume.chat_feed(str(chat))
+            feed = chat_feed(str(chat))
             ttl = h.settings.resume_token_ttl_seconds
             valid = h.token(feed, 0)
             cases = {
@@ -182,8 +182,8 @@ class TestTokensAndAccess:
                     grpc.StatusCode.INVALID_ARGUMENT,
                 ),
                 "tenant": (h.token(feed, 0, tenant=OTHER_TENANT), grpc.StatusCode.INVALID_ARGUMENT),
-                "feed": (h.token(resume.chat_feed(str(other_chat)), 0), grpc.StatusCode.INVALID_ARGUMENT),
-                "kind": (h.token(resume.artifact_feed(str(chat)), 0), grpc.StatusCode.INVALID_ARGUMENT),
+                "feed": (h.token(chat_feed(str(other_chat)), 0), grpc.StatusCode.INVALID_ARGUMENT),
+                "kind": (h.token(artifact_feed(str(chat)), 0), grpc.StatusCode.INVALID_ARGUMENT),
             }
             assert ttl > 0
             for name, (token, code) in cases.items():

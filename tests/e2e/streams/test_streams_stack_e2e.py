@@ -9,7 +9,8 @@ from redis.asyncio import Redis
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
-from ameide_projector.feed import keys as feed_keys
+from ameide_readmodel.feed import keys as feed_keys
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 from tests.e2e.streams.streams_harness import Control, next_update, read_data, texts, until_control
@@ -148,7 +149,7 @@ class TestThroughTheDeployables:
         received = texts(await read_data(call, 20))
         assert sorted(received) == [f"m{i:02d}" for i in range(20)]
         codec = TokenCodec(stack.settings_env["AMEIDE_TOKEN_SECRET"].encode())
-        feed = resume.chat_feed(chat_id)
+        feed = chat_feed(chat_id)
         from_start = owner.subscribe(chat_id, resume.issue(codec, tenant_id=owner.tenant, feed=feed, seq=0))
         assert texts(await read_data(from_start, 20)) == received
         async with Redis.from_url(redis_url) as redis:

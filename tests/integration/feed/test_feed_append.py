@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import FeedUpdate, append_feed_entries, rm_feed, rm_feed_heads
+from ameide_projector.feed.writer import append_feed_entries
+from ameide_readmodel.feed.entries import FeedUpdate
+from ameide_readmodel.feed.tables import rm_feed, rm_feed_heads
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,11 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import FeedEntry, FeedPublisher, FeedUpdate, append_feed_entries, rm_feed, rm_feed_heads
-from ameide_projector.feed import keys as feed_keys
+from ameide_projector.feed.publisher import FeedPublisher
+from ameide_projector.feed.writer import append_feed_entries
+from ameide_readmodel.feed import keys as feed_keys
+from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
+from ameide_readmodel.feed.tables import rm_feed, rm_feed_heads
 from ameide_runtime.settings import Settings
 from tests.integration.feed.feed_redis_process import RedisProcess
 

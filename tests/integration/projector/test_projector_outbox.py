@@ -12,7 +12,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_eventstore import ExpectedVersion, NewEvent, StreamAppend
 from ameide_projector.runner import ReadModelProjector
-from ameide_runtime.resume import artifact_feed, chat_feed
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
 from tests.integration.projector.seeding import ALL_SHARDS, Seeder
 
 pytestmark = pytest.mark.integration

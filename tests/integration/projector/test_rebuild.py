@@ -14,10 +14,10 @@ from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_eventstore import ExpectedVersion, NewEvent, StreamAppend
 from ameide_migrations import upgrade
 from ameide_projector.feed.writer import append_feed_entries
-from ameide_projector.read_model.schema import REBUILT_TABLES
 from ameide_projector.rebuild import Rebuild
 from ameide_projector.runner import ReadModelProjector
-from ameide_runtime.resume import chat_feed
+from ameide_readmodel.feed.names import chat_feed
+from ameide_readmodel.schema import REBUILT_TABLES
 from tests.integration.projector.seeding import Seeder
 from tests.support import servers
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_ev
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_readmodel.feed.names import artifact_feed
 from ameide_runtime import resume
 from ameide_runtime.errors import InvalidArgument, NotFound
 from tests.integration.projector.seeding import Seeder
@@ -59,7 +60,7 @@ class TestGetArtifact:
         assert (v1.artifact.version, v1.artifact.title, v1.artifact.content.body) == (1, "Order process", b"v1")
         assert (v2.artifact.version, v2.artifact.title, v2.artifact.content.body) == (2, "Order process", b"v3")
         point = resume.parse(
-            CODEC, current.checkpoint_token, tenant_id=tenant, feed=resume.artifact_feed(str(artifact)), ttl_seconds=60
+            CODEC, current.checkpoint_token, tenant_id=tenant, feed=artifact_feed(str(artifact)), ttl_seconds=60
         )
         assert point.seq == 4  # two links, content, metadata
 

@@ -12,6 +12,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_query import paging
 from ameide_query.views import messages as message_views
+from ameide_readmodel.feed.names import chat_feed
 from ameide_runtime import consistency, resume
 from ameide_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from tests.integration.projector.seeding import Seeder
@@ -68,9 +69,7 @@ class TestGetChat:
         await seeder.project()
         with caller("owner", tenant):
             reply = await reads.chats.get_chat(svc.GetChatRequest(threads_id=str(chat)))
-        point = resume.parse(
-            CODEC, reply.checkpoint_token, tenant_id=tenant, feed=resume.chat_feed(str(chat)), ttl_seconds=60
-        )
+        point = resume.parse(CODEC, reply.checkpoint_token, tenant_id=tenant, feed=chat_feed(str(chat)), ttl_seconds=60)
         assert point.seq == 3
         assert reply.threads.message_count == 3
         assert reply.threads.version == 4

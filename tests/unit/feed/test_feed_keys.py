@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ameide_projector.feed import FeedEntry
-from ameide_projector.feed import keys as feed_keys
+from ameide_readmodel.feed import keys as feed_keys
+from ameide_readmodel.feed.entries import FeedEntry
 
 pytestmark = pytest.mark.unit
 

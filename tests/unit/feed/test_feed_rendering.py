@@ -3,10 +3,10 @@ from datetime import UTC, datetime
 import pytest
 
 from ameide_core_proto.threads.v1 import threads_service_pb2
-from ameide_projector.feed import FeedEntry
 from ameide_query.streams import rendering
 from ameide_query.streams.kinds import chat_kind
 from ameide_query.views import access
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 

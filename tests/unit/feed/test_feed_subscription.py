@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ameide_projector.feed import FeedEntry
 from ameide_query.streams.source import _contiguous
 from ameide_query.streams.subscription import Subscription
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime.errors import Unavailable
 
 pytestmark = pytest.mark.unit

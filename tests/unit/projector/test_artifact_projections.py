@@ -12,8 +12,8 @@ from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as svc
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_projector.projections.batch import decode_batch, plan_batch
-from ameide_projector.projections.rows import ChatRow
-from ameide_runtime.resume import artifact_feed
+from ameide_readmodel.chats import ChatRow
+from ameide_readmodel.feed.names import artifact_feed
 from tests.unit.projector.event_factory import T0, Log, artifact_created, link_events, unlink_events
 
 pytestmark = pytest.mark.unit

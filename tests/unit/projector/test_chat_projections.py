@@ -13,18 +13,11 @@ from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_projector.projections.batch import decode_batch, plan_batch
 from ameide_projector.projections.chats import CHAT_PROJECTIONS, message_text
+from ameide_projector.projections.effects import AddMessage, Link, MissingStateError, Publish, PutChat, Unlink
 from ameide_projector.projections.envelope import decode
 from ameide_projector.projections.protos import message_update
-from ameide_projector.projections.rows import (
-    AddMessage,
-    ChatRow,
-    Link,
-    MissingStateError,
-    Publish,
-    PutChat,
-    Unlink,
-)
-from ameide_runtime.resume import chat_feed
+from ameide_readmodel.chats import ChatRow
+from ameide_readmodel.feed.names import chat_feed
 from tests.unit.projector.event_factory import T0, Log, chat_created, link_events, message_sent, unlink_events
 
 pytestmark = pytest.mark.unit

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from ameide_projector.feed.models import FeedEntry
 from ameide_projector.publishing import QueuedPublisher
+from ameide_readmodel.feed.entries import FeedEntry
 
 pytestmark = pytest.mark.unit
 

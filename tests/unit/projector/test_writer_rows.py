@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from ameide_projector.projections.rows import ArtifactRow, ChatRow
-from ameide_projector.read_model.schema import rm_artifacts, rm_chats
+from ameide_readmodel.artifacts import ArtifactRow, rm_artifacts
+from ameide_readmodel.chats import ChatRow, rm_chats
 
 pytestmark = pytest.mark.unit
 

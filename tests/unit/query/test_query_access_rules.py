@@ -9,7 +9,9 @@ import pytest
 
 from ameide_query.views.access import can_list_chat, can_read_artifact, can_read_chat
 from ameide_query.views.fulltext import wants_prefix
-from ameide_query.views.rows import PRIVATE, PUBLIC, TEAM, ArtifactRow, ChatRow
+from ameide_query.views.rows import PRIVATE, PUBLIC, TEAM
+from ameide_readmodel.artifacts import ArtifactRow
+from ameide_readmodel.chats import ChatRow
 from ameide_runtime.identity import Identity
 
 pytestmark = pytest.mark.unit

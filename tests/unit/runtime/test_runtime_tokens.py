@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
 from ameide_runtime import consistency, resume
 from ameide_runtime.errors import FailedPrecondition, InvalidArgument
 from ameide_runtime.tokens import InvalidToken, TokenCodec
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 CODEC = TokenCodec(b"k" * 32)
 OTHER = TokenCodec(b"o" * 32)
-FEED = resume.chat_feed("c1")
+FEED = chat_feed("c1")
 
 
 class TestTokenCodec:
@@ -78,7 +79,7 @@ class TestResume:
             resume.parse(CODEC, token, tenant_id="t1", feed=FEED, ttl_seconds=60, now=2000.0)
         assert caught.value.reason == "RESUME_TOKEN_EXPIRED"
 
-    @pytest.mark.parametrize(("tenant", "feed"), [("t2", FEED), ("t1", resume.artifact_feed("c1"))])
+    @pytest.mark.parametrize(("tenant", "feed"), [("t2", FEED), ("t1", artifact_feed("c1"))])
     def test_other_tenant_or_feed_is_invalid_argument(self, tenant: str, feed: str) -> None:
         """A token of another tenant or feed is INVALID_ARGUMENT naming the field."""
         token = resume.issue(CODEC, tenant_id="t1", feed=FEED, seq=1, now=1000.0)

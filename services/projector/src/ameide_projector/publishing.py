@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
-from ameide_projector.feed.models import FeedEntry
 from ameide_projector.observability import PublishTraces
+from ameide_readmodel.feed.entries import FeedEntry
 
 logger = logging.getLogger(__name__)
 

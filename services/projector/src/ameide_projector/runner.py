@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_eventstore import AfterCommit, RecordedEvent
 from ameide_projector import metrics, observability
-from ameide_projector.feed.models import FeedEntry, FeedUpdate
 from ameide_projector.projections.batch import Plan, decode_batch, plan_batch
 from ameide_projector.publishing import Publisher
 from ameide_projector.read_model import writer
+from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
 
 logger = logging.getLogger(__name__)
 

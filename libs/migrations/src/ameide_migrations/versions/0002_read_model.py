@@ -1,7 +1,7 @@
 """Read model: chats, messages, artifacts (with versions and history), chat-artifact links, projected versions.
 
-Written by hand (not imported from the projector) so this revision never changes when the code moves on; the
-projector's ``read_model.schema`` describes the same tables and a test checks the two agree.
+Written by hand (not imported from ``ameide_readmodel``) so this revision never changes when the code moves on;
+``ameide_readmodel`` describes the same tables and a test checks the two agree.
 
 Revision ID: 0002
 Revises: 0001

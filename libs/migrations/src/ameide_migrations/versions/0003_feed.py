@@ -1,6 +1,6 @@
 """Live-update feed: rm_feed (durable updates under a gapless per-feed sequence) and rm_feed_heads.
 
-Written by hand so this revision never changes when the code moves on; ``ameide_projector.feed.schema``
+Written by hand so this revision never changes when the code moves on; ``ameide_readmodel.feed.tables``
 describes the same tables.
 
 Revision ID: 0003

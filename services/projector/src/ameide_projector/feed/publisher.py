@@ -22,8 +22,9 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import keys, store
-from ameide_projector.feed.models import FeedEntry
+from ameide_projector.feed import store
+from ameide_readmodel.feed import keys
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime.settings import Settings
 
 _log = logging.getLogger(__name__)

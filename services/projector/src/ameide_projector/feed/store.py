@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ameide_projector.feed.models import FeedEntry
+from ameide_readmodel.feed.entries import FeedEntry
 
 # Rows are locked in feed order (the projector's append locks heads in the same order): no deadlock cycle.
 _MARK_PUBLISHED = text(

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_pg.statements import compiled
-from ameide_projector.feed.models import FeedEntry, FeedUpdate
+from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
 
 # One round trip per batch. The heads upsert runs over the feeds in sorted order, so two projector workers that
 # touch overlapping feeds lock their head rows in the same order and cannot deadlock; the row lock then makes the

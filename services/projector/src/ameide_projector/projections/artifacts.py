@@ -18,23 +18,22 @@ from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as ev
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as svc
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types
 from ameide_core_proto.threads.v1 import threads_types_pb2 as chat_types
-from ameide_projector.projections.envelope import Envelope
-from ameide_projector.projections.envelope import payload_as as _cast
-from ameide_projector.projections.protos import artifact_update, timestamp
-from ameide_projector.projections.rows import (
+from ameide_projector.projections.effects import (
     AddArtifactVersion,
     AddHistory,
-    ArtifactRow,
-    ArtifactVersionRow,
-    ChatRow,
     Effect,
-    HistoryRow,
     Link,
-    LinkRow,
     MissingStateError,
     PutArtifact,
     Unlink,
 )
+from ameide_projector.projections.envelope import Envelope
+from ameide_projector.projections.envelope import payload_as as _cast
+from ameide_projector.projections.protos import artifact_update
+from ameide_readmodel.artifacts import ArtifactRow, ArtifactVersionRow, HistoryRow
+from ameide_readmodel.chats import ChatRow
+from ameide_readmodel.links import LinkRow
+from ameide_readmodel.timestamps import timestamp
 
 # History entry types (ArtifactHistoryEntry.event_type), in the spec's vocabulary.
 CREATED = "created"

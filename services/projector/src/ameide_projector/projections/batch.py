@@ -15,24 +15,21 @@ from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_events
 from ameide_eventstore import RecordedEvent
 from ameide_projector.projections.artifacts import ARTIFACT_PROJECTIONS
 from ameide_projector.projections.chats import CHAT_PROJECTIONS
-from ameide_projector.projections.envelope import Envelope, decode
-from ameide_projector.projections.rows import (
+from ameide_projector.projections.effects import (
     AddArtifactVersion,
     AddHistory,
     AddMessage,
-    ArtifactRow,
-    ArtifactVersionRow,
-    ChatRow,
     Effect,
-    HistoryRow,
     Link,
-    LinkRow,
-    MessageRow,
     Publish,
     PutArtifact,
     PutChat,
     Unlink,
 )
+from ameide_projector.projections.envelope import Envelope, decode
+from ameide_readmodel.artifacts import ArtifactRow, ArtifactVersionRow, HistoryRow
+from ameide_readmodel.chats import ChatRow, MessageRow
+from ameide_readmodel.links import LinkRow
 
 
 @dataclass(slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import uuid
 from collections.abc import Callable
 
@@ -12,22 +11,14 @@ from google.protobuf import json_format
 from ameide_core_proto.threads.v1 import threads_events_pb2 as ev
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_projector.projections.effects import AddMessage, Effect, Link, MissingStateError, PutChat, Unlink
 from ameide_projector.projections.envelope import Envelope
 from ameide_projector.projections.envelope import payload_as as _cast
-from ameide_projector.projections.protos import chat_message, chat_update, message_update, timestamp
-from ameide_projector.projections.rows import (
-    AddMessage,
-    ChatRow,
-    Effect,
-    Link,
-    LinkRow,
-    MessageRow,
-    MissingStateError,
-    PutChat,
-    Unlink,
-)
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+from ameide_projector.projections.protos import chat_update, message_update
+from ameide_readmodel.chats import ChatRow, MessageRow
+from ameide_readmodel.links import LinkRow
+from ameide_readmodel.timestamps import of_timestamp, timestamp
+from ameide_readmodel.wire import chat_message
 
 
 def _created(event: Envelope, chat: ChatRow | None) -> list[Effect]:
@@ -80,9 +71,7 @@ def _message_sent(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     message.sequence = message.sequence or chat.message_count + 1
     if not message.HasField("created_at"):
         message.created_at.CopyFrom(timestamp(event.occurred_at))
-    created_at = _EPOCH + dt.timedelta(
-        seconds=message.created_at.seconds, microseconds=message.created_at.nanos // 1000
-    )
+    created_at = of_timestamp(message.created_at)
     serialized = message.SerializeToString(deterministic=True)
     row = MessageRow(
         chat_id=event.stream_id,

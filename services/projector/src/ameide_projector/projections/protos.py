@@ -1,44 +1,15 @@
-"""Wire messages built from read-model rows: the chat inside state updates, and the feed updates themselves."""
+"""The feed updates a projection publishes, as serialized ChatUpdate / ArtifactUpdate messages."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_svc
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat_svc
-from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_projector.projections.effects import Publish
 from ameide_projector.projections.envelope import Envelope
-from ameide_projector.projections.rows import ChatRow, Publish
-from ameide_runtime.resume import artifact_feed, chat_feed
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def timestamp(value: dt.datetime) -> Timestamp:
-    """A protobuf timestamp of an aware datetime (arithmetic, not ``FromDatetime``: this runs per row)."""
-    delta = value - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
-
-
-def chat_message(row: ChatRow) -> types.Chat:
-    """The Chat the query side would show for this row."""
-    return types.Chat(
-        id=str(row.id),
-        title=row.title,
-        user_id=row.owner,
-        created_at=timestamp(row.created_at),
-        updated_at=timestamp(row.updated_at),
-        visibility=row.visibility,  # type: ignore[arg-type]
-        metadata=types.ChatMetadata(labels=dict(row.labels), description=row.description, tags=list(row.tags)),
-        tenant_id=row.tenant_id,
-        agent_id=row.agent_id,
-        message_count=row.message_count,
-        last_activity_at=timestamp(row.last_activity_at),
-        version=row.version,
-    )
-
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
+from ameide_readmodel.timestamps import EPOCH, timestamp
 
 # Field keys (number << 3 | wire type) of what message_update assembles: ChatUpdate.message (1) and .timestamp (5)
 # are length-delimited, Timestamp.seconds (1) and .nanos (2) varints. All below 128, so each is one byte.
@@ -63,7 +34,7 @@ def _varint(value: int) -> bytes:
 
 def _timestamp_bytes(value: dt.datetime) -> bytes:
     """``timestamp(value).SerializeToString()`` without building the message (zero fields are omitted)."""
-    delta = value - _EPOCH
+    delta = value - EPOCH
     seconds = delta.days * 86_400 + delta.seconds
     if seconds < 0:  # negative seconds are ten-byte two's complement varints: leave those to protobuf
         return timestamp(value).SerializeToString()

@@ -15,8 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ameide_projector.read_model.schema import REBUILT_TABLES, metadata, rm_stream_versions
 from ameide_projector.read_model.writer import REBUILD_LOCK_ID
+from ameide_readmodel.base import metadata
+from ameide_readmodel.schema import REBUILT_TABLES, rm_stream_versions
 
 LIVE_SCHEMA = "public"
 _NAME = re.compile(r"^rm_(build|retired)_[0-9a-f]{1,32}$")

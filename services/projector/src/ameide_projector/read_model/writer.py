@@ -19,17 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_pg.statements import compiled
 from ameide_projector.projections.batch import Plan
-from ameide_projector.projections.rows import ArtifactRow, ChatRow
-from ameide_projector.read_model.schema import (
-    rm_artifact_history,
-    rm_artifact_versions,
-    rm_artifacts,
-    rm_chat_artifacts,
-    rm_chat_search,
-    rm_chats,
-    rm_messages,
-    rm_stream_versions,
-)
+from ameide_readmodel.artifacts import ArtifactRow, rm_artifact_history, rm_artifact_versions, rm_artifacts
+from ameide_readmodel.chats import ChatRow, rm_chat_search, rm_chats, rm_messages
+from ameide_readmodel.links import rm_chat_artifacts
+from ameide_readmodel.schema import rm_stream_versions
 
 # Every projector batch holds this lock in shared mode; the rebuild takes it exclusively for the instant it swaps
 # the rebuilt tables in, so no batch writes half into the old tables and half into the new ones.

@@ -10,6 +10,8 @@ from ameide_query import paging
 from ameide_query.reads.common import ConsistencyWaiter, keyset, optional_id, parse_id, position
 from ameide_query.views import access, artifacts
 from ameide_query.views.db import ReadPool
+from ameide_readmodel.feed.names import artifact_feed
+from ameide_readmodel.wire import artifact_view
 from ameide_runtime import resume
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
@@ -38,7 +40,7 @@ class ArtifactReads:
         if request.version < 0:
             raise InvalidArgument(FieldViolation("version", "must not be negative"))
         await self._waiter.wait(request.consistency_token)
-        feed = resume.artifact_feed(str(artifact_id))
+        feed = artifact_feed(str(artifact_id))
         async with self._db.connection() as conn:
             found = await artifacts.get_artifact(conn, caller, artifact_id, feed, version=request.version)
             if found is None:
@@ -47,7 +49,7 @@ class ArtifactReads:
             if request.include_chats:
                 linked = await artifacts.artifact_chats(conn, caller, artifact_id, after=None, limit=INCLUDED_CHATS)
         artifact, seq = found
-        view = artifact.message()
+        view = artifact_view(artifact)
         if linked is not None:
             view.threads_ids.extend(str(c.chat_id) for c in linked.rows)
             view.threads_refs.extend(c.message() for c in linked.rows)
@@ -69,7 +71,7 @@ class ArtifactReads:
             page = await artifacts.list_artifacts(
                 conn, caller, kind=request.kind, chat_id=chat_id, after=after, limit=limit
             )
-        views = [a.message() for a in page.rows]
+        views = [artifact_view(a) for a in page.rows]
         keep = paging.fitting(views)
         reply = svc.ListArtifactsResponse(artifacts=views[:keep], total_count=page.total)
         if page.has_more or keep < len(views):

@@ -14,6 +14,8 @@ from ameide_query.reads.common import ConsistencyWaiter, keyset, parse_id, posit
 from ameide_query.views import chats, messages, search
 from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.db import ReadPool
+from ameide_readmodel.feed.names import chat_feed
+from ameide_readmodel.wire import fill_chat
 from ameide_runtime import resume
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
@@ -50,7 +52,7 @@ class ChatReads:
         caller = reconcile(tenant_id=request.tenant_id)
         chat_id = parse_id(request.threads_id, "threads_id")
         await self._waiter.wait(request.consistency_token)
-        feed = resume.chat_feed(str(chat_id))
+        feed = chat_feed(str(chat_id))
         async with self._db.connection() as conn:
             found = await chats.get_chat(conn, caller, chat_id, feed)
         if found is None:
@@ -59,7 +61,7 @@ class ChatReads:
         reply = svc.GetChatResponse(
             checkpoint_token=resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=seq)
         )
-        chat.fill(reply.threads)
+        fill_chat(reply.threads, chat)
         return reply
 
     async def list_chats(self, request: svc.ListChatsRequest) -> svc.ListChatsResponse:
@@ -91,7 +93,7 @@ class ChatReads:
         tokens = paging.PageTokens(self._codec, caller, _messages_binding(chat_id, request.newest_first))
         after = keyset(tokens.position(request.page_token), int)
         await self._waiter.wait(request.consistency_token)
-        feed = resume.chat_feed(str(chat_id))
+        feed = chat_feed(str(chat_id))
         async with self._db.connection() as conn:
             page = await messages.messages_page(
                 conn,
@@ -124,7 +126,7 @@ class ChatReads:
         tokens = paging.PageTokens(self._codec, caller, paging.query_hash("GetChatArtifacts", str(chat_id)))
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
-        feed = resume.chat_feed(str(chat_id))
+        feed = chat_feed(str(chat_id))
         async with self._db.connection() as conn:
             if await chats.get_chat(conn, caller, chat_id, feed) is None:
                 raise _chat_not_found(chat_id)
@@ -155,7 +157,7 @@ class ChatReads:
         reply = svc.SearchChatsResponse(total_count=page.total)
         add = reply.threads.add
         for hit in page.rows:
-            hit.chat.fill(add())
+            fill_chat(add(), hit.chat)
         keep = paging.fitting(reply.threads)
         if keep < len(reply.threads):
             del reply.threads[keep:]

@@ -21,11 +21,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import keys
-from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.subscription import Subscription
 from ameide_query.streams.wake import ReaderWake
+from ameide_readmodel.feed import keys
+from ameide_readmodel.feed.entries import FeedEntry
 
 _log = logging.getLogger(__name__)
 

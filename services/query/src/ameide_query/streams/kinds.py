@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
-from ameide_runtime import resume
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import Identity
 
@@ -73,7 +73,7 @@ def chat_kind(access: AccessRules) -> FeedKind:
         noun="chat",
         not_found_reason="CHAT_NOT_FOUND",
         message_type=threads_service_pb2.ChatUpdate,
-        feed_of=resume.chat_feed,
+        feed_of=chat_feed,
         readable=access.readable_chat,
         terminal=frozenset({"deleted"}),
         recheck=frozenset({"state_changed", "metadata", "relation_removed"}),
@@ -87,7 +87,7 @@ def artifact_kind(access: AccessRules) -> FeedKind:
         noun="artifact",
         not_found_reason="ARTIFACT_NOT_FOUND",
         message_type=artifacts_service_pb2.ArtifactUpdate,
-        feed_of=resume.artifact_feed,
+        feed_of=artifact_feed,
         readable=access.readable_artifact,
         terminal=frozenset({"deleted"}),
         recheck=frozenset({"metadata_changed", "threads_removed"}),

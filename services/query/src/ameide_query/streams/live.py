@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
-from ameide_projector.feed import keys
 from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
@@ -21,6 +20,7 @@ from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_k
 from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.session import HEARTBEAT_JITTER, Session, StreamDeps
 from ameide_query.streams.source import EntrySource
+from ameide_readmodel.feed import keys
 from ameide_runtime import identity
 from ameide_runtime.errors import Unavailable
 from ameide_runtime.settings import Settings

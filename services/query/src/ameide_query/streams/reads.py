@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ameide_projector.feed.models import FeedEntry
+from ameide_readmodel.feed.entries import FeedEntry
 
 _HEAD = text("SELECT seq FROM rm_feed_heads WHERE feed_key = :feed_key")
 

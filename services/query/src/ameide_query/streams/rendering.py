@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams.kinds import FeedKind, Update
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime import resume
 from ameide_runtime.tokens import TokenCodec
 

@@ -13,7 +13,6 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_types_pb2
-from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.checks import CheckResult, SharedChecks
 from ameide_query.streams.hub import FeedHub
@@ -21,6 +20,7 @@ from ameide_query.streams.kinds import FeedKind, Update
 from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.source import EntrySource
 from ameide_query.streams.subscription import Subscription
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime import resume
 from ameide_runtime.errors import ResourceExhausted
 from ameide_runtime.identity import Identity

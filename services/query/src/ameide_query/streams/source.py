@@ -10,10 +10,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ameide_projector.feed import keys
-from ameide_projector.feed.models import FeedEntry
 from ameide_query.streams import reads
 from ameide_query.streams.hub import FeedHub
+from ameide_readmodel.feed import keys
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime.errors import FailedPrecondition
 
 _log = logging.getLogger(__name__)

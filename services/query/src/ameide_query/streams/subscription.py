@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections import deque
 
-from ameide_projector.feed.models import FeedEntry
+from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime.errors import AmeideError
 
 

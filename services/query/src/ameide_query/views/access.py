@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
-from ameide_query.views.rows import CHAT_COLUMNS, PUBLIC, TEAM, ArtifactRow, ChatRow
+from ameide_query.views.rows import ARTIFACT_COLUMNS, CHAT_COLUMNS, PUBLIC, TEAM
+from ameide_readmodel.artifacts import ArtifactRow
+from ameide_readmodel.chats import ChatRow
 from ameide_runtime.identity import Identity
 
 # The listing rule in SQL (alias c = rm_chats): a caller's own chats, and the tenant's TEAM and PUBLIC chats.
@@ -23,10 +25,7 @@ from ameide_runtime.identity import Identity
 LISTABLE_CHAT = "NOT c.deleted AND (c.owner = :user OR c.visibility IN (2, 3))"
 
 _CHAT = text(f"SELECT {CHAT_COLUMNS} FROM rm_chats AS c WHERE c.id = :id")  # noqa: S608 - constant columns
-_ARTIFACT = text(
-    "SELECT id, tenant_id, owner, title, kind, labels, version, mime, primary_chat_id, created_at, updated_at, "
-    "deleted FROM rm_artifacts WHERE id = :id"
-)
+_ARTIFACT = text(f"SELECT {ARTIFACT_COLUMNS} FROM rm_artifacts AS a WHERE a.id = :id")  # noqa: S608 - constant columns
 _CHAT_SQL = compiled(_CHAT)
 _ARTIFACT_SQL = compiled(_ARTIFACT)
 

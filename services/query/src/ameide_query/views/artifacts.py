@@ -16,15 +16,13 @@ from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
 from ameide_query.views.access import LISTABLE_CHAT, can_read_artifact
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
-from ameide_query.views.rows import ArtifactRow, timestamp
+from ameide_query.views.rows import ARTIFACT_COLUMNS
+from ameide_readmodel.artifacts import ArtifactRow
+from ameide_readmodel.timestamps import timestamp
 from ameide_runtime.identity import Identity
 
-_ARTIFACT_COLUMNS = (
-    "a.id, a.tenant_id, a.owner, a.title, a.kind, a.labels, a.version, a.mime, a.primary_chat_id, a.created_at, "
-    "a.updated_at, a.deleted"
-)
 _GET = text(
-    f"SELECT {_ARTIFACT_COLUMNS}, a.body, "  # noqa: S608 - constant columns
+    f"SELECT {ARTIFACT_COLUMNS}, a.body, "  # noqa: S608 - constant columns
     "(SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq "
     "FROM rm_artifacts AS a WHERE a.id = :id"
 )
@@ -32,7 +30,7 @@ _GET_SQL = compiled(_GET)
 # The artifact as of version :version: title/labels of the newest version row at or below it, content of the newest
 # such row that changed the content. Read with the current row in one statement (one snapshot).
 _GET_VERSION = text(
-    f"SELECT {_ARTIFACT_COLUMNS}, "  # noqa: S608 - constant columns
+    f"SELECT {ARTIFACT_COLUMNS}, "  # noqa: S608 - constant columns
     "(SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq, v.title AS v_title, "
     "v.labels AS v_labels, v.changed_at AS v_changed_at, b.mime AS v_mime, b.body AS v_body "
     "FROM rm_artifacts AS a "
@@ -51,7 +49,7 @@ _LIST_WHERE = (
 )
 _LIST = text(
     f"SELECT t.total, p.* FROM (SELECT count(*) AS total FROM rm_artifacts AS a WHERE {_LIST_WHERE}) AS t "  # noqa: S608 - constant fragments
-    f"LEFT JOIN LATERAL (SELECT {_ARTIFACT_COLUMNS} FROM rm_artifacts AS a WHERE {_LIST_WHERE} "
+    f"LEFT JOIN LATERAL (SELECT {ARTIFACT_COLUMNS} FROM rm_artifacts AS a WHERE {_LIST_WHERE} "
     "AND (a.updated_at, a.id) < (:k_at, :k_id) ORDER BY a.updated_at DESC, a.id DESC LIMIT :limit) AS p ON true"
 )
 _LIST_SQL = compiled(_LIST)

@@ -17,7 +17,9 @@ from ameide_query.views.access import LISTABLE_CHAT, can_read_chat
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
-from ameide_query.views.rows import CHAT_COLUMNS, LISTED_CHAT_COLUMNS, ChatRow, ListedChat, timestamp
+from ameide_query.views.rows import CHAT_COLUMNS, LISTED_CHAT_COLUMNS, ListedChat
+from ameide_readmodel.chats import ChatRow
+from ameide_readmodel.timestamps import timestamp
 from ameide_runtime.identity import Identity
 
 _GET_CHAT = text(

@@ -18,7 +18,8 @@ from ameide_query.views.access import LISTABLE_CHAT
 from ameide_query.views.chats import _FILTERS, ChatFilterValues
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
-from ameide_query.views.rows import CHAT_COLUMNS, ChatRow
+from ameide_query.views.rows import CHAT_COLUMNS
+from ameide_readmodel.chats import ChatRow
 from ameide_runtime.identity import Identity
 
 # Two queries (the request's and the filter's) must both match: :q2 = '' leaves only the first.

@@ -1,4 +1,4 @@
-"""How feed entries are laid out in Redis; shared by the publisher (projector) and the readers (query service).
+"""How feed entries are laid out in Redis: the projector publishes them so, the query service reads them so.
 
 Each feed is one Redis stream ``<prefix><feed_key>`` whose entry ids are ``<seq>-0``, so Redis itself rejects
 a replayed XADD (the id is not above the top) and a reader can detect a gap by the sequence alone.
@@ -6,9 +6,8 @@ a replayed XADD (the id is not above the top) and a reader can detect a gap by t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from ameide_projector.feed.models import FeedEntry
+from ameide_readmodel.feed.entries import FeedEntry
+from ameide_readmodel.timestamps import from_micros, to_micros
 
 KEY_PREFIX = "ameide:feed:"
 # Holds a random value written by the publisher; when it disappears, Redis lost its data (flush, restart
@@ -18,8 +17,6 @@ EPOCH_SUFFIX = "__epoch__"
 FIELD_PAYLOAD = b"p"
 FIELD_TENANT = b"t"
 FIELD_OCCURRED = b"o"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def stream_key(feed_key: str, prefix: str = KEY_PREFIX) -> str:
@@ -45,8 +42,7 @@ def seq_of(entry_id_value: bytes | str) -> int:
 
 def field_values(entry: FeedEntry) -> tuple[bytes, bytes, bytes]:
     """The values of a feed entry's stream fields, in the order payload, tenant, occurred-at."""
-    micros = (entry.occurred_at - _EPOCH) // timedelta(microseconds=1)
-    return entry.payload, entry.tenant_id.encode(), str(micros).encode()
+    return entry.payload, entry.tenant_id.encode(), str(to_micros(entry.occurred_at)).encode()
 
 
 def encode_fields(entry: FeedEntry) -> dict[bytes, bytes]:
@@ -62,6 +58,6 @@ def decode_fields(feed_key: str, entry_id_value: bytes | str, fields: dict[bytes
         feed_key=feed_key,
         tenant_id=fields[FIELD_TENANT].decode(),
         payload=bytes(fields[FIELD_PAYLOAD]),
-        occurred_at=_EPOCH + timedelta(microseconds=micros),
+        occurred_at=from_micros(micros),
         seq=seq_of(entry_id_value),
     )

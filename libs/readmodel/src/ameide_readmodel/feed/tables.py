@@ -3,14 +3,14 @@
 ``rm_feed`` holds every live update of every chat and artifact feed under a gapless per-feed ``seq``;
 ``rm_feed_heads`` holds each feed's latest ``seq`` (what GetChat/GetMessages/GetArtifact issue checkpoint tokens
 at) and ``published_seq``, the high-water of what has reached Redis. Rows of ``rm_feed`` are pruned once older
-than the resume-token TTL; heads are kept forever so sequences never restart.
+than the resume-token TTL; heads are kept forever so sequences never restart. A rebuild leaves both alone.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, MetaData, Table, Text, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Table, Text, text
 
-metadata = MetaData()
+from ameide_readmodel.base import TIMESTAMP, metadata
 
 rm_feed = Table(
     "rm_feed",
@@ -20,7 +20,7 @@ rm_feed = Table(
     Column("tenant_id", Text, nullable=False),
     # A serialized ChatUpdate / ArtifactUpdate without checkpoint_token (added per subscriber when sent).
     Column("payload", LargeBinary, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", TIMESTAMP, nullable=False),
     # BRIN: rows arrive roughly in time order, and the pruner only needs coarse ranges.
     Index("rm_feed_occurred_at_brin", "occurred_at", postgresql_using="brin"),
 )
