@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_command.application.errors import KeyReusedError
 from ameide_command.bootstrap import CommandApp, bootstrap
 from ameide_command.domain.commands import (
     CreateArtifact,
@@ -18,11 +19,11 @@ from ameide_command.domain.commands import (
     UnlinkChatArtifact,
     UpdateArtifactContent,
 )
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import MODIFIED, PRIVATE, TEAM, UNSPECIFIED_RELATION, Actor
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2
 from ameide_core_proto.threads.v1 import threads_events_pb2
 from ameide_eventstore.postgres import PostgresEventStore
-from ameide_runtime.errors import FailedPrecondition, NotFound
 from tests.unit.command.command_app import SETTINGS, context, history, payloads
 from tests.unit.command.command_builders import text_message
 
@@ -61,9 +62,9 @@ class TestOnPostgres:
             UpdateArtifactContent(art.artifact_id, artifacts_types_pb2.ArtifactContent(body=b"v2"), chat_id=chat_id),
         )
         await app.artifacts.dissociate_chat(context(owner), UnlinkChatArtifact(chat_id, art.artifact_id))
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             await app.ensure.ensure_and_send(context(stranger, key="e2", request=b"2"), ensure(art.artifact_id))
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             await app.chats.send_message(context(peer), SendMessage(chat_id, text_message()))
         assert await history(store, chat_id) == [
             "ChatCreatedEvent",
@@ -88,7 +89,7 @@ class TestOnPostgres:
         art = (await app.artifacts.create_artifact(context(owner), CreateArtifact("Doc", "text"))).response
         first = await app.ensure.ensure_and_send(context(owner, key="k", request=b"r"), ensure(art.artifact_id))
         again = await app.ensure.ensure_and_send(context(owner, key="k", request=b"r"), ensure(art.artifact_id))
-        with pytest.raises(FailedPrecondition):
+        with pytest.raises(KeyReusedError):
             await app.ensure.ensure_and_send(context(owner, key="k", request=b"x"), ensure(art.artifact_id, text="x"))
         assert again.replayed
         assert again.response == first.response

@@ -11,10 +11,10 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
+from ameide_command.domain.errors import NotFoundError, PermissionDeniedError, VersionConflictError
 from ameide_command.domain.model import CREATED, Happened
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as ev
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types
-from ameide_runtime.errors import Aborted, NotFound, PermissionDenied
 from tests.unit.command.command_builders import ARTIFACT_ID, CHAT_ID, OWNER, PEER, STRANGER, T0, artifact_state
 
 pytestmark = pytest.mark.unit
@@ -48,24 +48,24 @@ class TestUpdateContent:
 
     def test_expected_version_mismatch_is_aborted(self) -> None:
         """Optimistic concurrency: another current version -> ABORTED."""
-        with pytest.raises(Aborted) as caught:
+        with pytest.raises(VersionConflictError) as caught:
             artifact.update_content(artifact_state(), UpdateArtifactContent(ARTIFACT_ID, CONTENT, 5), OWNER)
         assert caught.value.reason == "VERSION_MISMATCH"
 
     def test_other_tenant_is_not_found(self) -> None:
         """Another tenant's artifact does not exist for the caller."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             artifact.update_content(artifact_state(), UpdateArtifactContent(ARTIFACT_ID, CONTENT), STRANGER)
 
     def test_deleted_is_not_found(self) -> None:
         """A deleted artifact takes no more versions."""
         state = artifact_state(ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID))
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             artifact.update_content(state, UpdateArtifactContent(ARTIFACT_ID, CONTENT), OWNER)
 
     def test_unknown_is_not_found(self) -> None:
         """An artifact that was never created is NOT_FOUND."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             artifact.update_content(None, UpdateArtifactContent(ARTIFACT_ID, CONTENT), OWNER)
 
 
@@ -93,7 +93,7 @@ class TestUpdateMetadata:
 
     def test_expected_version_mismatch_is_aborted(self) -> None:
         """Optimistic concurrency applies to metadata too."""
-        with pytest.raises(Aborted):
+        with pytest.raises(VersionConflictError):
             artifact.update_metadata(artifact_state(), UpdateArtifactMetadata(ARTIFACT_ID, "T", None, 0), OWNER)
 
 
@@ -106,17 +106,17 @@ class TestDeleteArtifact:
 
     def test_other_tenant_user_is_denied(self) -> None:
         """Tenant users read and link, but only the owner deletes."""
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDeniedError):
             artifact.delete(artifact_state(), DeleteArtifact(ARTIFACT_ID), PEER)
 
     def test_other_tenant_is_not_found(self) -> None:
         """Another tenant never learns the artifact exists."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             artifact.delete(artifact_state(), DeleteArtifact(ARTIFACT_ID), STRANGER)
 
     def test_deleting_twice_is_not_found(self) -> None:
         """A deleted artifact is gone."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             artifact.delete(artifact_state(ev.ArtifactDeletedEvent()), DeleteArtifact(ARTIFACT_ID), OWNER)
 
 

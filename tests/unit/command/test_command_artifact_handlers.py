@@ -13,11 +13,11 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
+from ameide_command.domain.errors import NotFoundError, PermissionDeniedError, VersionConflictError
 from ameide_command.domain.model import CREATED, MODIFIED, PRIVATE, REFERENCED, TEAM, UNSPECIFIED_RELATION
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_ev
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types
 from ameide_eventstore.memory import InMemoryEventStore
-from ameide_runtime.errors import Aborted, NotFound, PermissionDenied
 from tests.unit.command.command_app import command_app, context, history, payloads
 from tests.unit.command.command_builders import OWNER, PEER, STRANGER
 
@@ -61,7 +61,7 @@ class TestCreateArtifact:
         store = InMemoryEventStore()
         async with command_app(store) as app:
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", PRIVATE, ""))).response.threads
-            with pytest.raises(NotFound, match="chat"):
+            with pytest.raises(NotFoundError, match="chat"):
                 await app.artifacts.create_artifact(context(PEER), CreateArtifact("A", "bpmn", primary_chat_id=chat.id))
         assert len(await store.read_all()) == 1
 
@@ -80,7 +80,7 @@ class TestLinks:
                 context(OWNER), LinkChatArtifact(chat.id, art.artifact_id, MODIFIED)
             )
             gone = await app.artifacts.dissociate_chat(context(OWNER), UnlinkChatArtifact(chat.id, art.artifact_id))
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.artifacts.dissociate_chat(context(OWNER), UnlinkChatArtifact(chat.id, art.artifact_id))
         reference = ref.response.threads_reference
         assert (reference.threads_id, reference.threads_title, reference.relation_type) == (chat.id, "P", REFERENCED)
@@ -102,7 +102,7 @@ class TestLinks:
         async with command_app() as app:
             art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("A", "text"))).response
             chat = (await app.chats.create_chat(context(STRANGER), StartChat("P", TEAM, ""))).response.threads
-            with pytest.raises(NotFound, match="artifact"):
+            with pytest.raises(NotFoundError, match="artifact"):
                 await app.artifacts.associate_chat(
                     context(STRANGER), LinkChatArtifact(chat.id, art.artifact_id, UNSPECIFIED_RELATION)
                 )
@@ -121,7 +121,7 @@ class TestVersions:
             v3 = await app.artifacts.update_content(
                 context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2, chat_id=chat.id)
             )
-            with pytest.raises(Aborted):
+            with pytest.raises(VersionConflictError):
                 await app.artifacts.update_content(
                     context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2)
                 )
@@ -149,7 +149,7 @@ class TestVersions:
             after_unlink = await app.artifacts.update_metadata(
                 context(OWNER), UpdateArtifactMetadata(art.artifact_id, title="B", expected_version=2)
             )
-            with pytest.raises(Aborted) as stale:
+            with pytest.raises(VersionConflictError) as stale:
                 await app.artifacts.update_content(
                     context(OWNER), UpdateArtifactContent(art.artifact_id, BODY, expected_version=2)
                 )
@@ -165,12 +165,12 @@ class TestVersions:
             meta = await app.artifacts.update_metadata(
                 context(PEER), UpdateArtifactMetadata(art.artifact_id, title="B", expected_version=1)
             )
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDeniedError):
                 await app.artifacts.delete_artifact(context(PEER), DeleteArtifact(art.artifact_id))
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.artifacts.delete_artifact(context(STRANGER), DeleteArtifact(art.artifact_id))
             deleted = await app.artifacts.delete_artifact(context(OWNER), DeleteArtifact(art.artifact_id))
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.artifacts.update_content(context(OWNER), UpdateArtifactContent(art.artifact_id, BODY))
         assert meta.response.version == 2
         assert deleted.response.success
@@ -183,5 +183,5 @@ class TestVersions:
     async def test_unknown_artifact_is_not_found(self) -> None:
         """Updating an artifact that was never created is NOT_FOUND."""
         async with command_app() as app:
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.artifacts.update_content(context(OWNER), UpdateArtifactContent(str(uuid.uuid4()), BODY))

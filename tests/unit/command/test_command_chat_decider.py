@@ -4,6 +4,7 @@ import pytest
 
 from ameide_command.domain import chat
 from ameide_command.domain.commands import ChangeVisibility, DeleteChat, RenameChat, SendMessage, StartChat
+from ameide_command.domain.errors import InvalidCommandError, NotFoundError, PermissionDeniedError
 from ameide_command.domain.model import (
     PRIVATE,
     PUBLIC,
@@ -18,7 +19,6 @@ from ameide_command.domain.model import (
 )
 from ameide_core_proto.threads.v1 import threads_events_pb2 as ev
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
-from ameide_runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from tests.unit.command.command_builders import (
     ARTIFACT_ID,
     CHAT_ID,
@@ -74,23 +74,23 @@ class TestSendMessage:
 
     def test_other_user_of_private_chat_gets_not_found(self) -> None:
         """A PRIVATE chat of another user does not exist for the caller."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             send(chat_state(PRIVATE), PEER)
 
     @pytest.mark.parametrize("visibility", [PRIVATE, TEAM, PUBLIC])
     def test_other_tenant_gets_not_found(self, visibility: Visibility) -> None:
         """Another tenant's chat is NOT_FOUND whatever its visibility (PUBLIC is read-only across tenants)."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             send(chat_state(visibility), STRANGER)
 
     def test_deleted_chat_is_not_found(self) -> None:
         """A deleted chat takes no more messages."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             send(chat_state(TEAM, ev.ChatDeletedEvent(threads_id=CHAT_ID)), OWNER)
 
     def test_unknown_chat_is_not_found(self) -> None:
         """A chat that was never created is NOT_FOUND."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             send(None, OWNER)
 
 
@@ -107,17 +107,17 @@ class TestRenameChat:
     @pytest.mark.parametrize("visibility", [TEAM, PUBLIC])
     def test_other_user_who_sees_it_is_denied(self, visibility: Visibility) -> None:
         """A tenant user who can see a shared chat may not rename it."""
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDeniedError):
             chat.rename(chat_state(visibility), RenameChat(CHAT_ID, "New"), PEER)
 
     def test_other_user_of_private_chat_gets_not_found(self) -> None:
         """A user who cannot see the chat learns nothing about it."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             chat.rename(chat_state(PRIVATE), RenameChat(CHAT_ID, "New"), PEER)
 
     def test_other_tenant_gets_not_found(self) -> None:
         """Another tenant's owner-only operation is NOT_FOUND, never PERMISSION_DENIED."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             chat.rename(chat_state(PUBLIC), RenameChat(CHAT_ID, "New"), STRANGER)
 
 
@@ -131,7 +131,7 @@ class TestChangeVisibility:
 
     def test_unspecified_is_invalid(self) -> None:
         """UNSPECIFIED is not a visibility to change to."""
-        with pytest.raises(InvalidArgument) as caught:
+        with pytest.raises(InvalidCommandError) as caught:
             chat.change_visibility(chat_state(), ChangeVisibility(CHAT_ID, UNSPECIFIED_VISIBILITY), OWNER)
         assert [v.field for v in caught.value.violations] == ["visibility"]
 
@@ -141,7 +141,7 @@ class TestChangeVisibility:
 
     def test_non_owner_is_denied(self) -> None:
         """Only the owner changes visibility."""
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDeniedError):
             chat.change_visibility(chat_state(TEAM), ChangeVisibility(CHAT_ID, PRIVATE), PEER)
 
 
@@ -152,12 +152,12 @@ class TestDeleteChat:
 
     def test_deleting_twice_is_not_found(self) -> None:
         """A deleted chat is gone for every command, deletion included."""
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             chat.delete(chat_state(PRIVATE, ev.ChatDeletedEvent(threads_id=CHAT_ID)), DeleteChat(CHAT_ID), OWNER)
 
     def test_non_owner_is_denied(self) -> None:
         """A tenant user who sees a PUBLIC chat may not delete it."""
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDeniedError):
             chat.delete(chat_state(PUBLIC), DeleteChat(CHAT_ID), PEER)
 
 

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from ameide_command.application.errors import KeyReusedError
 from ameide_command.domain.commands import (
     ChangeVisibility,
     CreateArtifact,
@@ -13,10 +14,10 @@ from ameide_command.domain.commands import (
     SendMessage,
     StartChat,
 )
+from ameide_command.domain.errors import NotFoundError, PermissionDeniedError
 from ameide_command.domain.model import CREATED, MODIFIED, PRIVATE, REFERENCED, TEAM, UNSPECIFIED_VISIBILITY
 from ameide_eventstore.memory import InMemoryEventStore
 from ameide_runtime import consistency
-from ameide_runtime.errors import FailedPrecondition, NotFound, PermissionDenied
 from ameide_runtime.tokens import TokenCodec
 from tests.unit.command.command_app import SETTINGS, command_app, context, history
 from tests.unit.command.command_builders import OWNER, PEER, STRANGER, T0, text_message
@@ -71,7 +72,7 @@ class TestCreateChat:
         """Creating from an artifact that does not exist writes nothing."""
         store = InMemoryEventStore()
         async with command_app(store) as app:
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.chats.create_chat(context(OWNER), StartChat("x", PRIVATE, "", artifact_id=str(uuid.uuid4())))
         assert await store.read_all() == []
 
@@ -117,7 +118,7 @@ class TestSendMessage:
             send = SendMessage(chat.id, text_message())
             first = await app.chats.send_message(context(OWNER, key="k", request=b"one"), send)
             replay = await app.chats.send_message(context(OWNER, key="k", request=b"one"), send)
-            with pytest.raises(FailedPrecondition) as caught:
+            with pytest.raises(KeyReusedError) as caught:
                 await app.chats.send_message(context(OWNER, key="k", request=b"two"), send)
         assert replay.replayed
         assert replay.response.SerializeToString(deterministic=True) == first.response.SerializeToString(
@@ -141,7 +142,7 @@ class TestSendMessage:
         async with command_app() as app:
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", PRIVATE, ""))).response.threads
             for actor in (PEER, STRANGER):
-                with pytest.raises(NotFound):
+                with pytest.raises(NotFoundError):
                     await app.chats.send_message(context(actor), SendMessage(chat.id, text_message()))
 
 
@@ -153,12 +154,12 @@ class TestOwnerOnlyChanges:
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", PRIVATE, ""))).response.threads
             renamed = await app.chats.update_title(context(OWNER), RenameChat(chat.id, "Q"))
             shared = await app.chats.update_visibility(context(OWNER), ChangeVisibility(chat.id, TEAM))
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDeniedError):
                 await app.chats.update_title(context(PEER), RenameChat(chat.id, "Mine"))
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDeniedError):
                 await app.chats.delete_chat(context(PEER), DeleteChat(chat.id))
             deleted = await app.chats.delete_chat(context(OWNER), DeleteChat(chat.id))
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 await app.chats.delete_chat(context(OWNER), DeleteChat(chat.id))
         assert (renamed.response.threads.title, renamed.response.threads.version) == ("Q", 2)
         assert (shared.response.threads.visibility, shared.response.threads.version) == (TEAM, 3)
@@ -204,5 +205,5 @@ class TestAssociate:
         """A chat id given as an artifact id (or the reverse) does not exist."""
         async with command_app() as app:
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", TEAM, ""))).response.threads
-            with pytest.raises(NotFound, match="artifact"):
+            with pytest.raises(NotFoundError, match="artifact"):
                 await app.chats.associate_artifact(context(OWNER), LinkChatArtifact(chat.id, chat.id, REFERENCED))

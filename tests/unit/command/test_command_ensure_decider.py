@@ -4,6 +4,7 @@ import pytest
 
 from ameide_command.domain import ensure
 from ameide_command.domain.commands import EnsureChatForArtifact
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import (
     PRIVATE,
     REFERENCED,
@@ -17,7 +18,6 @@ from ameide_command.domain.model import (
 )
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_ev
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev
-from ameide_runtime.errors import NotFound
 from tests.unit.command.command_builders import (
     ARTIFACT_ID,
     CHAT_ID,
@@ -96,7 +96,7 @@ class TestEnsureNewChat:
     )
     def test_artifact_must_exist_in_the_tenant(self, artifact: ArtifactState | None) -> None:
         """Unknown, foreign or deleted artifact -> NOT_FOUND, nothing decided."""
-        with pytest.raises(NotFound, match="artifact"):
+        with pytest.raises(NotFoundError, match="artifact"):
             decide(None, artifact)
 
 
@@ -139,5 +139,5 @@ class TestEnsureExistingChat:
     )
     def test_chat_must_be_writable(self, chat: ChatState | None, actor: Actor) -> None:
         """A chat the caller cannot write is NOT_FOUND."""
-        with pytest.raises(NotFound, match="chat"):
+        with pytest.raises(NotFoundError, match="chat"):
             decide(chat, artifact_state(), chat_id=CHAT_ID, actor=actor)

@@ -5,13 +5,14 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
+from ameide_command.application.errors import KeptChangingError, KeyReusedError
 from ameide_command.application.retries import RetryPolicy
 from ameide_command.domain.commands import CreateArtifact, EnsureChatForArtifact, SendMessage, StartChat
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import PRIVATE, REFERENCED, TEAM, UNSPECIFIED_VISIBILITY
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev
 from ameide_eventstore import AppendResult, IdempotentWrite, NewEvent, StreamAppend
 from ameide_eventstore.memory import InMemoryEventStore
-from ameide_runtime.errors import Aborted, FailedPrecondition, NotFound
 from tests.unit.command.command_app import command_app, context, history, payloads
 from tests.unit.command.command_builders import OWNER, PEER, STRANGER, text_message
 
@@ -61,7 +62,7 @@ class TestEnsureHandler:
             art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("Order", "bpmn"))).response
             first = await app.ensure.ensure_and_send(context(OWNER, key="k", request=b"r"), ensure(art.artifact_id))
             again = await app.ensure.ensure_and_send(context(OWNER, key="k", request=b"r"), ensure(art.artifact_id))
-            with pytest.raises(FailedPrecondition):
+            with pytest.raises(KeyReusedError):
                 await app.ensure.ensure_and_send(
                     context(OWNER, key="k", request=b"other"), ensure(art.artifact_id, visibility=TEAM)
                 )
@@ -97,9 +98,9 @@ class TestEnsureHandler:
         async with command_app(store) as app:
             art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("A", "text"))).response
             chat = (await app.chats.create_chat(context(OWNER), StartChat("P", PRIVATE, ""))).response.threads
-            with pytest.raises(NotFound, match="artifact"):
+            with pytest.raises(NotFoundError, match="artifact"):
                 await app.ensure.ensure_and_send(context(STRANGER), ensure(art.artifact_id))
-            with pytest.raises(NotFound, match="chat"):
+            with pytest.raises(NotFoundError, match="chat"):
                 await app.ensure.ensure_and_send(context(PEER), ensure(art.artifact_id, chat.id))
         assert len(await store.read_all()) == 2
 
@@ -159,7 +160,7 @@ class TestConflicts:
             store.competitor = lambda: other_process.chats.send_message(
                 context(PEER), SendMessage(chat.id, text_message("x"))
             )
-            with pytest.raises(Aborted):
+            with pytest.raises(KeptChangingError):
                 await app.chats.send_message(context(OWNER), SendMessage(chat.id, text_message("mine")))
         senders = [p.message.user_id for p in await payloads(store, chat.id) if isinstance(p, chat_ev.MessageSentEvent)]
         assert senders == [PEER.user_id] * 3

@@ -4,10 +4,10 @@ import pytest
 
 from ameide_command.domain import links
 from ameide_command.domain.commands import LinkChatArtifact, UnlinkChatArtifact
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import CREATED, MODIFIED, PRIVATE, REFERENCED, TEAM, UNSPECIFIED_RELATION
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_ev
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev
-from ameide_runtime.errors import NotFound
 from tests.unit.command.command_builders import (
     ARTIFACT_ID,
     CHAT_ID,
@@ -71,19 +71,19 @@ class TestLink:
 
     def test_private_chat_of_another_user_is_not_found(self) -> None:
         """A chat the caller cannot see cannot be linked."""
-        with pytest.raises(NotFound, match="chat"):
+        with pytest.raises(NotFoundError, match="chat"):
             links.link(chat_state(PRIVATE), artifact_state(), LinkChatArtifact(CHAT_ID, ARTIFACT_ID, CREATED), PEER)
 
     def test_artifact_of_another_tenant_is_not_found(self) -> None:
         """The artifact must be of the caller's tenant."""
         foreign = artifact_state(owner=STRANGER)
-        with pytest.raises(NotFound, match="artifact"):
+        with pytest.raises(NotFoundError, match="artifact"):
             links.link(chat_state(), foreign, LinkChatArtifact(CHAT_ID, ARTIFACT_ID, CREATED), OWNER)
 
     def test_deleted_artifact_is_not_found(self) -> None:
         """A deleted artifact cannot be linked."""
         deleted = artifact_state(art_ev.ArtifactDeletedEvent(artifact_id=ARTIFACT_ID))
-        with pytest.raises(NotFound, match="artifact"):
+        with pytest.raises(NotFoundError, match="artifact"):
             links.link(chat_state(), deleted, LinkChatArtifact(CHAT_ID, ARTIFACT_ID, CREATED), OWNER)
 
 
@@ -100,13 +100,13 @@ class TestUnlink:
 
     def test_missing_link_is_not_found(self) -> None:
         """Removing a link that does not exist -> NOT_FOUND."""
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFoundError) as caught:
             links.unlink(chat_state(), artifact_state(), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), OWNER)
         assert caught.value.reason == "LINK_NOT_FOUND"
 
     def test_chat_without_the_relation_is_not_found(self) -> None:
         """A chat not holding the relation is not linked, whatever the artifact's history says."""
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFoundError) as caught:
             links.unlink(chat_state(), artifact_state(LINKED), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), OWNER)
         assert caught.value.reason == "LINK_NOT_FOUND"
 
@@ -122,7 +122,7 @@ class TestUnlink:
 
     def test_chat_hidden_from_caller_is_not_found(self) -> None:
         """The caller must be able to see the chat."""
-        with pytest.raises(NotFound, match="chat"):
+        with pytest.raises(NotFoundError, match="chat"):
             links.unlink(
                 chat_state(PRIVATE, ASSOCIATED), artifact_state(LINKED), UnlinkChatArtifact(CHAT_ID, ARTIFACT_ID), PEER
             )

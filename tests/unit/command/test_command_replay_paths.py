@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from ameide_command.application.errors import KeyReusedError
 from ameide_command.domain.commands import CreateArtifact, DeleteChat, SendMessage, StartChat
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import PRIVATE
 from ameide_eventstore import IdempotencyKey, StoredResponse
 from ameide_eventstore.memory import InMemoryEventStore
-from ameide_runtime.errors import FailedPrecondition, NotFound
 from tests.unit.command.command_app import command_app, context, history
 from tests.unit.command.command_builders import OWNER, text_message
 
@@ -52,9 +53,9 @@ async def test_a_retry_that_today_s_state_refuses_still_gets_its_original_answer
         first = await app.chats.send_message(context(OWNER, key="k", request=b"one"), send)
         await app.chats.delete_chat(context(OWNER), DeleteChat(chat.id))
         again = await app.chats.send_message(context(OWNER, key="k", request=b"one"), send)
-        with pytest.raises(FailedPrecondition) as reused:
+        with pytest.raises(KeyReusedError) as reused:
             await app.chats.send_message(context(OWNER, key="k", request=b"two"), send)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             await app.chats.send_message(context(OWNER, key="fresh", request=b"one"), send)
     assert again.replayed
     assert again.response == first.response

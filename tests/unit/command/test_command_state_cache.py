@@ -15,10 +15,10 @@ from ameide_command.domain.commands import (
     SendMessage,
     StartChat,
 )
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import PRIVATE, TEAM
 from ameide_eventstore import StreamState
 from ameide_eventstore.memory import InMemoryEventStore
-from ameide_runtime.errors import NotFound
 from tests.unit.command.command_app import command_app, context, history
 from tests.unit.command.command_builders import OWNER, PEER, chat_state, text_message
 
@@ -113,7 +113,7 @@ class TestExecutorWithCache:
                 context(OWNER), EnsureChatForArtifact(art.artifact_id, "", text_message(), PRIVATE)
             )
             await other.artifacts.delete_artifact(context(OWNER), DeleteArtifact(art.artifact_id))
-            with pytest.raises(NotFound, match="artifact"):
+            with pytest.raises(NotFoundError, match="artifact"):
                 await mine.ensure.ensure_and_send(
                     context(OWNER),
                     EnsureChatForArtifact(art.artifact_id, made.response.threads_id, text_message(), PRIVATE),

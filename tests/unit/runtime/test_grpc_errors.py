@@ -1,10 +1,12 @@
-"""The error interceptor: every error class becomes its documented status with google.rpc details, never UNKNOWN."""
+"""The error step: every shared error class becomes its documented status with google.rpc details, never UNKNOWN.
+
+The command service's own errors (domain, write path, event store) are its table's: tests/unit/command.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -15,19 +17,15 @@ import sqlalchemy.exc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2
 
-from ameide_eventstore import errors as store_errors
 from ameide_runtime import errors
-from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import InvalidToken
 from tests.support.grpc_status import details_of
 from tests.support.inprocess import Running, serving
+from tests.support.probe import CALLER, SERVICE, drain, probe_binding, stream_call, unary_call
 
 pytestmark = pytest.mark.unit
 
-SERVICE = "ameide.test.v1.Probe"
-STREAM_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
-CALLER = (("x-user-id", "u1"), ("x-tenant-id", "t1"))
 
 ERRORS: dict[str, Callable[[], BaseException]] = {
     "invalid": lambda: errors.InvalidArgument(
@@ -41,11 +39,6 @@ ERRORS: dict[str, Callable[[], BaseException]] = {
     "unavailable": lambda: errors.Unavailable("projection behind", retry_after_ms=750),
     "exhausted": lambda: errors.ResourceExhausted("too slow", reason="FELL_BEHIND"),
     "bare": lambda: errors.AmeideError("refused", reason="SOME_RULE"),
-    "concurrency": lambda: store_errors.ConcurrencyError(STREAM_ID, 1, 2),
-    "idempotency": lambda: store_errors.IdempotencyKeyReusedError("k1"),
-    "transient": lambda: store_errors.TransientStoreError("db down"),
-    "duplicate": lambda: store_errors.DuplicateEventError(STREAM_ID),
-    "tenant": lambda: store_errors.TenantMismatchError("other tenant"),
     "sa_operational": lambda: sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused")),
     "psycopg_operational": lambda: psycopg.OperationalError("server closed the connection"),
     "redis_connection": lambda: redis.exceptions.ConnectionError("redis down"),
@@ -67,11 +60,6 @@ EXPECTED: dict[str, tuple[grpc.StatusCode, str]] = {
     "unavailable": (grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE"),
     "exhausted": (grpc.StatusCode.RESOURCE_EXHAUSTED, "FELL_BEHIND"),
     "bare": (grpc.StatusCode.FAILED_PRECONDITION, "SOME_RULE"),
-    "concurrency": (grpc.StatusCode.ABORTED, "CONCURRENT_MODIFICATION"),
-    "idempotency": (grpc.StatusCode.FAILED_PRECONDITION, "IDEMPOTENCY_KEY_REUSED"),
-    "transient": (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE"),
-    "duplicate": (grpc.StatusCode.ABORTED, "DUPLICATE"),
-    "tenant": (grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     "sa_operational": (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE"),
     "psycopg_operational": (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE"),
     "redis_connection": (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE"),
@@ -84,52 +72,11 @@ EXPECTED: dict[str, tuple[grpc.StatusCode, str]] = {
 }
 
 
-def _raise(key: str) -> NoReturn:
-    error = ERRORS[key]()
-    raise error
-
-
-async def _unary(request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-    if request.service == "abort":
-        await context.abort(grpc.StatusCode.OUT_OF_RANGE, "handler aborted")
-    if request.service == "ok":
-        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
-    _raise(request.service)
-
-
-async def _stream(
-    request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
-) -> AsyncIterator[health_pb2.HealthCheckResponse]:
-    yield health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
-    if request.service == "abort":
-        await context.abort(grpc.StatusCode.OUT_OF_RANGE, "handler aborted")
-    if request.service != "ok":
-        _raise(request.service)
-
-
-async def _writer_stream(request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    await context.write(health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING))
-    _raise(request.service)
-
-
-def _add(_servicer: object, server: grpc.aio.Server) -> None:
-    common: dict[str, Any] = {
-        "request_deserializer": health_pb2.HealthCheckRequest.FromString,
-        "response_serializer": health_pb2.HealthCheckResponse.SerializeToString,
-    }
-    handlers = {
-        "Unary": grpc.unary_unary_rpc_method_handler(_unary, **common),
-        "Stream": grpc.unary_stream_rpc_method_handler(_stream, **common),
-        "WriterStream": grpc.unary_stream_rpc_method_handler(_writer_stream, **common),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-
-
 @pytest.fixture(name="server", scope="module")
 async def fixture_server() -> AsyncIterator[Running]:
     """A real grpc.aio server on an ephemeral port serving the probe service through every interceptor."""
     settings = Settings(auth="insecure-headers")
-    async with serving(settings, [ServiceBinding(SERVICE, _add, object())]) as running:
+    async with serving(settings, [probe_binding(ERRORS)]) as running:
         yield running
 
 
@@ -140,35 +87,12 @@ async def fixture_channel(server: Running) -> AsyncIterator[grpc.aio.Channel]:
         yield channel
 
 
-def _unary_call(channel: grpc.aio.Channel, method: str = "Unary") -> Any:
-    return channel.unary_unary(
-        f"/{SERVICE}/{method}",
-        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-        response_deserializer=health_pb2.HealthCheckResponse.FromString,
-    )
-
-
-def _stream_call(channel: grpc.aio.Channel, method: str = "Stream") -> Any:
-    return channel.unary_stream(
-        f"/{SERVICE}/{method}",
-        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-        response_deserializer=health_pb2.HealthCheckResponse.FromString,
-    )
-
-
-async def _drain(call: Any, received: list[object] | None = None) -> int:
-    sink = [] if received is None else received
-    async for message in call:
-        sink.append(message)
-    return len(sink)
-
-
 class TestUnaryMapping:
     @pytest.mark.parametrize("key", sorted(ERRORS))
     async def test_error_maps_to_documented_status(self, channel: grpc.aio.Channel, key: str) -> None:
         """Each error class answers its status code with ErrorInfo(reason, domain) and never UNKNOWN."""
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service=key), metadata=CALLER)
+            await unary_call(channel)(health_pb2.HealthCheckRequest(service=key), metadata=CALLER)
         details = details_of(caught.value)
         assert EXPECTED[key] == (details.code, details.reason)
         assert details.domain == "ameide.threads"
@@ -177,37 +101,30 @@ class TestUnaryMapping:
     async def test_invalid_argument_carries_field_violations(self, channel: grpc.aio.Channel) -> None:
         """InvalidArgument lists every violated field in BadRequest."""
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service="invalid"), metadata=CALLER)
+            await unary_call(channel)(health_pb2.HealthCheckRequest(service="invalid"), metadata=CALLER)
         assert {"title": "too long", "threads_id": "not a UUID"} == details_of(caught.value).field_violations
 
     async def test_unavailable_carries_retry_info(self, channel: grpc.aio.Channel) -> None:
         """Unavailable(retry_after_ms) becomes RetryInfo.retry_delay."""
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service="unavailable"), metadata=CALLER)
+            await unary_call(channel)(health_pb2.HealthCheckRequest(service="unavailable"), metadata=CALLER)
         assert details_of(caught.value).retry_after_ms == 750
-
-    async def test_concurrency_error_names_versions(self, channel: grpc.aio.Channel) -> None:
-        """ConcurrencyError reports the stream and both versions in ErrorInfo metadata."""
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service="concurrency"), metadata=CALLER)
-        expected = {"stream_id": str(STREAM_ID), "expected_version": "1", "actual_version": "2"}
-        assert expected == details_of(caught.value).metadata
 
     async def test_internal_message_is_generic(self, channel: grpc.aio.Channel) -> None:
         """An unexpected error says only "internal error"; the detail stays in the log."""
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service="runtime"), metadata=CALLER)
+            await unary_call(channel)(health_pb2.HealthCheckRequest(service="runtime"), metadata=CALLER)
         assert details_of(caught.value).message == "internal error"
 
     async def test_abort_passes_through(self, channel: grpc.aio.Channel) -> None:
         """A handler's own context.abort keeps its code and message."""
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _unary_call(channel)(health_pb2.HealthCheckRequest(service="abort"), metadata=CALLER)
+            await unary_call(channel)(health_pb2.HealthCheckRequest(service="abort"), metadata=CALLER)
         assert (grpc.StatusCode.OUT_OF_RANGE, "handler aborted") == (caught.value.code(), caught.value.details())
 
     async def test_success_is_untouched(self, channel: grpc.aio.Channel) -> None:
         """A successful handler's reply goes through unchanged."""
-        reply = await _unary_call(channel)(health_pb2.HealthCheckRequest(service="ok"), metadata=CALLER)
+        reply = await unary_call(channel)(health_pb2.HealthCheckRequest(service="ok"), metadata=CALLER)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
     async def test_undecodable_request_is_invalid_argument(self, channel: grpc.aio.Channel) -> None:
@@ -223,38 +140,36 @@ class TestStreamMapping:
     @pytest.mark.parametrize("key", sorted(ERRORS))
     async def test_error_after_first_message_maps(self, channel: grpc.aio.Channel, key: str) -> None:
         """A streaming handler failing mid-stream ends with the mapped status after the sent messages."""
-        call = _stream_call(channel)(health_pb2.HealthCheckRequest(service=key), metadata=CALLER)
+        call = stream_call(channel)(health_pb2.HealthCheckRequest(service=key), metadata=CALLER)
         received: list[object] = []
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _drain(call, received)
+            await drain(call, received)
         assert len(received) == 1
         assert EXPECTED[key] == (details_of(caught.value).code, details_of(caught.value).reason)
 
     async def test_writer_api_stream_maps(self, channel: grpc.aio.Channel) -> None:
         """Handlers using context.write are wrapped too."""
-        call = _stream_call(channel, "WriterStream")(
-            health_pb2.HealthCheckRequest(service="not_found"), metadata=CALLER
-        )
+        call = stream_call(channel, "WriterStream")(health_pb2.HealthCheckRequest(service="not_found"), metadata=CALLER)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _drain(call)
+            await drain(call)
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
     async def test_abort_passes_through(self, channel: grpc.aio.Channel) -> None:
         """A streaming handler's own context.abort keeps its code."""
-        call = _stream_call(channel)(health_pb2.HealthCheckRequest(service="abort"), metadata=CALLER)
+        call = stream_call(channel)(health_pb2.HealthCheckRequest(service="abort"), metadata=CALLER)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _drain(call)
+            await drain(call)
         assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
 
     async def test_complete_stream_is_untouched(self, channel: grpc.aio.Channel) -> None:
         """A stream that ends normally delivers all its messages with OK."""
-        call = _stream_call(channel)(health_pb2.HealthCheckRequest(service="ok"), metadata=CALLER)
-        assert await _drain(call) == 1
+        call = stream_call(channel)(health_pb2.HealthCheckRequest(service="ok"), metadata=CALLER)
+        assert await drain(call) == 1
         assert await call.code() == grpc.StatusCode.OK
 
     async def test_undecodable_request_is_invalid_argument(self, channel: grpc.aio.Channel) -> None:
         """A streaming RPC whose request does not decode answers INVALID_ARGUMENT."""
         raw: Any = channel.unary_stream(f"/{SERVICE}/Stream", request_serializer=None, response_deserializer=None)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _drain(raw(b"\xff\xff\xff\xff", metadata=CALLER))
+            await drain(raw(b"\xff\xff\xff\xff", metadata=CALLER))
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

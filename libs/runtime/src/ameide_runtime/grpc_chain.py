@@ -3,7 +3,8 @@
 In order, outermost first: tracing (trace ids under a non-recording span; OpenTelemetry's own interceptor stays in
 front when spans are recorded), metrics (in flight, then counted and timed by status code), authentication (the
 caller bound to ``ameide_runtime.identity``; a failure answers UNAUTHENTICATED) and error mapping (``grpc_errors``,
-innermost, so the metrics see the mapped status). Health and reflection get only the metrics and error steps.
+the service's own error table first; innermost, so the metrics see the mapped status). Health and reflection get
+only the metrics and error steps.
 
 These were four grpc.aio interceptors. An interceptor runs per call: grpc.aio awaits each one's
 ``intercept_service``, which builds a new method handler around the next, and the call then passes four
@@ -24,7 +25,7 @@ import grpc.aio
 from ameide_runtime import identity
 from ameide_runtime.auth import Authenticate, is_public
 from ameide_runtime.errors import Unauthenticated
-from ameide_runtime.grpc_errors import abort_with, checked_request, tolerant_deserializer
+from ameide_runtime.grpc_errors import ErrorTable, abort_with, checked_request, tolerant_deserializer
 from ameide_runtime.grpc_tracing import TraceIds
 from ameide_runtime.grpc_wrap import StreamBehavior, UnaryBehavior, wrap_handler
 from ameide_runtime.metrics import InFlight, MethodMetrics
@@ -40,14 +41,21 @@ class Chain:
         authenticate: Who is calling, from the call's metadata (None: no authentication, e.g. a health-only server).
         in_flight: Where application RPCs are counted while they run (for a graceful drain).
         trace_ids: The trace-ids step (None: OpenTelemetry's interceptor traces the calls, or nothing does).
+        errors: Each service's own error table, by full service name (``ServiceBinding.errors``).
     """
 
     def __init__(
-        self, *, authenticate: Authenticate | None, in_flight: InFlight | None, trace_ids: TraceIds | None
+        self,
+        *,
+        authenticate: Authenticate | None,
+        in_flight: InFlight | None,
+        trace_ids: TraceIds | None,
+        errors: Mapping[str, ErrorTable] | None = None,
     ) -> None:
         self._authenticate = authenticate
         self._in_flight = in_flight
         self._trace_ids = trace_ids
+        self._errors = dict(errors or {})
 
     def wrap(self, method: str, handler: Handler | None) -> Handler | None:
         """``handler`` of ``method`` (``/package.Service/Method``) with the steps; None stays None (unknown)."""
@@ -57,8 +65,14 @@ class Chain:
             MethodMetrics(method, None if public else self._in_flight),
             None if public else self._authenticate,
             None if public else self._trace_ids,
+            self._errors.get(_service_of(method)),
         )
         return wrap_handler(handler, steps, request_deserializer=tolerant_deserializer)
+
+
+def _service_of(method: str) -> str:
+    """``package.Service`` of ``/package.Service/Method``."""
+    return method.rpartition("/")[0].lstrip("/")
 
 
 async def _admit(authenticate: Authenticate, context: Context) -> None:
@@ -72,18 +86,25 @@ async def _admit(authenticate: Authenticate, context: Context) -> None:
 
 
 class _Steps:
-    __slots__ = ("_authenticate", "_method", "_metrics", "_trace_ids")
+    __slots__ = ("_authenticate", "_errors", "_method", "_metrics", "_trace_ids")
 
     def __init__(
-        self, method: str, metrics: MethodMetrics, authenticate: Authenticate | None, trace_ids: TraceIds | None
+        self,
+        method: str,
+        metrics: MethodMetrics,
+        authenticate: Authenticate | None,
+        trace_ids: TraceIds | None,
+        errors: ErrorTable | None,
     ) -> None:
         self._method = method
         self._metrics = metrics
         self._authenticate = authenticate
         self._trace_ids = trace_ids
+        self._errors = errors
 
     def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
         metrics, method, trace_ids, authenticate = self._metrics, self._method, self._trace_ids, self._authenticate
+        table = self._errors
 
         async def wrapped(request: object, context: Context) -> object:
             if trace_ids is not None:
@@ -97,7 +118,7 @@ class _Steps:
                 except grpc.aio.AbortError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
-                    await abort_with(context, exc, method=method)
+                    await abort_with(context, exc, method=method, table=table)
             except grpc.aio.AbortError:
                 raise
             except BaseException:
@@ -110,6 +131,7 @@ class _Steps:
 
     def stream(self, behavior: StreamBehavior) -> StreamBehavior:
         metrics, method, trace_ids, authenticate = self._metrics, self._method, self._trace_ids, self._authenticate
+        table = self._errors
 
         async def wrapped(request: object, context: Context) -> AsyncIterator[object]:
             if trace_ids is not None:
@@ -124,7 +146,7 @@ class _Steps:
                 except grpc.aio.AbortError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
-                    await abort_with(context, exc, method=method)
+                    await abort_with(context, exc, method=method, table=table)
             except grpc.aio.AbortError:
                 raise
             except BaseException:

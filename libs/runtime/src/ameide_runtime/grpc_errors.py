@@ -1,9 +1,10 @@
 """The one place exceptions become gRPC statuses with ``google.rpc`` details (design.md section 8).
 
 The server's per-call steps (``grpc_chain``) map every handler's errors (single and streaming responses) with
-``abort_with``. The table, in ``describe``: AmeideError subclasses -> their status code; event-store errors ->
-ABORTED / FAILED_PRECONDITION / UNAVAILABLE / NOT_FOUND; driver connection errors (SQLAlchemy, psycopg, Redis,
-OS) -> UNAVAILABLE; a request that does not decode -> INVALID_ARGUMENT; NotImplementedError -> UNIMPLEMENTED; a
+``abort_with``. A deployable's own errors (the command service's domain refusals and event-store errors) are
+mapped by the ``ErrorTable`` its ``ServiceBinding``s carry, consulted first. Then, for every deployable:
+``AmeideError`` subclasses -> their status code; driver connection errors (SQLAlchemy, psycopg, Redis, OS) ->
+UNAVAILABLE; a request that does not decode -> INVALID_ARGUMENT; NotImplementedError -> UNIMPLEMENTED; a
 ``context.abort`` passes through; anything else -> INTERNAL with a generic message, the detail going only to the
 log (with the trace id, which the client also gets in ErrorInfo metadata).
 """
@@ -11,7 +12,7 @@ log (with the trace id, which the client also gets in ErrorInfo metadata).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -26,7 +27,6 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from ameide_eventstore import errors as store_errors
 from ameide_runtime import errors
 from ameide_runtime.grpc_wrap import Deserializer
 from ameide_runtime.tokens import InvalidToken
@@ -49,7 +49,6 @@ _CODES: dict[type[errors.AmeideError], grpc.StatusCode] = {
 
 # Connection-level failures of the stores: the request may well succeed when retried.
 _TRANSIENT: tuple[type[BaseException], ...] = (
-    store_errors.TransientStoreError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.DisconnectionError,
@@ -75,26 +74,18 @@ class ErrorDescription:
     retry_after_ms: int | None = None
 
 
-def _describe_store_error(exc: store_errors.EventStoreError) -> ErrorDescription | None:
-    if isinstance(exc, store_errors.ConcurrencyError):
-        return ErrorDescription(
-            grpc.StatusCode.ABORTED,
-            "the resource was changed concurrently; reload and retry",
-            "CONCURRENT_MODIFICATION",
-            {"stream_id": str(exc.stream_id), "expected_version": str(exc.expected), "actual_version": str(exc.actual)},
-        )
-    if isinstance(exc, store_errors.IdempotencyKeyReusedError):
-        return ErrorDescription(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            "idempotency key was already used with a different request",
-            "IDEMPOTENCY_KEY_REUSED",
-        )
-    if isinstance(exc, store_errors.DuplicateEventError):
-        return ErrorDescription(grpc.StatusCode.ABORTED, "the write conflicted with another one; retry", "DUPLICATE")
-    if isinstance(exc, store_errors.TenantMismatchError):
-        # Another tenant's resource must look absent (no existence leak).
-        return ErrorDescription(grpc.StatusCode.NOT_FOUND, "not found", "NOT_FOUND")
-    return None
+# A deployable's own errors, by class (the most derived entry wins): each entry describes an error of its class.
+ErrorTable = Mapping[type[BaseException], Callable[[Any], ErrorDescription]]
+
+
+def store_unavailable() -> ErrorDescription:
+    """UNAVAILABLE for a store that failed at the connection level: the request may well succeed when retried."""
+    return ErrorDescription(
+        grpc.StatusCode.UNAVAILABLE,
+        "a backing store is unavailable; retry",
+        "STORE_UNAVAILABLE",
+        retry_after_ms=TRANSIENT_RETRY_MS,
+    )
 
 
 def _describe_application_error(exc: BaseException) -> ErrorDescription | None:
@@ -113,14 +104,7 @@ def _describe_application_error(exc: BaseException) -> ErrorDescription | None:
 
 
 def _describe_transient(exc: BaseException) -> ErrorDescription | None:
-    if not isinstance(exc, _TRANSIENT):
-        return None
-    return ErrorDescription(
-        grpc.StatusCode.UNAVAILABLE,
-        "a backing store is unavailable; retry",
-        "STORE_UNAVAILABLE",
-        retry_after_ms=TRANSIENT_RETRY_MS,
-    )
+    return store_unavailable() if isinstance(exc, _TRANSIENT) else None
 
 
 def _describe_input_error(exc: BaseException) -> ErrorDescription | None:
@@ -139,15 +123,16 @@ def _describe_input_error(exc: BaseException) -> ErrorDescription | None:
     return None
 
 
-def _describe_event_store_error(exc: BaseException) -> ErrorDescription | None:
-    return _describe_store_error(exc) if isinstance(exc, store_errors.EventStoreError) else None
+_DESCRIBERS = (_describe_application_error, _describe_transient, _describe_input_error)
 
 
-_DESCRIBERS = (_describe_application_error, _describe_event_store_error, _describe_transient, _describe_input_error)
-
-
-def describe(exc: BaseException) -> ErrorDescription | None:
-    """The client-facing description of ``exc``; ``None`` means unexpected (INTERNAL)."""
+def describe(exc: BaseException, table: ErrorTable | None = None) -> ErrorDescription | None:
+    """The client-facing description of ``exc`` (``table`` first); ``None`` means unexpected (INTERNAL)."""
+    if table:
+        for kind in type(exc).__mro__:
+            entry = table.get(kind)
+            if entry is not None:
+                return entry(exc)
     for describer in _DESCRIBERS:
         description = describer(exc)
         if description is not None:
@@ -197,10 +182,16 @@ def internal_description(exc: BaseException, method: str) -> ErrorDescription:
     return ErrorDescription(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL", metadata)
 
 
-async def abort_with(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException, *, method: str = "?") -> NoReturn:
-    """Abort the RPC with the status ``exc`` maps to."""
+async def abort_with(
+    context: grpc.aio.ServicerContext[Any, Any],
+    exc: BaseException,
+    *,
+    method: str = "?",
+    table: ErrorTable | None = None,
+) -> NoReturn:
+    """Abort the RPC with the status ``exc`` maps to (through ``table`` first)."""
     try:
-        description = describe(exc) or internal_description(exc, method)
+        description = describe(exc, table) or internal_description(exc, method)
     except Exception as failure:  # noqa: BLE001 - mapping must never itself turn into UNKNOWN
         description = internal_description(failure, method)
     status = to_rpc_status(description)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from ameide_runtime.auth import authenticator_for
 from ameide_runtime.grpc_chain import Chain, ChainedServer
+from ameide_runtime.grpc_errors import ErrorTable
 from ameide_runtime.grpc_tracing import recording_interceptor, trace_ids
 from ameide_runtime.metrics import InFlight, start_metrics_server
 from ameide_runtime.settings import Settings
@@ -36,11 +37,15 @@ ShutdownCallback = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class ServiceBinding:
-    """One gRPC service a deployable serves: its full proto name and the generated ``add_*_to_server``."""
+    """One gRPC service a deployable serves: its full proto name, the generated ``add_*_to_server``, its servicer.
+
+    ``errors`` maps the deployable's own errors to statuses (``ameide_runtime.grpc_errors``), before the shared rules.
+    """
 
     full_name: str
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: object
+    errors: ErrorTable | None = None
 
 
 def host_port(host: str, port: int) -> str:
@@ -62,7 +67,12 @@ def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, i
 
 
 def build_server(
-    settings: Settings, *, reuse_port: bool = False, authenticate: bool = True, in_flight: InFlight | None = None
+    settings: Settings,
+    *,
+    reuse_port: bool = False,
+    authenticate: bool = True,
+    in_flight: InFlight | None = None,
+    errors: Mapping[str, ErrorTable] | None = None,
 ) -> grpc.aio.Server:
     """A grpc.aio server whose handlers get, in order: tracing, metrics, auth, errors (see ``grpc_chain``)."""
     recording = recording_interceptor()
@@ -71,7 +81,10 @@ def build_server(
         options=server_options(settings, reuse_port=reuse_port),
     )
     chain = Chain(
-        authenticate=authenticator_for(settings) if authenticate else None, in_flight=in_flight, trace_ids=trace_ids()
+        authenticate=authenticator_for(settings) if authenticate else None,
+        in_flight=in_flight,
+        trace_ids=trace_ids(),
+        errors=errors,
     )
     return ChainedServer(server, chain)
 
@@ -161,7 +174,8 @@ async def serve(
     """Serve ``bindings`` until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
     stop = stop or asyncio.Event()
     in_flight = InFlight()
-    server = build_server(settings, reuse_port=reuse_port, in_flight=in_flight)
+    tables = {b.full_name: b.errors for b in bindings if b.errors is not None}
+    server = build_server(settings, reuse_port=reuse_port, in_flight=in_flight, errors=tables)
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     health_servicer = await add_health_and_reflection(server, [b.full_name for b in bindings])

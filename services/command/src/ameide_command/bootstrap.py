@@ -26,6 +26,7 @@ from ameide_command.application.retries import RetryPolicy
 from ameide_command.application.state_cache import DEFAULT_CAPACITY, StateCache
 from ameide_command.domain.model import AgentPolicy
 from ameide_command.entrypoints import artifact_servicer, chat_servicer
+from ameide_command.entrypoints.errors import COMMAND_ERRORS
 from ameide_command.entrypoints.validation import Limits
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
@@ -107,11 +108,13 @@ async def bootstrap(
                 chat_servicer.SERVICE,
                 threads_service_pb2_grpc.add_ChatCommandServiceServicer_to_server,
                 chat_servicer.ChatCommandServicer(chats, ensure, limits),
+                COMMAND_ERRORS,
             ),
             ServiceBinding(
                 artifact_servicer.SERVICE,
                 artifacts_service_pb2_grpc.add_ArtifactCommandServiceServicer_to_server,
                 artifact_servicer.ArtifactCommandServicer(artifacts, limits),
+                COMMAND_ERRORS,
             ),
         ]
         yield CommandApp(bindings, event_store, chats, artifacts, ensure)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Generic
 
 from ameide_command.application.context import RequestContext
+from ameide_command.application.errors import KeptChangingError, KeyReusedError, WriteRefusedError
 from ameide_command.application.loading import Aggregates, Loader
 from ameide_command.application.plan import Plan, R
 from ameide_command.application.retries import RetryPolicy, StreamLocks
 from ameide_command.application.state_cache import StateCache
+from ameide_command.domain.errors import DomainError
 from ameide_eventstore import (
     ConcurrencyError,
     EventStore,
@@ -32,7 +34,6 @@ from ameide_eventstore import (
     IdempotentWrite,
     StreamAppend,
 )
-from ameide_runtime.errors import Aborted, AmeideError, FailedPrecondition
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,8 @@ class _Command(Generic[R]):
         return [i for i in (*self.chats, *self.artifacts) if i]
 
 
-def key_reused() -> FailedPrecondition:
-    """The error for an idempotency key sent again with a different request."""
-    return FailedPrecondition(
-        "idempotency key was already used with a different request", reason="IDEMPOTENCY_KEY_REUSED"
-    )
+# What makes a command fail for the client (as opposed to a bug): a repeated request is then answered as before.
+_REFUSALS = (DomainError, WriteRefusedError)
 
 
 class Executor:
@@ -102,7 +100,7 @@ class Executor:
         command = _Command(context, self._key(context), decide, response_type, chats, artifacts)
         try:
             return await self._decide_and_append(command)
-        except AmeideError:
+        except _REFUSALS:
             # A retry of a request that succeeded is answered as it was then, whatever today's state says.
             replay = await self._stored(command) if command.key is not None else None
             if replay is None:
@@ -119,10 +117,7 @@ class Executor:
             except ConcurrencyError as conflict:
                 logger.debug("version conflict on %s (attempt %d)", conflict.stream_id, attempt + 1)
                 await asyncio.sleep(self._retry.delay(attempt))
-        raise Aborted(
-            "the chat or artifact kept changing concurrently; retry (with the same idempotency key)",
-            reason="CONCURRENT_MODIFICATION",
-        )
+        raise KeptChangingError
 
     async def _attempt(self, command: _Command[R], *, use_cache: bool = True) -> Outcome[R]:
         if use_cache:
@@ -150,7 +145,7 @@ class Executor:
             return None
         idempotency = command.context.idempotency
         if idempotency is None or stored.request_hash != idempotency.request_hash:
-            raise key_reused()
+            raise KeyReusedError
         return Outcome(command.response_type.FromString(stored.response), replayed=True, expires_at=stored.expires_at)
 
     async def _append(self, command: _Command[R], plan: Plan[R], *, cached: bool) -> Outcome[R]:
@@ -165,7 +160,7 @@ class Executor:
             (self._cache.contend if cached else self._cache.evict)(command.stream_ids)
             raise
         except IdempotencyKeyReusedError as exc:
-            raise key_reused() from exc
+            raise KeyReusedError from exc
         except BaseException:
             self._cache.evict(command.stream_ids)  # the append may or may not have committed
             raise
@@ -189,7 +184,7 @@ def _decide_on_cache(command: _Command[R], cached: Aggregates) -> Plan[R] | None
     """
     try:
         plan = command.decide(cached)
-    except AmeideError:
+    except _REFUSALS:
         return None
     if not plan.appends or not set(command.stream_ids) <= set(plan.states):
         return None

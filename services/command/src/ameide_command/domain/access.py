@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ameide_command.domain.errors import NotFoundError, PermissionDeniedError
 from ameide_command.domain.model import PRIVATE, Actor, ArtifactState, ChatState
-from ameide_runtime.errors import NotFound, PermissionDenied
 
 
 def readable_chat(chat: ChatState | None, actor: Actor, chat_id: str) -> ChatState:
@@ -12,9 +12,9 @@ def readable_chat(chat: ChatState | None, actor: Actor, chat_id: str) -> ChatSta
     PUBLIC chats are readable by id across tenants on the query side only; commands never cross tenants.
     """
     if chat is None or chat.deleted or chat.tenant_id != actor.tenant_id:
-        raise NotFound(f"chat {chat_id} not found")
+        raise NotFoundError(f"chat {chat_id} not found")
     if chat.visibility == PRIVATE and chat.owner_id != actor.user_id:
-        raise NotFound(f"chat {chat_id} not found")
+        raise NotFoundError(f"chat {chat_id} not found")
     return chat
 
 
@@ -27,14 +27,14 @@ def owned_chat(chat: ChatState | None, actor: Actor, chat_id: str) -> ChatState:
     """The chat if the caller owns it; PERMISSION_DENIED for other users who can see it."""
     visible = readable_chat(chat, actor, chat_id)
     if visible.owner_id != actor.user_id:
-        raise PermissionDenied(f"only the owner may change chat {chat_id}", reason="NOT_CHAT_OWNER")
+        raise PermissionDeniedError(f"only the owner may change chat {chat_id}", reason="NOT_CHAT_OWNER")
     return visible
 
 
 def tenant_artifact(artifact: ArtifactState | None, actor: Actor, artifact_id: str) -> ArtifactState:
     """The artifact if it exists, is not deleted and belongs to the caller's tenant (every tenant user reads it)."""
     if artifact is None or artifact.deleted or artifact.tenant_id != actor.tenant_id:
-        raise NotFound(f"artifact {artifact_id} not found")
+        raise NotFoundError(f"artifact {artifact_id} not found")
     return artifact
 
 
@@ -42,5 +42,5 @@ def owned_artifact(artifact: ArtifactState | None, actor: Actor, artifact_id: st
     """The artifact if the caller created it; PERMISSION_DENIED for other users of the tenant."""
     visible = tenant_artifact(artifact, actor, artifact_id)
     if visible.owner_id != actor.user_id:
-        raise PermissionDenied(f"only the owner may delete artifact {artifact_id}", reason="NOT_ARTIFACT_OWNER")
+        raise PermissionDeniedError(f"only the owner may delete artifact {artifact_id}", reason="NOT_ARTIFACT_OWNER")
     return visible

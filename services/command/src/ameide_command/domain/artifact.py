@@ -13,10 +13,10 @@ from ameide_command.domain.commands import (
     UpdateArtifactContent,
     UpdateArtifactMetadata,
 )
+from ameide_command.domain.errors import VersionConflictError
 from ameide_command.domain.model import Actor, ArtifactState, Happened
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as events_pb2
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as types_pb2
-from ameide_runtime.errors import Aborted
 
 
 def create(command: CreateArtifact, actor: Actor) -> events_pb2.ArtifactCreatedEvent:
@@ -40,9 +40,8 @@ def check_version(artifact: ArtifactState, expected: int | None) -> None:
     editor's update.
     """
     if expected is not None and expected != artifact.content_version:
-        raise Aborted(
-            f"artifact {artifact.artifact_id} is at version {artifact.content_version}, not {expected}",
-            reason="VERSION_MISMATCH",
+        raise VersionConflictError(
+            f"artifact {artifact.artifact_id} is at version {artifact.content_version}, not {expected}"
         )
 
 

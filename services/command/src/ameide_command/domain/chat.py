@@ -10,11 +10,11 @@ from google.protobuf.message import Message
 
 from ameide_command.domain import access
 from ameide_command.domain.commands import ChangeVisibility, DeleteChat, RenameChat, SendMessage, StartChat
+from ameide_command.domain.errors import InvalidCommandError, Violation
 from ameide_command.domain.linkmap import LinkMap
 from ameide_command.domain.model import PRIVATE, UNSPECIFIED_VISIBILITY, Actor, ChatState, Happened, Link
 from ameide_core_proto.threads.v1 import threads_events_pb2 as events_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
-from ameide_runtime.errors import FieldViolation, InvalidArgument
 
 
 def start(command: StartChat, actor: Actor) -> events_pb2.ChatCreatedEvent:
@@ -77,7 +77,7 @@ def rename(chat: ChatState | None, command: RenameChat, actor: Actor) -> list[Me
 def change_visibility(chat: ChatState | None, command: ChangeVisibility, actor: Actor) -> list[Message]:
     """Change visibility (owner only); UNSPECIFIED is not a visibility to change to."""
     if command.visibility == UNSPECIFIED_VISIBILITY:
-        raise InvalidArgument(FieldViolation("visibility", "must be PRIVATE, TEAM or PUBLIC"))
+        raise InvalidCommandError(Violation("visibility", "must be PRIVATE, TEAM or PUBLIC"))
     owned = access.owned_chat(chat, actor, command.chat_id)
     if owned.visibility == command.visibility:
         return []

@@ -8,10 +8,10 @@ from google.protobuf.message import Message
 
 from ameide_command.domain import access
 from ameide_command.domain.commands import LinkChatArtifact, UnlinkChatArtifact
+from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import REFERENCED, UNSPECIFIED_RELATION, Actor, ArtifactState, ChatState
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2
 from ameide_core_proto.threads.v1 import threads_events_pb2
-from ameide_runtime.errors import NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ def unlink(
     visible_chat = access.readable_chat(chat, actor, command.chat_id)
     visible_artifact = access.tenant_artifact(artifact, actor, command.artifact_id)
     if visible_artifact.artifact_id not in visible_chat.artifacts:
-        raise NotFound(
+        raise NotFoundError(
             f"chat {command.chat_id} is not linked to artifact {command.artifact_id}", reason="LINK_NOT_FOUND"
         )
     return Decision(
