@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from ameide_runtime.embedded import wheel_binaries
+from ameide_cli.embedded import wheel_binaries
 from tests.support.servers import free_port
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")

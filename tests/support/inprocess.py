@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ameide_runtime.grpc_server import ServiceBinding, ShutdownCallback, serve
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, ServerSettings
 
 
 @dataclasses.dataclass
@@ -28,17 +28,27 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings,
+    auth: AuthSettings,
     bindings: Sequence[ServiceBinding],
     *,
+    server: ServerSettings | None = None,
     on_shutdown: Sequence[ShutdownCallback] = (),
 ) -> AsyncIterator[Running]:
     """Serve ``bindings`` on 127.0.0.1:<ephemeral> until the block ends (then shut down gracefully)."""
-    settings = dataclasses.replace(settings, bind_host="127.0.0.1")
+    settings = dataclasses.replace(server or ServerSettings(), bind_host="127.0.0.1")
     stop = asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
-        serve(settings, bindings, port=0, metrics_port=None, on_shutdown=on_shutdown, ready=bound.set_result, stop=stop)
+        serve(
+            settings,
+            auth,
+            bindings,
+            port=0,
+            metrics_port=None,
+            on_shutdown=on_shutdown,
+            ready=bound.set_result,
+            stop=stop,
+        )
     )
     started: list[asyncio.Future[Any]] = [task, bound]
     await asyncio.wait(started, return_when=asyncio.FIRST_COMPLETED)

@@ -42,7 +42,7 @@ def postgres_server(env_url: str) -> Iterator[str]:
         with PostgresContainer("postgres:16", driver="psycopg") as container:
             yield container.get_connection_url()
         return
-    from ameide_runtime.embedded import EmbeddedPostgres  # noqa: PLC0415 - the last resort
+    from ameide_cli.embedded import EmbeddedPostgres  # noqa: PLC0415 - the last resort
 
     with (
         tempfile.TemporaryDirectory(prefix="ameide-test-pg-") as data_dir,
@@ -64,7 +64,7 @@ def redis_server(env_url: str) -> Iterator[str]:
             host = container.get_container_host_ip()
             yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
         return
-    from ameide_runtime.embedded import EmbeddedRedis  # noqa: PLC0415 - the last resort
+    from ameide_cli.embedded import EmbeddedRedis  # noqa: PLC0415 - the last resort
 
     with (
         tempfile.TemporaryDirectory(prefix="ameide-test-redis-") as data_dir,

@@ -85,7 +85,7 @@ def stores(database_url: str, redis_url: str) -> Iterator[tuple[str, str, dict[s
             "redis": "external" if redis_url else "embedded",
         }
         if not database_url or not redis_url:
-            from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: PLC0415 - only when needed
+            from ameide_cli.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: PLC0415 - only when needed
 
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ameide-bench-")))
             if not database_url:

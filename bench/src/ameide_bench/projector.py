@@ -33,11 +33,11 @@ from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_eventstore import DEFAULT_SHARD_COUNT, ExpectedVersion, NewEvent, StreamAppend
 from ameide_eventstore.postgres import PostgresEventStore
 from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
 from ameide_projector.publishing import QueuedPublisher
 from ameide_projector.runner import ReadModelProjector
-from ameide_runtime.settings import Settings
 
 TENANT = "bench-tenant"
 BATCH = 500  # the projector's default batch size (AMEIDE_PROJECTOR_BATCH_SIZE); 4x while a backlog drains
@@ -187,7 +187,7 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
             await raw.execute("CREATE TABLE bench_raw_messages (LIKE rm_messages INCLUDING ALL)")
             await raw.commit()
             store = PostgresEventStore(engine)
-            publisher = FeedPublisher(Settings(), engine, redis, key_prefix=f"bench:{uuid.uuid4().hex[:8]}:")
+            publisher = FeedPublisher(ProjectorSettings(), engine, redis, key_prefix=f"bench:{uuid.uuid4().hex[:8]}:")
             queue = QueuedPublisher(publisher)  # as the projector's bootstrap wires it
             handler = ReadModelProjector(append_feed=append_feed_entries, publisher=queue)
             chats = [uuid.uuid4() for _ in range(chat_count)]

@@ -35,12 +35,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
+from ameide_query.config import QuerySettings
 from ameide_readmodel.chats import rm_chats
 from ameide_readmodel.feed.entries import FeedUpdate
 from ameide_readmodel.feed.names import chat_feed
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings
 
 TENANT = "bench-tenant"
 SECRET = "bench-streams-secret-0123456789abcdef"  # noqa: S105 - a throwaway dev-mode key
@@ -55,9 +57,11 @@ QUICK_SETTLE_SECONDS = 0.5
 CAUGHT_UP = threads_types_pb2.StreamControl.KIND_CAUGHT_UP
 
 
-def settings() -> Settings:
+def settings() -> QuerySettings:
     """Settings of the benchmark's query server."""
-    return Settings(auth="insecure-headers", token_secret=SECRET, subscriber_queue_size=256, heartbeat_seconds=60)
+    return QuerySettings(
+        auth=AuthSettings(auth="insecure-headers", token_secret=SECRET), subscriber_queue_size=256, heartbeat_seconds=60
+    )
 
 
 # --- the query server (child process) ------------------------------------------------------------------------
@@ -76,7 +80,7 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     config = settings()
     engine = create_async_engine(database_url, pool_size=20, max_overflow=20)
     redis = Redis.from_url(redis_url)
-    codec = TokenCodec(config.token_key())
+    codec = TokenCodec(config.auth.token_key())
     # The subscribers send no consistency token: the pool opens no connection.
     read_pool = ReadPool(database_url, size=1)
     consistency = ConsistencyWaiter(read_pool, codec, wait_ms=config.consistency_wait_ms)
@@ -110,7 +114,7 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     await live.start()
     try:
         await serve_grpc(
-            config, [binding], port=0, metrics_port=None, on_shutdown=[live.stop], stop=stop,
+            config.server, config.auth, [binding], port=0, metrics_port=None, on_shutdown=[live.stop], stop=stop,
             ready=lambda port: print(f"PORT {port}", flush=True),
         )  # fmt: skip
     finally:
@@ -433,7 +437,7 @@ async def run(database_url: str, redis_url: str, *, quick: bool) -> list[Row]:
     async with scratch_database(database_url) as url:
         engine = create_async_engine(url, pool_size=10, max_overflow=10)
         redis = Redis.from_url(redis_url)
-        publisher = FeedPublisher(settings(), engine, redis, key_prefix=prefix)
+        publisher = FeedPublisher(ProjectorSettings(), engine, redis, key_prefix=prefix)
         try:
             chats = await seed_chats(engine, max(counts))
             async with query_server(url, redis_url, prefix) as (target, pid):

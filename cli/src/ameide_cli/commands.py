@@ -7,11 +7,10 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias
 
-from ameide_runtime.settings import Settings
-
 # argparse exposes no public name for the object add_subparsers() returns.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 DelegateMain: TypeAlias = Callable[[list[str]], "int | None"]
-# The deployables' composition roots; the app's shape is the documented duck type (see ameide_cli.serve).
-Bootstrap: TypeAlias = Callable[[Settings], AbstractAsyncContextManager[Any]]
+# The deployables' composition roots, each taking its own settings; the app's shape is the documented duck type
+# (see ameide_cli.serve).
+Bootstrap: TypeAlias = Callable[[Any], AbstractAsyncContextManager[Any]]

@@ -30,8 +30,8 @@ from ameide_cli.dev_output import DevConsole, Endpoints
 from ameide_cli.errors import CliError
 from ameide_cli.supervisor import ChildSpec, Supervisor
 from ameide_pg.urls import sqlalchemy_url
+from ameide_query.config import QuerySettings
 from ameide_runtime.auth import mint_token
-from ameide_runtime.settings import Settings
 from ameide_web.dev_tokens import DEFAULT_TENANT as DEV_TENANT
 from ameide_web.dev_tokens import DEFAULT_USER as DEV_USER
 
@@ -154,7 +154,7 @@ class _WebChildren:
         web_port, health_port, admin_port = dev_env.free_port(), dev_env.free_port(), dev_env.free_port()
         folder = data_dir / "gateway"
         folder.mkdir(exist_ok=True)
-        heartbeat = Settings.from_env(env).heartbeat_seconds
+        heartbeat = QuerySettings.from_env(env).heartbeat_seconds
         config = gateway.GatewayConfig(
             listen_port=ports["web"],
             health_port=health_port,

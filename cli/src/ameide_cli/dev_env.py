@@ -23,8 +23,8 @@ import psycopg
 import redis as redis_sync
 from psycopg import sql
 
+from ameide_cli.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 from ameide_cli.errors import CliError
-from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 
 LOCK_FILE = "dev.lock"
 DATABASE = "ameide"

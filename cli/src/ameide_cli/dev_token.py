@@ -9,7 +9,7 @@ from pathlib import Path
 from ameide_cli.commands import Subparsers
 from ameide_cli.dev_env import load_secrets
 from ameide_runtime.auth import mint_token
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, read
 
 
 def register(subparsers: Subparsers) -> None:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     elif not env.get("AMEIDE_JWT_SECRET") and (args.data_dir / "secrets.json").exists():
         # Tokens for the local `ameide dev` stack work without copying its secret around.
         env["AMEIDE_JWT_SECRET"] = load_secrets(args.data_dir).jwt_secret
-    settings = Settings.from_env(env)
+    settings = read(AuthSettings, env)
     if not settings.jwt_secret:
         from ameide_runtime.settings import SettingsError  # noqa: PLC0415 - the one error raised here
 

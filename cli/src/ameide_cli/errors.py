@@ -35,8 +35,8 @@ def explain(exc: BaseException) -> CliError | None:
     import redis.exceptions  # noqa: PLC0415
     import sqlalchemy.exc  # noqa: PLC0415
 
+    from ameide_cli.embedded import EmbeddedServerError  # noqa: PLC0415
     from ameide_eventstore.errors import TransientStoreError  # noqa: PLC0415
-    from ameide_runtime.embedded import EmbeddedServerError  # noqa: PLC0415
 
     if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError)):
         return CliError(f"cannot reach PostgreSQL (check AMEIDE_DATABASE_URL): {first_line(exc.__cause__ or exc)}")

@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
+from ameide_query.config import QuerySettings
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
 from ameide_readmodel.artifacts import rm_artifacts
@@ -35,7 +37,7 @@ from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.grpc_server import ServiceBinding
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, ServerSettings
 from ameide_runtime.tokens import TokenCodec
 from tests.integration.feed.feed_redis_process import RedisProcess
 from tests.support.inprocess import Running, serving
@@ -79,7 +81,7 @@ class ArtifactStreams(artifacts_service_pb2_grpc.ArtifactQueryServiceServicer):
 class Harness:
     """Everything a live-stream test touches."""
 
-    settings: Settings
+    settings: QuerySettings
     engine: AsyncEngine
     redis_process: RedisProcess
     redis: Redis
@@ -245,15 +247,14 @@ def _update(feed: str, tenant: str, message: ChatUpdate | ArtifactUpdate) -> Fee
 @contextlib.asynccontextmanager
 async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides: Any) -> AsyncIterator[Harness]:
     """Start LiveUpdates, a FeedPublisher and a query gRPC server; stop them at the end."""
-    settings = Settings(
-        auth="insecure-headers",
-        token_secret="streams-test-secret-0123456789",
-        shutdown_grace_seconds=5.0,
+    settings = QuerySettings(
+        server=ServerSettings(shutdown_grace_seconds=5.0),
+        auth=AuthSettings(auth="insecure-headers", token_secret="streams-test-secret-0123456789"),
         **{"heartbeat_seconds": 30.0, **overrides},
     )
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
     redis = Redis.from_url(redis_process.url, socket_timeout=2, socket_connect_timeout=1)
-    codec = TokenCodec(settings.token_key())
+    codec = TokenCodec(settings.auth.token_key())
     read_pool = ReadPool(engine.url.render_as_string(hide_password=False), size=2)
     consistency = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
     live = LiveUpdates(
@@ -266,7 +267,9 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
         key_prefix=prefix,
         poll_interval=0.1,
     )
-    publisher = FeedPublisher(settings, engine, redis, key_prefix=prefix, catchup_interval=0.1, publish_timeout=3.0)
+    publisher = FeedPublisher(
+        ProjectorSettings(), engine, redis, key_prefix=prefix, catchup_interval=0.1, publish_timeout=3.0
+    )
     await live.start()
     await publisher.start()
     bindings = [
@@ -282,7 +285,7 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
         ),
     ]
     try:
-        async with serving(settings, bindings, on_shutdown=[live.stop]) as running:
+        async with serving(settings.auth, bindings, server=settings.server, on_shutdown=[live.stop]) as running:
             yield Harness(settings, engine, redis_process, redis, live, publisher, running, prefix, codec)
     finally:
         await publisher.stop()

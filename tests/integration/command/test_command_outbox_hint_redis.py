@@ -14,6 +14,7 @@ from ameide_command.domain.commands import StartChat
 from ameide_command.domain.model import PRIVATE, Actor
 from ameide_eventstore.postgres import PostgresEventStore
 from ameide_eventstore.sharding import shard_of
+from ameide_runtime.settings import StoreSettings
 from tests.unit.command.command_app import SETTINGS, context
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 async def test_commit_publishes_a_hint_naming_the_shard(engine: AsyncEngine, redis_url: str) -> None:
     """After a commit the command side PUBLISHes the stream's outbox shard on ameide:outbox (Redis is real)."""
-    settings = dataclasses.replace(SETTINGS, redis_url=redis_url)
+    settings = dataclasses.replace(SETTINGS, stores=StoreSettings(redis_url=redis_url))
     client = aioredis.Redis.from_url(redis_url)
     async with client.pubsub() as pubsub:
         await pubsub.subscribe(CHANNEL)

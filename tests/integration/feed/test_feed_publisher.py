@@ -8,17 +8,17 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
 from ameide_readmodel.feed import keys as feed_keys
 from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
 from ameide_readmodel.feed.tables import rm_feed, rm_feed_heads
-from ameide_runtime.settings import Settings
 from tests.integration.feed.feed_redis_process import RedisProcess
 
 pytestmark = pytest.mark.integration
 
-SETTINGS = Settings(feed_maxlen=1000, resume_token_ttl_seconds=3600)
+SETTINGS = ProjectorSettings(feed_maxlen=1000, resume_token_ttl_seconds=3600)
 
 
 def _publisher(engine: AsyncEngine, redis: Redis, prefix: str) -> FeedPublisher:

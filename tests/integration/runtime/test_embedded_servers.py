@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import redis
 
-from ameide_runtime.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
+from ameide_cli.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 
 pytestmark = pytest.mark.integration
 

@@ -13,15 +13,16 @@ from google.protobuf.message import Message
 from ameide_command.application.context import IdempotencyRequest, RequestContext, request_hash
 from ameide_command.application.retries import RetryPolicy
 from ameide_command.bootstrap import CommandApp, bootstrap
+from ameide_command.config import CommandSettings
 from ameide_command.domain import events
 from ameide_command.domain.model import Actor
 from ameide_eventstore import EventStore
 from ameide_eventstore.memory import InMemoryEventStore
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings
 from tests.unit.command.command_builders import T0
 
-SETTINGS = Settings(
-    token_secret="command-tests-token-secret",
+SETTINGS = CommandSettings(
+    auth=AuthSettings(token_secret="command-tests-token-secret"),
     agent_by_kind={"bpmn": "bpmn-assistant"},
     default_agent="general-assistant",
 )

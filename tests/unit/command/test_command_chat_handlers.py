@@ -24,7 +24,7 @@ from tests.unit.command.command_builders import OWNER, PEER, STRANGER, T0, text_
 
 pytestmark = pytest.mark.unit
 
-CODEC = TokenCodec(SETTINGS.token_key())
+CODEC = TokenCodec(SETTINGS.auth.token_key())
 
 
 def token_versions(token: str) -> dict[str, int]:

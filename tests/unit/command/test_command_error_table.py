@@ -25,7 +25,7 @@ from ameide_command.domain.errors import (
 from ameide_command.entrypoints.errors import COMMAND_ERRORS
 from ameide_eventstore import errors as store_errors
 from ameide_runtime import errors
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings
 from tests.support.grpc_status import details_of
 from tests.support.inprocess import Running, serving
 from tests.support.probe import CALLER, drain, probe_binding, stream_call, unary_call
@@ -90,7 +90,7 @@ EXPECTED: dict[str, tuple[grpc.StatusCode, str, str]] = {
 @pytest.fixture(name="server", scope="module")
 async def fixture_server() -> AsyncIterator[Running]:
     """The probe service with the command service's error table, served through every per-call step."""
-    async with serving(Settings(auth="insecure-headers"), [probe_binding(ERRORS, COMMAND_ERRORS)]) as running:
+    async with serving(AuthSettings(auth="insecure-headers"), [probe_binding(ERRORS, COMMAND_ERRORS)]) as running:
         yield running
 
 

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from ameide_runtime.grpc_server import ServiceBinding, serve
 from ameide_runtime.metrics import InFlight
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, ServerSettings
 
 pytestmark = pytest.mark.unit
 
@@ -54,12 +54,13 @@ class _Slow:
 
 @contextlib.asynccontextmanager
 async def _server(slow: _Slow, grace: float) -> AsyncIterator[tuple[str, asyncio.Event, asyncio.Task[None]]]:
-    settings = Settings(auth="insecure-headers", bind_host="127.0.0.1", shutdown_grace_seconds=grace)
+    settings = ServerSettings(bind_host="127.0.0.1", shutdown_grace_seconds=grace)
     stop = asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
         serve(
             settings,
+            AuthSettings(auth="insecure-headers"),
             [ServiceBinding(SERVICE, slow.add, object())],
             port=0,
             metrics_port=None,

@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ameide_runtime import identity
 from ameide_runtime.auth import JwtAuthenticator, mint_token
 from ameide_runtime.grpc_server import ServiceBinding
-from ameide_runtime.settings import Settings, SettingsError
+from ameide_runtime.settings import AuthSettings, SettingsError
 from tests.support.grpc_status import details_of
 from tests.support.inprocess import Running, serving
 
@@ -74,7 +74,7 @@ BINDINGS = [ServiceBinding(SERVICE, _add, object())]
 @pytest.fixture(name="jwt_server", scope="module")
 async def fixture_jwt_server() -> AsyncIterator[Running]:
     """A server accepting HS256, RS256 and ES256 tokens, tenant claim "org"."""
-    settings = Settings(
+    settings = AuthSettings(
         auth="jwt",
         jwt_secret=SECRET,
         jwt_public_key=RSA_PUBLIC,
@@ -88,7 +88,7 @@ async def fixture_jwt_server() -> AsyncIterator[Running]:
 @pytest.fixture(name="ec_server", scope="module")
 async def fixture_ec_server() -> AsyncIterator[Running]:
     """A server accepting only ES256 tokens with an audience and issuer."""
-    settings = Settings(
+    settings = AuthSettings(
         auth="jwt", jwt_public_key=EC_PUBLIC, jwt_algorithms=("ES256",), jwt_audience="threads", jwt_issuer="idp"
     )
     async with serving(settings, BINDINGS) as running:
@@ -98,7 +98,7 @@ async def fixture_ec_server() -> AsyncIterator[Running]:
 @pytest.fixture(name="headers_server", scope="module")
 async def fixture_headers_server() -> AsyncIterator[Running]:
     """A server in insecure-headers mode."""
-    async with serving(Settings(auth="insecure-headers"), BINDINGS) as running:
+    async with serving(AuthSettings(auth="insecure-headers"), BINDINGS) as running:
         yield running
 
 
@@ -285,9 +285,9 @@ class TestConfiguration:
     def test_alg_none_cannot_be_configured(self) -> None:
         """AMEIDE_JWT_ALGORITHMS=none is refused at start, naming the variable."""
         with pytest.raises(SettingsError, match="AMEIDE_JWT_ALGORITHMS"):
-            JwtAuthenticator(Settings(jwt_secret=SECRET, jwt_algorithms=("none",)))
+            JwtAuthenticator(AuthSettings(jwt_secret=SECRET, jwt_algorithms=("none",)))
 
     def test_rs256_needs_public_key(self) -> None:
         """Asymmetric algorithms without a public key are refused at start."""
         with pytest.raises(SettingsError, match="AMEIDE_JWT_PUBLIC_KEY"):
-            JwtAuthenticator(Settings(jwt_secret=SECRET, jwt_algorithms=("RS256",)))
+            JwtAuthenticator(AuthSettings(jwt_secret=SECRET, jwt_algorithms=("RS256",)))

@@ -11,7 +11,7 @@ import pytest
 from ameide_runtime import auth, identity
 from ameide_runtime.auth import LEEWAY_SECONDS, JwtAuthenticator, mint_token
 from ameide_runtime.errors import Unauthenticated
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings
 
 pytestmark = pytest.mark.unit
 
@@ -46,7 +46,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def _authenticator(cache_size: int = 16) -> JwtAuthenticator:
-    return JwtAuthenticator(Settings(jwt_secret=SECRET), cache_size=cache_size)
+    return JwtAuthenticator(AuthSettings(jwt_secret=SECRET), cache_size=cache_size)
 
 
 def test_a_token_is_verified_once_and_its_caller_reused(decodes: list[str]) -> None:

@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2
 
 from ameide_runtime import errors
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings
 from ameide_runtime.tokens import InvalidToken
 from tests.support.grpc_status import details_of
 from tests.support.inprocess import Running, serving
@@ -75,8 +75,7 @@ EXPECTED: dict[str, tuple[grpc.StatusCode, str]] = {
 @pytest.fixture(name="server", scope="module")
 async def fixture_server() -> AsyncIterator[Running]:
     """A real grpc.aio server on an ephemeral port serving the probe service through every interceptor."""
-    settings = Settings(auth="insecure-headers")
-    async with serving(settings, [probe_binding(ERRORS)]) as running:
+    async with serving(AuthSettings(auth="insecure-headers"), [probe_binding(ERRORS)]) as running:
         yield running
 
 

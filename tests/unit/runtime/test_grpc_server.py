@@ -18,14 +18,15 @@ from prometheus_client import REGISTRY
 
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc
 from ameide_runtime.grpc_server import ServiceBinding, run_worker, serve
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, ServerSettings
 from tests.support.inprocess import serving
 
 pytestmark = pytest.mark.unit
 
 CHAT_COMMANDS = threads_service_pb2.DESCRIPTOR.services_by_name["ChatCommandService"].full_name
 ECHO = "ameide.test.v1.Echo"
-SETTINGS = Settings(auth="insecure-headers", grpc_max_message_bytes=64 * 1024, shutdown_grace_seconds=2)
+AUTH = AuthSettings(auth="insecure-headers")
+SERVER = ServerSettings(grpc_max_message_bytes=64 * 1024, shutdown_grace_seconds=2)
 CALLER = (("x-user-id", "u1"), ("x-tenant-id", "t1"))
 
 
@@ -81,19 +82,22 @@ async def _echo_call(target: str, size: int) -> int:
 class TestServe:
     async def test_health_serving_for_server_and_each_service(self) -> None:
         """Health answers SERVING for "" and every binding's full name."""
-        async with serving(SETTINGS, BINDINGS) as server:
+        async with serving(AUTH, BINDINGS, server=SERVER) as server:
             statuses = [await _health(server.target, name) for name in ("", CHAT_COMMANDS, ECHO)]
         assert statuses == [health_pb2.HealthCheckResponse.SERVING] * 3
 
     async def test_reflection_lists_services(self) -> None:
         """Reflection lists every binding plus health and reflection."""
-        async with serving(SETTINGS, BINDINGS) as server:
+        async with serving(AUTH, BINDINGS, server=SERVER) as server:
             listed = await _listed_services(server.target)
         assert {CHAT_COMMANDS, ECHO, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= listed
 
     async def test_unimplemented_rpc_is_unimplemented(self) -> None:
         """An RPC the servicer does not implement answers UNIMPLEMENTED (the generated default)."""
-        async with serving(SETTINGS, BINDINGS) as server, grpc.aio.insecure_channel(server.target) as channel:
+        async with (
+            serving(AUTH, BINDINGS, server=SERVER) as server,
+            grpc.aio.insecure_channel(server.target) as channel,
+        ):
             stub = threads_service_pb2_grpc.ChatCommandServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await stub.CreateChat(threads_service_pb2.CreateChatRequest(), metadata=CALLER)
@@ -101,7 +105,7 @@ class TestServe:
 
     async def test_message_size_limit(self) -> None:
         """Requests above AMEIDE_GRPC_MAX_MESSAGE_BYTES are refused with RESOURCE_EXHAUSTED."""
-        async with serving(SETTINGS, BINDINGS) as server:
+        async with serving(AUTH, BINDINGS, server=SERVER) as server:
             assert await _echo_call(server.target, 1000) == 1000
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await _echo_call(server.target, 100 * 1024)
@@ -115,22 +119,22 @@ class TestServe:
         async def callback() -> None:
             seen.append(await _health(target[0], ""))
 
-        async with serving(SETTINGS, BINDINGS, on_shutdown=[callback]) as server:
+        async with serving(AUTH, BINDINGS, server=SERVER, on_shutdown=[callback]) as server:
             target.append(server.target)
         assert seen == [health_pb2.HealthCheckResponse.NOT_SERVING]
 
     async def test_port_in_use_is_a_clear_error(self) -> None:
         """A second server on a port in use fails to start instead of sharing it."""
-        async with serving(SETTINGS, BINDINGS) as first:
-            settings = dataclasses.replace(SETTINGS, bind_host="127.0.0.1")
+        async with serving(AUTH, BINDINGS, server=SERVER) as first:
+            settings = dataclasses.replace(SERVER, bind_host="127.0.0.1")
             with pytest.raises(OSError, match="cannot listen"):
-                await serve(settings, BINDINGS, port=first.port, metrics_port=None, stop=asyncio.Event())
+                await serve(settings, AUTH, BINDINGS, port=first.port, metrics_port=None, stop=asyncio.Event())
 
     async def test_rpc_metrics_count_by_method_and_code(self) -> None:
         """Handled RPCs are counted by method and status code."""
         labels = {"method": f"/{ECHO}/Echo", "code": "OK"}
         before = REGISTRY.get_sample_value("ameide_rpc_requests_total", labels) or 0.0
-        async with serving(SETTINGS, BINDINGS) as server:
+        async with serving(AUTH, BINDINGS, server=SERVER) as server:
             await _echo_call(server.target, 10)
         assert REGISTRY.get_sample_value("ameide_rpc_requests_total", labels) == before + 1
 
@@ -139,7 +143,7 @@ class TestServe:
 async def _worker(run: Any) -> AsyncIterator[tuple[int, asyncio.Event, asyncio.Task[None]]]:
     stop = asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    settings = dataclasses.replace(SETTINGS, bind_host="127.0.0.1")
+    settings = dataclasses.replace(SERVER, bind_host="127.0.0.1")
     task = asyncio.create_task(
         run_worker(
             settings,

@@ -11,8 +11,9 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 
-from ameide_runtime.settings import Settings, SettingsError
+from ameide_runtime.settings import SettingsError
 from ameide_web.bundle import IMMUTABLE, REVALIDATE, Bundle, BundleError, shipped_directory
+from ameide_web.config import WebSettings
 from ameide_web.dev_tokens import DEFAULT_TENANT, DEFAULT_USER, DevTokens
 from ameide_web.routes import WebApp
 from ameide_web.wire import Request, Response
@@ -118,7 +119,7 @@ def test_health_turns_unavailable_while_draining(bundle: Bundle) -> None:
 
 def test_dev_tokens_are_off_unless_turned_on(bundle: Bundle) -> None:
     """Without AMEIDE_WEB_DEV_TOKENS, /dev/token is just a route of the app: no token is handed out."""
-    settings = Settings.from_env({"AMEIDE_JWT_SECRET": SECRET}, verifies_tokens=False)
+    settings = WebSettings.from_env({"AMEIDE_JWT_SECRET": SECRET})
     assert DevTokens.from_settings(settings) is None
     response = WebApp(bundle).respond(get("/dev/token"))
     assert b"token" not in response.body
@@ -128,12 +129,12 @@ def test_dev_tokens_are_off_unless_turned_on(bundle: Bundle) -> None:
 def test_dev_tokens_need_the_signing_secret() -> None:
     """Turning development tokens on without a secret stops the process with the variable's name."""
     with pytest.raises(SettingsError, match="AMEIDE_WEB_DEV_TOKENS"):
-        Settings.from_env({"AMEIDE_WEB_DEV_TOKENS": "true"}, verifies_tokens=False)
+        WebSettings.from_env({"AMEIDE_WEB_DEV_TOKENS": "true"})
 
 
 def test_dev_token_defaults_to_the_dev_user_and_takes_others(bundle: Bundle) -> None:
     """The token is signed with the services' secret, for the dev user or the one asked for."""
-    settings = Settings.from_env({"AMEIDE_JWT_SECRET": SECRET, "AMEIDE_WEB_DEV_TOKENS": "1"})
+    settings = WebSettings.from_env({"AMEIDE_JWT_SECRET": SECRET, "AMEIDE_WEB_DEV_TOKENS": "1"})
     app = WebApp(bundle, DevTokens.from_settings(settings))
     default = app.respond(get("/dev/token"))
     assert default.status is HTTPStatus.OK
@@ -151,7 +152,7 @@ def test_dev_token_defaults_to_the_dev_user_and_takes_others(bundle: Bundle) -> 
 )
 def test_dev_token_rejects_bad_identities_with_json(bundle: Bundle, query: str, field: str) -> None:
     """Bad user/tenant values: 400 with a JSON error naming the parameter, never a token."""
-    settings = Settings.from_env({"AMEIDE_JWT_SECRET": SECRET, "AMEIDE_WEB_DEV_TOKENS": "true"})
+    settings = WebSettings.from_env({"AMEIDE_JWT_SECRET": SECRET, "AMEIDE_WEB_DEV_TOKENS": "true"})
     response = WebApp(bundle, DevTokens.from_settings(settings)).respond(get(f"/dev/token?{query}"))
     assert response.status is HTTPStatus.BAD_REQUEST
     assert header(response, "Content-Type") == "application/json"

@@ -27,7 +27,7 @@ import jwt
 
 from ameide_runtime import identity
 from ameide_runtime.errors import Unauthenticated
-from ameide_runtime.settings import Settings, SettingsError
+from ameide_runtime.settings import AuthSettings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _metadata_value(metadata: Sequence[tuple[str, str | bytes]], key: str) -> st
 class JwtAuthenticator:
     """Verifies bearer JWTs according to the settings."""
 
-    def __init__(self, settings: Settings, *, cache_size: int = VERIFIED_CACHE_SIZE) -> None:
+    def __init__(self, settings: AuthSettings, *, cache_size: int = VERIFIED_CACHE_SIZE) -> None:
         algorithms = tuple(settings.jwt_algorithms)
         unknown = [a for a in algorithms if a not in _KNOWN_ALGORITHMS]
         if not algorithms or unknown:
@@ -188,7 +188,7 @@ def headers_authenticator(metadata: Sequence[tuple[str, str | bytes]]) -> identi
     return identity.Identity(user_id=_checked_id(user_id, "x-user-id"), tenant_id=_checked_id(tenant_id, "x-tenant-id"))
 
 
-def authenticator_for(settings: Settings) -> Authenticate:
+def authenticator_for(settings: AuthSettings) -> Authenticate:
     """The authenticator of the configured mode (announcing insecure-headers loudly)."""
     if settings.auth == "insecure-headers":
         logger.warning(

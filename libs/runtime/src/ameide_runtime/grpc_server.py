@@ -28,7 +28,7 @@ from ameide_runtime.grpc_chain import Chain, ChainedServer
 from ameide_runtime.grpc_errors import ErrorTable
 from ameide_runtime.grpc_tracing import recording_interceptor, trace_ids
 from ameide_runtime.metrics import InFlight, start_metrics_server
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import AuthSettings, ServerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def host_port(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, int]]:
+def server_options(settings: ServerSettings, *, reuse_port: bool) -> list[tuple[str, int]]:
     """Channel options: message size limits, and SO_REUSEPORT only when asked for."""
     return [
         ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
@@ -67,21 +67,24 @@ def server_options(settings: Settings, *, reuse_port: bool) -> list[tuple[str, i
 
 
 def build_server(
-    settings: Settings,
+    settings: ServerSettings,
+    auth: AuthSettings | None,
     *,
     reuse_port: bool = False,
-    authenticate: bool = True,
     in_flight: InFlight | None = None,
     errors: Mapping[str, ErrorTable] | None = None,
 ) -> grpc.aio.Server:
-    """A grpc.aio server whose handlers get, in order: tracing, metrics, auth, errors (see ``grpc_chain``)."""
+    """A grpc.aio server whose handlers get, in order: tracing, metrics, auth, errors (see ``grpc_chain``).
+
+    Without ``auth`` no call is authenticated (a health-only server).
+    """
     recording = recording_interceptor()
     server = grpc.aio.server(
         interceptors=[recording] if recording is not None else None,
         options=server_options(settings, reuse_port=reuse_port),
     )
     chain = Chain(
-        authenticate=authenticator_for(settings) if authenticate else None,
+        authenticate=authenticator_for(auth) if auth is not None else None,
         in_flight=in_flight,
         trace_ids=trace_ids(),
         errors=errors,
@@ -161,7 +164,8 @@ def _metrics(port: int | None, host: str) -> Iterator[None]:
 
 
 async def serve(
-    settings: Settings,
+    settings: ServerSettings,
+    auth: AuthSettings,
     bindings: Sequence[ServiceBinding],
     *,
     port: int,
@@ -175,7 +179,7 @@ async def serve(
     stop = stop or asyncio.Event()
     in_flight = InFlight()
     tables = {b.full_name: b.errors for b in bindings if b.errors is not None}
-    server = build_server(settings, reuse_port=reuse_port, in_flight=in_flight, errors=tables)
+    server = build_server(settings, auth, reuse_port=reuse_port, in_flight=in_flight, errors=tables)
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     health_servicer = await add_health_and_reflection(server, [b.full_name for b in bindings])
@@ -193,7 +197,7 @@ async def serve(
 
 
 async def run_worker(
-    settings: Settings,
+    settings: ServerSettings,
     run: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
     *,
     service_name: str,
@@ -205,7 +209,7 @@ async def run_worker(
 ) -> None:
     """Run ``run(stop)`` beside a health-only gRPC server; a crash of ``run`` turns health NOT_SERVING and raises."""
     stop = stop or asyncio.Event()
-    server = build_server(settings, reuse_port=reuse_port, authenticate=False)
+    server = build_server(settings, None, reuse_port=reuse_port)
     health_servicer = await add_health_and_reflection(server, [service_name])
     bound = bind(server, settings.bind_host, health_port)
     with _metrics(metrics_port, settings.bind_host), _stop_on_signals(stop):

@@ -26,7 +26,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ameide_runtime.settings import Settings
+from ameide_runtime.settings import ServerSettings
 from ameide_runtime.telemetry_export import sampler_from_env, span_processors
 from ameide_runtime.telemetry_sql import instrument_sql
 
@@ -82,7 +82,7 @@ class TextFormatter(logging.Formatter):
         return f"{text} [trace={trace_id}]" if trace_id and record.levelno >= logging.WARNING else text
 
 
-def configure_logging(settings: Settings, service: str) -> None:
+def configure_logging(settings: ServerSettings, service: str) -> None:
     """Send every log record to stderr in the configured format (``AMEIDE_LOG_FORMAT``, ``AMEIDE_LOG_LEVEL``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if settings.log_format == "json" else TextFormatter())
@@ -99,7 +99,7 @@ def configure_logging(settings: Settings, service: str) -> None:
 def configure_tracing(service: str, environ: Mapping[str, str], *, trace_file: str = "") -> TracerProvider:
     """Install the process's tracer provider once; record and export spans only when an exporter is configured.
 
-    ``OTEL_SERVICE_NAME`` overrides ``service``; ``trace_file`` is ``Settings.trace_file`` (``AMEIDE_TRACE_FILE``).
+    ``OTEL_SERVICE_NAME`` overrides ``service``; ``trace_file`` is ``AMEIDE_TRACE_FILE`` (``ServerSettings``).
     """
     if "provider" in _state:
         return _state["provider"]

@@ -1,4 +1,4 @@
-"""Composition root of the command deployable: Settings -> engine, event store, handlers, servicers, bindings.
+"""Composition root of the command deployable: CommandSettings -> engine, event store, handlers, servicers, bindings.
 
 ``ameide serve command`` enters ``bootstrap(settings)`` and serves ``app.bindings``. Tests pass overrides
 (``event_store=InMemoryEventStore()``, ``clock=...``, ``id_factory=...``) and call the handlers directly.
@@ -24,6 +24,7 @@ from ameide_command.application.ensure_handler import EnsureHandler
 from ameide_command.application.executor import AfterCommit, Executor
 from ameide_command.application.retries import RetryPolicy
 from ameide_command.application.state_cache import DEFAULT_CAPACITY, StateCache
+from ameide_command.config import CommandSettings
 from ameide_command.domain.model import AgentPolicy
 from ameide_command.entrypoints import artifact_servicer, chat_servicer
 from ameide_command.entrypoints.errors import COMMAND_ERRORS
@@ -33,7 +34,6 @@ from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
 from ameide_eventstore import EventStore
 from ameide_eventstore.postgres import ConnectionPool, PostgresEventStore
 from ameide_runtime.grpc_server import ServiceBinding
-from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import TokenCodec
 
 # Connections kept per process: enough for the append + load + idempotency reads of many concurrent RPCs. The
@@ -58,7 +58,7 @@ class CommandApp:
 
 @asynccontextmanager
 async def bootstrap(
-    settings: Settings,
+    settings: CommandSettings,
     *,
     event_store: EventStore | None = None,
     clock: Clock | None = None,
@@ -74,7 +74,7 @@ async def bootstrap(
     """
     async with AsyncExitStack() as stack:
         if event_store is None:
-            url = settings.require_database()
+            url = settings.stores.require_database()
             engine = create_async_engine(url, pool_size=ENGINE_POOL_SIZE, max_overflow=POOL_OVERFLOW)
             stack.push_async_callback(engine.dispose)
             pool = ConnectionPool(url, size=POOL_SIZE + POOL_OVERFLOW)
@@ -82,8 +82,8 @@ async def bootstrap(
             event_store = PostgresEventStore(engine, shard_count=settings.outbox_shards, pool=pool)
             publish_hints = True if publish_hints is None else publish_hints
         after_commit: AfterCommit | None = None
-        if publish_hints and settings.redis_url:
-            hint = OutboxHint(aioredis.Redis.from_url(settings.redis_url), shard_count=settings.outbox_shards)
+        if publish_hints and settings.stores.redis_url:
+            hint = OutboxHint(aioredis.Redis.from_url(settings.stores.redis_url), shard_count=settings.outbox_shards)
             stack.push_async_callback(hint.close)
             after_commit = hint
         executor = Executor(
@@ -95,7 +95,7 @@ async def bootstrap(
         )
         deps = Deps(
             executor=executor,
-            tokens=TokenCodec(settings.token_key()),
+            tokens=TokenCodec(settings.auth.token_key()),
             clock=clock or utc_now,
             new_id=id_factory or uuid.uuid4,
             agents=AgentPolicy(by_kind=dict(settings.agent_by_kind), default=settings.default_agent),

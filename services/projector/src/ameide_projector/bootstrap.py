@@ -1,4 +1,4 @@
-"""Composition root of the projector deployable: Settings -> engine, Redis, feed publisher, outbox consumer.
+"""Composition root of the projector deployable: ProjectorSettings -> engine, Redis, feed publisher, outbox consumer.
 
 ``ameide serve projector`` enters ``bootstrap(settings)`` and awaits ``app.run(stop_event)``: the consumer claims
 outbox shards and applies batches through ``ReadModelProjector`` until the event is set; feed entries reach Redis
@@ -16,13 +16,13 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.publisher import FeedPublisher
 from ameide_projector.feed.writer import append_feed_entries
 from ameide_projector.observability import OutboxSampler, PrometheusConsumerMetrics
 from ameide_projector.publishing import QueuedPublisher
 from ameide_projector.runner import ReadModelProjector
 from ameide_projector.wake import OutboxWake
-from ameide_runtime.settings import Settings
 
 # One connection per batch in flight, the publisher's, and headroom for the one-by-one poison search.
 POOL_SIZE = 4
@@ -61,7 +61,7 @@ class ProjectorApp:
 
 @asynccontextmanager
 async def bootstrap(
-    settings: Settings,
+    settings: ProjectorSettings,
     *,
     engine: AsyncEngine | None = None,
     redis: aioredis.Redis | None = None,
@@ -71,10 +71,12 @@ async def bootstrap(
     """Build the projector app; everything opened here is closed on exit, in reverse order."""
     async with AsyncExitStack() as stack:
         if engine is None:
-            engine = create_async_engine(settings.require_database(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+            engine = create_async_engine(
+                settings.stores.require_database(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
             stack.push_async_callback(engine.dispose)
         if redis is None:
-            redis = aioredis.Redis.from_url(settings.redis_url)
+            redis = aioredis.Redis.from_url(settings.stores.redis_url)
             stack.push_async_callback(redis.aclose)
         publisher = FeedPublisher(settings, engine, redis)
         queue = QueuedPublisher(publisher)

@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ameide_eventstore import EventStore, RecordedEvent
 from ameide_eventstore.postgres import PostgresEventStore
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed.writer import append_feed_entries
 from ameide_projector.read_model import blue_green
 from ameide_projector.runner import ReadModelProjector
-from ameide_runtime.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +176,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch-size", type=int, default=2000, help="events per replay transaction")
     parser.add_argument("--keep-old", action="store_true", help="keep the replaced tables in rm_retired_<n>")
     args = parser.parse_args(argv)
-    settings = Settings.from_env(os.environ)
-    logging.basicConfig(level=settings.log_level)
-    report = asyncio.run(rebuild(settings.require_database(), batch_size=args.batch_size, keep_old=args.keep_old))
+    settings = ProjectorSettings.from_env(os.environ)
+    logging.basicConfig(level=settings.server.log_level)
+    report = asyncio.run(
+        rebuild(settings.stores.require_database(), batch_size=args.batch_size, keep_old=args.keep_old)
+    )
     sys.stdout.write(
         f"rebuilt the read model from {report.events} events in {report.seconds:.1f}s "
         f"({report.skipped} skipped, {report.reconciled_streams} streams reconciled at the swap)\n"

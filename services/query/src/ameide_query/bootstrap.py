@@ -1,4 +1,4 @@
-"""Composition root of the query deployable: Settings -> engine, Redis, handlers, live updates, servicers, bindings.
+"""Composition root of the query deployable: QuerySettings -> pools, Redis, handlers, live updates, servicers.
 
 ``ameide serve query`` enters ``bootstrap(settings)`` and serves ``app.bindings``; ``app.on_shutdown`` ends live
 streams with a resumable UNAVAILABLE. The query service only reads (``AMEIDE_QUERY_DATABASE_URL`` may point at a
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
+from ameide_query.config import QuerySettings
 from ameide_query.entrypoints import artifact_servicer, chat_servicer
 from ameide_query.reads.artifacts import ArtifactReads
 from ameide_query.reads.chats import ChatReads
@@ -24,7 +25,6 @@ from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
 from ameide_query.views.db import ReadPool
 from ameide_runtime.grpc_server import ServiceBinding
-from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import TokenCodec
 
 # Connections per process: unary reads hold a read-pool connection for one or two statements; the engine serves
@@ -47,7 +47,7 @@ class QueryApp:
 
 @asynccontextmanager
 async def bootstrap(
-    settings: Settings,
+    settings: QuerySettings,
     *,
     engine: AsyncEngine | None = None,
     redis: aioredis.Redis | None = None,
@@ -59,12 +59,12 @@ async def bootstrap(
             engine = create_async_engine(settings.read_database_url(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
             stack.push_async_callback(engine.dispose)
         if redis is None:
-            redis = aioredis.Redis.from_url(settings.redis_url)
+            redis = aioredis.Redis.from_url(settings.stores.redis_url)
             stack.push_async_callback(redis.aclose)
         if read_pool is None:
             read_pool = ReadPool(settings.read_database_url(), size=READ_POOL_SIZE)
             stack.push_async_callback(read_pool.close)
-        codec = TokenCodec(settings.token_key())
+        codec = TokenCodec(settings.auth.token_key())
         waiter = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
         chats = ChatReads(read_pool, codec, waiter)
         artifacts = ArtifactReads(read_pool, codec, waiter)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from ameide_runtime.auth import MAX_ID_CHARS, mint_token
-from ameide_runtime.settings import Settings
+from ameide_web.config import WebSettings
 from ameide_web.wire import Response
 
 DEFAULT_USER = "dev-user"
@@ -32,7 +32,7 @@ class DevTokens:
     issuer: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DevTokens | None:
+    def from_settings(cls, settings: WebSettings) -> DevTokens | None:
         """The minter when development tokens are on, else ``None``."""
         if not settings.web_dev_tokens:
             return None

@@ -12,8 +12,8 @@ import logging
 import signal
 from pathlib import Path
 
-from ameide_runtime.settings import Settings
 from ameide_web.bundle import Bundle, shipped_directory
+from ameide_web.config import WebSettings
 from ameide_web.dev_tokens import DevTokens
 from ameide_web.routes import WebApp
 from ameide_web.wire import MAX_HEAD_BYTES, Response, WireError, encode, read_request
@@ -95,16 +95,16 @@ class WebServer:
                 return
 
 
-def load_app(settings: Settings) -> WebApp:
+def load_app(settings: WebSettings) -> WebApp:
     """The app for these settings: the configured (or shipped) bundle, development tokens when turned on."""
     directory = Path(settings.web_static_dir) if settings.web_static_dir else shipped_directory()
     return WebApp(Bundle.load(directory), DevTokens.from_settings(settings))
 
 
-async def serve(settings: Settings, app: WebApp | None = None) -> None:
+async def serve(settings: WebSettings, app: WebApp | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
     app = app or load_app(settings)
-    server = WebServer(app, settings.bind_host, settings.web_port)
+    server = WebServer(app, settings.server.bind_host, settings.web_port)
     await server.start()
     logger.info(
         "web serving %d files from %s on %s:%d%s",
@@ -119,6 +119,6 @@ async def serve(settings: Settings, app: WebApp | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    logger.info("web shutting down (grace %.0fs)", settings.shutdown_grace_seconds)
-    await server.shutdown(settings.shutdown_grace_seconds)
+    logger.info("web shutting down (grace %.0fs)", settings.server.shutdown_grace_seconds)
+    await server.shutdown(settings.server.shutdown_grace_seconds)
     logger.info("web stopped")

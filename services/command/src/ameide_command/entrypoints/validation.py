@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
+from ameide_command.config import CommandSettings
 from ameide_command.domain.model import RELATIONS, VISIBILITIES, Relation, Visibility
 from ameide_runtime.errors import FieldViolation, InvalidArgument
-from ameide_runtime.settings import Settings
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_KEY_CHARS = 128
@@ -35,7 +35,7 @@ class Limits:
     max_labels: int = 64
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: CommandSettings) -> Limits:
         """The limits configured by ``AMEIDE_MAX_*``."""
         return cls(
             max_title_chars=settings.max_title_chars,

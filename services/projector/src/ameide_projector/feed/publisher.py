@@ -22,10 +22,10 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_projector.config import ProjectorSettings
 from ameide_projector.feed import store
 from ameide_readmodel.feed import keys
 from ameide_readmodel.feed.entries import FeedEntry
-from ameide_runtime.settings import Settings
 
 _log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class FeedPublisher:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ProjectorSettings,
         engine: AsyncEngine,
         redis: Redis,
         *,

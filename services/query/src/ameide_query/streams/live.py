@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_query.config import QuerySettings
 from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
@@ -23,7 +24,6 @@ from ameide_query.streams.source import EntrySource
 from ameide_readmodel.feed import keys
 from ameide_runtime import identity
 from ameide_runtime.errors import Unavailable
-from ameide_runtime.settings import Settings
 from ameide_runtime.tokens import TokenCodec
 
 _SHUTDOWN_RETRY_MS = 500
@@ -43,7 +43,7 @@ class LiveUpdates:
     def __init__(
         self,
         *,
-        settings: Settings,
+        settings: QuerySettings,
         engine: AsyncEngine,
         redis: Redis,
         codec: TokenCodec,
