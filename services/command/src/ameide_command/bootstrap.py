@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ameide_command.adapters.outbox_hint import OutboxHint
@@ -34,6 +33,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
 from ameide_eventstore import EventStore
 from ameide_eventstore.postgres import ConnectionPool, PostgresEventStore
 from ameide_runtime.grpc_server import ServiceBinding
+from ameide_runtime.redis_client import redis_client
 from ameide_runtime.tokens import TokenCodec
 
 # Connections kept per process: enough for the append + load + idempotency reads of many concurrent RPCs. The
@@ -83,7 +83,7 @@ async def bootstrap(
             publish_hints = True if publish_hints is None else publish_hints
         after_commit: AfterCommit | None = None
         if publish_hints and settings.stores.redis_url:
-            hint = OutboxHint(aioredis.Redis.from_url(settings.stores.redis_url), shard_count=settings.outbox_shards)
+            hint = OutboxHint(redis_client(settings.stores.redis_url), shard_count=settings.outbox_shards)
             stack.push_async_callback(hint.close)
             after_commit = hint
         executor = Executor(

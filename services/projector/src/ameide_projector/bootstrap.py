@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ameide_eventstore.postgres.outbox import PostgresOutboxConsumer
@@ -23,6 +23,7 @@ from ameide_projector.observability import OutboxSampler, PrometheusConsumerMetr
 from ameide_projector.publishing import QueuedPublisher
 from ameide_projector.runner import ReadModelProjector
 from ameide_projector.wake import OutboxWake
+from ameide_runtime.redis_client import redis_client
 
 # One connection per batch in flight, the publisher's, and headroom for the one-by-one poison search.
 POOL_SIZE = 4
@@ -64,7 +65,7 @@ async def bootstrap(
     settings: ProjectorSettings,
     *,
     engine: AsyncEngine | None = None,
-    redis: aioredis.Redis | None = None,
+    redis: Redis | None = None,
     worker_id: str | None = None,
     poll_interval: float | None = None,
 ) -> AsyncIterator[ProjectorApp]:
@@ -76,7 +77,7 @@ async def bootstrap(
             )
             stack.push_async_callback(engine.dispose)
         if redis is None:
-            redis = aioredis.Redis.from_url(settings.stores.redis_url)
+            redis = redis_client(settings.stores.redis_url)
             stack.push_async_callback(redis.aclose)
         publisher = FeedPublisher(settings, engine, redis)
         queue = QueuedPublisher(publisher)

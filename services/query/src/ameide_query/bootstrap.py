@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
@@ -25,6 +25,7 @@ from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
 from ameide_query.views.db import ReadPool
 from ameide_runtime.grpc_server import ServiceBinding
+from ameide_runtime.redis_client import redis_client
 from ameide_runtime.tokens import TokenCodec
 
 # Connections per process: unary reads hold a read-pool connection for one or two statements; the engine serves
@@ -50,7 +51,7 @@ async def bootstrap(
     settings: QuerySettings,
     *,
     engine: AsyncEngine | None = None,
-    redis: aioredis.Redis | None = None,
+    redis: Redis | None = None,
     read_pool: ReadPool | None = None,
 ) -> AsyncIterator[QueryApp]:
     """Build the query app; everything opened here is closed on exit, in reverse order."""
@@ -59,7 +60,7 @@ async def bootstrap(
             engine = create_async_engine(settings.read_database_url(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
             stack.push_async_callback(engine.dispose)
         if redis is None:
-            redis = aioredis.Redis.from_url(settings.stores.redis_url)
+            redis = redis_client(settings.stores.redis_url)
             stack.push_async_callback(redis.aclose)
         if read_pool is None:
             read_pool = ReadPool(settings.read_database_url(), size=READ_POOL_SIZE)
