@@ -78,14 +78,14 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     from ameide_runtime.tokens import TokenCodec  # noqa: PLC0415 - child process only
 
     config = settings()
-    engine = create_async_engine(database_url, pool_size=20, max_overflow=20)
+    pool = ReadPool(database_url, size=40, timeout=30)
     redis = Redis.from_url(redis_url)
     codec = TokenCodec(config.auth.token_key())
     # The subscribers send no consistency token: the pool opens no connection.
     read_pool = ReadPool(database_url, size=1)
     consistency = ConsistencyWaiter(read_pool, codec, wait_ms=config.consistency_wait_ms)
     live = LiveUpdates(
-        settings=config, engine=engine, redis=redis, codec=codec, access=access, consistency=consistency,
+        settings=config, db=pool, redis=redis, codec=codec, access=access, consistency=consistency,
         key_prefix=prefix,
     )  # fmt: skip
 
@@ -119,7 +119,7 @@ async def serve(database_url: str, redis_url: str, prefix: str) -> None:
         )  # fmt: skip
     finally:
         await read_pool.close()
-        await engine.dispose()
+        await pool.close()
         await redis.aclose()
 
 

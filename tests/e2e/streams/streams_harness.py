@@ -29,6 +29,7 @@ from ameide_projector.feed.writer import append_feed_entries
 from ameide_query.config import QuerySettings
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_query.views.db import ReadPool
 from ameide_readmodel.artifacts import rm_artifacts
 from ameide_readmodel.chats import rm_chats
 from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
@@ -256,10 +257,11 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
     redis = Redis.from_url(redis_process.url, socket_timeout=2, socket_connect_timeout=1)
     codec = TokenCodec(settings.auth.token_key())
     read_pool = ReadPool(engine.url.render_as_string(hide_password=False), size=2)
+    pool = ReadPool(engine.url.render_as_string(hide_password=False), size=12, timeout=30)
     consistency = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
     live = LiveUpdates(
         settings=settings,
-        engine=engine,
+        db=pool,
         redis=redis,
         codec=codec,
         access=access,
@@ -291,6 +293,7 @@ async def harness(engine: AsyncEngine, redis_process: RedisProcess, **overrides:
         await publisher.stop()
         await live.stop()
         await read_pool.close()
+        await pool.close()
         await redis.aclose()
 
 

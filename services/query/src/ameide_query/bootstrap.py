@@ -2,7 +2,7 @@
 
 ``ameide serve query`` enters ``bootstrap(settings)`` and serves ``app.bindings``; ``app.on_shutdown`` ends live
 streams with a resumable UNAVAILABLE. The query service only reads (``AMEIDE_QUERY_DATABASE_URL`` may point at a
-replica). Tests may pass their own ``engine`` / ``redis``.
+replica). Tests may pass their own ``redis`` / pools.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
+from ameide_pg.pool import DEFAULT_TIMEOUT_SECONDS
 from ameide_query.config import QuerySettings
 from ameide_query.entrypoints import artifact_servicer, chat_servicer
 from ameide_query.reads.artifacts import ArtifactReads
@@ -28,11 +28,11 @@ from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.redis_client import redis_client
 from ameide_runtime.tokens import TokenCodec
 
-# Connections per process: unary reads hold a read-pool connection for one or two statements; the engine serves
-# the live streams, which borrow a connection only to check access and poll heads.
+# Connections per process: unary reads hold a read-pool connection for one or two statements; the live streams
+# borrow one of their own pool's only to check access, poll heads and fill gaps (so a burst of subscriptions
+# never queues the unary reads behind it), and give up after DEFAULT_TIMEOUT_SECONDS (UNAVAILABLE).
 READ_POOL_SIZE = 16
-POOL_SIZE = 4
-POOL_OVERFLOW = 8
+STREAM_POOL_SIZE = 12
 
 
 @dataclass(slots=True)
@@ -50,27 +50,27 @@ class QueryApp:
 async def bootstrap(
     settings: QuerySettings,
     *,
-    engine: AsyncEngine | None = None,
     redis: Redis | None = None,
     read_pool: ReadPool | None = None,
+    stream_pool: ReadPool | None = None,
 ) -> AsyncIterator[QueryApp]:
     """Build the query app; everything opened here is closed on exit, in reverse order."""
     async with AsyncExitStack() as stack:
-        if engine is None:
-            engine = create_async_engine(settings.read_database_url(), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
-            stack.push_async_callback(engine.dispose)
         if redis is None:
             redis = redis_client(settings.stores.redis_url)
             stack.push_async_callback(redis.aclose)
         if read_pool is None:
             read_pool = ReadPool(settings.read_database_url(), size=READ_POOL_SIZE)
             stack.push_async_callback(read_pool.close)
+        if stream_pool is None:
+            stream_pool = ReadPool(settings.read_database_url(), size=STREAM_POOL_SIZE, timeout=DEFAULT_TIMEOUT_SECONDS)
+            stack.push_async_callback(stream_pool.close)
         codec = TokenCodec(settings.auth.token_key())
         waiter = ConsistencyWaiter(read_pool, codec, wait_ms=settings.consistency_wait_ms)
         chats = ChatReads(read_pool, codec, waiter)
         artifacts = ArtifactReads(read_pool, codec, waiter)
         live = LiveUpdates(
-            settings=settings, engine=engine, redis=redis, codec=codec, access=access, consistency=waiter
+            settings=settings, db=stream_pool, redis=redis, codec=codec, access=access, consistency=waiter
         )
         await live.start()
         stack.push_async_callback(live.stop)

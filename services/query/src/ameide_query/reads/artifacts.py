@@ -66,7 +66,7 @@ class ArtifactReads:
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
-            if chat_id is not None and await access.read_chat(conn, caller, chat_id) is None:
+            if chat_id is not None and await access.readable_chat(conn, caller, chat_id) is None:
                 raise NotFound(f"chat {chat_id} not found", reason="CHAT_NOT_FOUND")
             page = await artifacts.list_artifacts(
                 conn, caller, kind=request.kind, chat_id=chat_id, after=after, limit=limit
@@ -88,7 +88,7 @@ class ArtifactReads:
         after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
-            if await access.read_artifact(conn, caller, artifact_id) is None:
+            if await access.readable_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
             page = await artifacts.artifact_chats(conn, caller, artifact_id, after=after, limit=limit)
         reply = svc.GetArtifactChatsResponse(threads=[c.message() for c in page.rows], total_count=page.total)
@@ -106,7 +106,7 @@ class ArtifactReads:
         after = keyset(tokens.position(request.page_token), int)
         await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
-            if await access.read_artifact(conn, caller, artifact_id) is None:
+            if await access.readable_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
             page = await artifacts.history(conn, artifact_id, after_version=after[0] if after else 0, limit=limit)
         entries = [e.message() for e in page.rows]

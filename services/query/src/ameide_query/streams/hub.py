@@ -15,12 +15,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 from prometheus_client import Gauge
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_pg.pool import ConnectionPool
 from ameide_query.streams import reads
 from ameide_query.streams.subscription import Subscription
 from ameide_query.streams.wake import ReaderWake
@@ -49,7 +49,7 @@ class FeedHub:
     def __init__(
         self,
         redis: Redis,
-        engine: AsyncEngine,
+        db: ConnectionPool,
         *,
         key_prefix: str = keys.KEY_PREFIX,
         block_ms: int = 1000,
@@ -57,7 +57,7 @@ class FeedHub:
         poll_interval: float = 0.5,
     ) -> None:
         self._redis = redis
-        self._engine = engine
+        self._db = db
         self._prefix = key_prefix
         self._block_ms = block_ms
         self._read_count = count
@@ -204,9 +204,9 @@ class FeedHub:
     async def _read_range(self, feed_key: str, *, after: int, upto: int) -> list[FeedEntry]:
         """Entries ``after < seq <= upto`` from rm_feed (empty on error: subscribers then fetch themselves)."""
         try:
-            async with self._engine.connect() as conn:
+            async with self._db.connection() as conn:
                 found = await reads.entries(conn, feed_key, after=after, upto=upto, limit=_MAX_GAP_FILL)
-        except (SQLAlchemyError, OSError) as exc:
+        except (psycopg.Error, OSError) as exc:
             _log.warning("live reader could not read rm_feed: %s", exc)
             return []
         return found
@@ -227,9 +227,9 @@ class FeedHub:
     async def _poll_db(self) -> None:
         """Offer what rm_feed has beyond each followed feed's last entry (the Redis-less path)."""
         try:
-            async with self._engine.connect() as conn:
+            async with self._db.connection() as conn:
                 found = await reads.heads(conn, list(self._subs))
-        except (SQLAlchemyError, OSError) as exc:
+        except (psycopg.Error, OSError) as exc:
             _log.warning("live reader could not poll rm_feed_heads: %s", exc)
             return
         for feed_key, head in found.items():

@@ -7,25 +7,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_pg.pool import Conn
 from ameide_readmodel.feed.names import artifact_feed, chat_feed
 from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import Identity
 
 Update = threads_service_pb2.ChatUpdate | artifacts_service_pb2.ArtifactUpdate
-Readable = Callable[[AsyncConnection, Identity, uuid.UUID], Awaitable[object | None]]
+Readable = Callable[[Conn, Identity, uuid.UUID], Awaitable[object | None]]
 
 
 class AccessRules(Protocol):
     """The read rules of design.md section 5 (``ameide_query.views.access``): a row when readable, else None."""
 
-    async def readable_chat(self, conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> object | None:
+    async def readable_chat(self, conn: Conn, caller: Identity, threads_id: uuid.UUID) -> object | None:
         """The chat if ``caller`` may read it."""
 
-    async def readable_artifact(self, conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> object | None:
+    async def readable_artifact(self, conn: Conn, caller: Identity, artifact_id: uuid.UUID) -> object | None:
         """The artifact if ``caller`` may read it."""
 
 

@@ -9,10 +9,10 @@ from typing import Any, cast
 
 import grpc.aio
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
+from ameide_pg.pool import ConnectionPool
 from ameide_query.config import QuerySettings
 from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams.checks import SharedChecks
@@ -44,7 +44,7 @@ class LiveUpdates:
         self,
         *,
         settings: QuerySettings,
-        engine: AsyncEngine,
+        db: ConnectionPool,
         redis: Redis,
         codec: TokenCodec,
         access: AccessRules,
@@ -56,11 +56,11 @@ class LiveUpdates:
     ) -> None:
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
             raise ValueError("LiveUpdates needs a Redis client with decode_responses=False (payloads are bytes)")
-        self._hub = FeedHub(redis, engine, key_prefix=key_prefix, poll_interval=poll_interval)
+        self._hub = FeedHub(redis, db, key_prefix=key_prefix, poll_interval=poll_interval)
         self._deps = StreamDeps(
-            engine=engine,
+            db=db,
             hub=self._hub,
-            source=EntrySource(redis, engine, self._hub, key_prefix=key_prefix),
+            source=EntrySource(redis, db, self._hub, key_prefix=key_prefix),
             codec=codec,
             renderer=Renderer(codec),
             ttl_seconds=settings.resume_token_ttl_seconds,

@@ -1,44 +1,48 @@
-"""SQL reads of the durable feed for live streams: heads and ranges of ``rm_feed``."""
+"""SQL reads of the durable feed for live streams: heads and ranges of ``rm_feed`` (on a read-pool connection)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ameide_pg.pool import Conn
+from ameide_pg.statements import compiled
 from ameide_readmodel.feed.entries import FeedEntry
 
-_HEAD = text("SELECT seq FROM rm_feed_heads WHERE feed_key = :feed_key")
+_HEAD = compiled(text("SELECT seq FROM rm_feed_heads WHERE feed_key = :feed_key"))
 
-_HEADS = text("SELECT feed_key, seq FROM rm_feed_heads WHERE feed_key = ANY(CAST(:feed_keys AS text[]))")
+_HEADS = compiled(text("SELECT feed_key, seq FROM rm_feed_heads WHERE feed_key = ANY(CAST(:feed_keys AS text[]))"))
 
-_RANGE = text(
-    """
+_RANGE = compiled(
+    text(
+        """
     SELECT seq, tenant_id, payload, occurred_at FROM rm_feed
     WHERE feed_key = :feed_key AND seq > :after AND seq <= :upto
     ORDER BY seq LIMIT :limit
     """
+    )
 )
 
 
-async def head(conn: AsyncConnection, feed_key: str) -> int:
+async def head(conn: Conn, feed_key: str) -> int:
     """The latest sequence of a feed (0 when it has none yet)."""
-    value = (await conn.execute(_HEAD, {"feed_key": feed_key})).scalar_one_or_none()
-    return int(value) if value is not None else 0
+    row = await (await conn.execute(_HEAD, {"feed_key": feed_key})).fetchone()
+    return int(row.seq) if row is not None else 0
 
 
-async def heads(conn: AsyncConnection, feed_keys: Sequence[str]) -> dict[str, int]:
+async def heads(conn: Conn, feed_keys: Sequence[str]) -> dict[str, int]:
     """The latest sequences of several feeds (feeds without entries are absent)."""
     if not feed_keys:
         return {}
-    result = await conn.execute(_HEADS, {"feed_keys": list(feed_keys)})
-    return {str(row.feed_key): int(row.seq) for row in result}
+    rows = await (await conn.execute(_HEADS, {"feed_keys": list(feed_keys)})).fetchall()
+    return {str(row.feed_key): int(row.seq) for row in rows}
 
 
-async def entries(conn: AsyncConnection, feed_key: str, *, after: int, upto: int, limit: int) -> list[FeedEntry]:
+async def entries(conn: Conn, feed_key: str, *, after: int, upto: int, limit: int) -> list[FeedEntry]:
     """Retained entries of a feed with ``after < seq <= upto``, oldest first, at most ``limit``."""
-    result = await conn.execute(_RANGE, {"feed_key": feed_key, "after": after, "upto": upto, "limit": limit})
+    params = {"feed_key": feed_key, "after": after, "upto": upto, "limit": limit}
+    rows = await (await conn.execute(_RANGE, params)).fetchall()
     return [
         FeedEntry(
             feed_key=feed_key,
@@ -47,5 +51,5 @@ async def entries(conn: AsyncConnection, feed_key: str, *, after: int, upto: int
             occurred_at=row.occurred_at,
             seq=int(row.seq),
         )
-        for row in result
+        for row in rows
     ]

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_types_pb2
+from ameide_pg.pool import ConnectionPool
 from ameide_query.streams import reads
 from ameide_query.streams.checks import CheckResult, SharedChecks
 from ameide_query.streams.hub import FeedHub
@@ -41,7 +41,7 @@ HEARTBEAT_JITTER = 0.25
 class StreamDeps:
     """What every session shares (owned by ``LiveUpdates``)."""
 
-    engine: AsyncEngine
+    db: ConnectionPool
     hub: FeedHub
     source: EntrySource
     codec: TokenCodec
@@ -72,7 +72,7 @@ class Session:
 
     async def run(self, resume_token: str) -> AsyncIterator[Update]:
         """The stream's updates (raises the documented errors)."""
-        async with self._deps.engine.connect() as conn:
+        async with self._deps.db.connection() as conn:
             if await self._kind.readable(conn, self._caller, self._id) is None:
                 raise self._kind.not_found(self._id)
             head = await reads.head(conn, self._feed)
@@ -181,7 +181,7 @@ class Session:
             sub.note_head(found.head)
 
     async def _read_access(self, *, with_head: bool) -> CheckResult:
-        async with self._deps.engine.connect() as conn:
+        async with self._deps.db.connection() as conn:
             readable = await self._kind.readable(conn, self._caller, self._id)
             head = await reads.head(conn, self._feed) if with_head else 0
         return CheckResult(readable=readable is not None, head=head)

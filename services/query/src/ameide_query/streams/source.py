@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_pg.pool import ConnectionPool
 from ameide_query.streams import reads
 from ameide_query.streams.hub import FeedHub
 from ameide_readmodel.feed import keys
@@ -26,9 +26,9 @@ _REPLICA_WAIT = 0.05
 class EntrySource:
     """Reads feed entries for replay and gap filling."""
 
-    def __init__(self, redis: Redis, engine: AsyncEngine, hub: FeedHub, *, key_prefix: str = keys.KEY_PREFIX) -> None:
+    def __init__(self, redis: Redis, db: ConnectionPool, hub: FeedHub, *, key_prefix: str = keys.KEY_PREFIX) -> None:
         self._redis = redis
-        self._engine = engine
+        self._db = db
         self._hub = hub
         self._prefix = key_prefix
 
@@ -44,7 +44,7 @@ class EntrySource:
             if cached:
                 return cached
         for _ in range(_REPLICA_RETRIES):
-            async with self._engine.connect() as conn:
+            async with self._db.connection() as conn:
                 stored = await reads.entries(conn, feed_key, after=after, upto=upto, limit=limit)
             if stored and stored[0].seq == after + 1:
                 return _contiguous(stored, after)

@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
@@ -65,21 +64,11 @@ def _artifact_if_readable(row: Any, caller: Identity) -> ArtifactRow | None:  # 
     return artifact if can_read_artifact(artifact, caller) else None
 
 
-async def readable_chat(conn: AsyncConnection, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
+async def readable_chat(conn: Conn, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
     """The chat if ``caller`` may read it, else ``None`` (unknown, deleted, another tenant's, or private)."""
-    return _chat_if_readable((await conn.execute(_CHAT, {"id": threads_id})).first(), caller)
-
-
-async def readable_artifact(conn: AsyncConnection, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
-    """The artifact (without content) if ``caller`` may read it, else ``None``."""
-    return _artifact_if_readable((await conn.execute(_ARTIFACT, {"id": artifact_id})).first(), caller)
-
-
-async def read_chat(conn: Conn, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
-    """``readable_chat`` on a read-pool connection."""
     return _chat_if_readable(await (await conn.execute(_CHAT_SQL, {"id": threads_id})).fetchone(), caller)
 
 
-async def read_artifact(conn: Conn, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
-    """``readable_artifact`` on a read-pool connection."""
+async def readable_artifact(conn: Conn, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
+    """The artifact (without content) if ``caller`` may read it, else ``None``."""
     return _artifact_if_readable(await (await conn.execute(_ARTIFACT_SQL, {"id": artifact_id})).fetchone(), caller)

@@ -41,7 +41,7 @@ def _for_reads(conn: Conn) -> None:
 
 
 class ReadPool(ConnectionPool):
-    """Up to ``size`` read connections (named-tuple rows); a request waits as long as it takes for one."""
+    """Up to ``size`` read connections (named-tuple rows); a caller waits up to ``timeout`` seconds (None: no limit)."""
 
-    def __init__(self, url: str, *, size: int) -> None:
-        super().__init__(url, size=size, timeout=None, configure=_for_reads)
+    def __init__(self, url: str, *, size: int, timeout: float | None = None) -> None:
+        super().__init__(url, size=size, timeout=timeout, configure=_for_reads)
