@@ -1,4 +1,4 @@
-"""Migration 0002 and the projector's table definitions describe the same tables (the rebuild relies on it)."""
+"""The migrations and ameide_readmodel's table definitions describe the same tables (the rebuild relies on it)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ _INDEXES = text(
     "SELECT tablename, indexname, replace(indexdef, schemaname || '.', '') FROM pg_indexes "
     "WHERE schemaname = :schema AND tablename LIKE 'rm\\_%' AND tablename NOT LIKE 'rm\\_feed%' ORDER BY 1, 2"
 )
+# Column order, not ordinal_position itself: a column a migration dropped leaves a gap in the live table's numbers
+# (0004 moved the search document off rm_chats), so a column added later has another number than in a fresh table.
 _COLUMNS = text(
-    "SELECT table_name, column_name, data_type, is_nullable, generation_expression, ordinal_position "
+    "SELECT table_name, column_name, data_type, is_nullable, generation_expression, "
+    "row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position) AS position "
     "FROM information_schema.columns WHERE table_schema = :schema AND table_name LIKE 'rm\\_%' "
     "AND table_name NOT LIKE 'rm\\_feed%' ORDER BY 1, 6"
 )
