@@ -69,9 +69,9 @@ def settings() -> QuerySettings:
 
 async def serve(database_url: str, redis_url: str, prefix: str) -> None:
     """Serve StreamChatUpdates until stdin closes; print ``PORT <n>`` once listening."""
-    from ameide_query.reads.common import ConsistencyWaiter  # noqa: PLC0415 - child process only
     from ameide_query.streams import LiveUpdates  # noqa: PLC0415 - child process only
     from ameide_query.views import access  # noqa: PLC0415 - child process only
+    from ameide_query.views.consistency import ConsistencyWaiter  # noqa: PLC0415 - child process only
     from ameide_query.views.db import ReadPool  # noqa: PLC0415 - child process only
     from ameide_runtime.grpc_server import ServiceBinding  # noqa: PLC0415 - child process only
     from ameide_runtime.grpc_server import serve as serve_grpc  # noqa: PLC0415 - child process only

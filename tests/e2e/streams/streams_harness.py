@@ -29,13 +29,12 @@ from ameide_projector.feed.writer import append_feed_entries
 from ameide_query.config import QuerySettings
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_readmodel.artifacts import rm_artifacts
 from ameide_readmodel.chats import rm_chats
 from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
 from ameide_readmodel.feed.names import artifact_feed, chat_feed
-from ameide_query.reads.common import ConsistencyWaiter
-from ameide_query.views.db import ReadPool
 from ameide_runtime import resume
 from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.settings import AuthSettings, ServerSettings

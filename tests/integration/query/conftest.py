@@ -10,7 +10,7 @@ import pytest
 
 from ameide_query.reads.artifacts import ArtifactReads
 from ameide_query.reads.chats import ChatReads
-from ameide_query.reads.common import ConsistencyWaiter
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_runtime.identity import Identity, reset_current, set_current
 from ameide_runtime.tokens import TokenCodec

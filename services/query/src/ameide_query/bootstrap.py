@@ -20,9 +20,9 @@ from ameide_query.config import QuerySettings
 from ameide_query.entrypoints import artifact_servicer, chat_servicer
 from ameide_query.reads.artifacts import ArtifactReads
 from ameide_query.reads.chats import ChatReads
-from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams import LiveUpdates
 from ameide_query.views import access
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_runtime.grpc_server import ServiceBinding
 from ameide_runtime.redis_client import redis_client

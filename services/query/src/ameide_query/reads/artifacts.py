@@ -7,8 +7,9 @@ import uuid
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as svc
 from ameide_query import paging
-from ameide_query.reads.common import ConsistencyWaiter, keyset, optional_id, parse_id, position
+from ameide_query.reads.common import keyset, optional_id, parse_id, position
 from ameide_query.views import access, artifacts
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_readmodel.feed.names import artifact_feed
 from ameide_readmodel.wire import artifact_view

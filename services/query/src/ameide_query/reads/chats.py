@@ -10,9 +10,10 @@ import uuid
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_query import paging
 from ameide_query.reads.chat_filter import binding, chat_filter
-from ameide_query.reads.common import ConsistencyWaiter, keyset, parse_id, position
+from ameide_query.reads.common import keyset, parse_id, position
 from ameide_query.views import chats, messages, search
 from ameide_query.views.chats import ChatFilterValues
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
 from ameide_readmodel.feed.names import chat_feed
 from ameide_readmodel.wire import fill_chat

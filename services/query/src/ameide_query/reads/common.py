@@ -1,22 +1,15 @@
-"""What every query handler needs: id parsing, keyset values in tokens, and the read-your-writes wait."""
+"""What every query handler needs: id parsing and keyset values in tokens.
+
+The read-your-writes wait is ``ameide_query.views.consistency.ConsistencyWaiter``, shared with the live streams.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 import uuid
 from typing import Any
 
-from ameide_query.views.consistency import applied_versions
-from ameide_query.views.db import ReadPool
-from ameide_runtime import consistency
-from ameide_runtime.errors import FieldViolation, InvalidArgument, Unavailable
-from ameide_runtime.tokens import InvalidToken, TokenCodec
-
-# Polling the applied versions: start fast (the projector usually needs a few ms), back off to this.
-_MAX_POLL_SECONDS = 0.05
-_RETRY_AFTER_MS = 250
+from ameide_runtime.errors import FieldViolation, InvalidArgument
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -75,39 +68,3 @@ def position(*values: object) -> list[Any]:
         else:
             out.append(value)
     return out
-
-
-class ConsistencyWaiter:
-    """Waits (bounded) until the read model has applied the stream versions a consistency token names."""
-
-    def __init__(self, db: ReadPool, codec: TokenCodec, *, wait_ms: int) -> None:
-        self._db = db
-        self._codec = codec
-        self._wait_seconds = wait_ms / 1000
-
-    async def wait(self, token: str, *, field: str = "consistency_token") -> None:
-        """Return once every named stream is applied; UNAVAILABLE (with a retry hint) after the bounded wait."""
-        if not token:
-            return
-        try:
-            needed = consistency.decode(self._codec, token)
-        except InvalidToken as exc:
-            raise InvalidArgument(FieldViolation(field, "not a valid consistency token")) from exc
-        if not needed:
-            return
-        deadline = time.monotonic() + self._wait_seconds
-        delay = 0.002
-        while True:
-            async with self._db.connection() as conn:
-                applied = await applied_versions(conn, needed.keys())
-            if all(applied.get(stream, 0) >= version for stream, version in needed.items()):
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Unavailable(
-                    "the read model has not caught up with this write yet; retry shortly",
-                    reason="NOT_YET_CONSISTENT",
-                    retry_after_ms=_RETRY_AFTER_MS,
-                )
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, _MAX_POLL_SECONDS)

@@ -14,13 +14,13 @@ from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_pg.pool import ConnectionPool
 from ameide_query.config import QuerySettings
-from ameide_query.reads.common import ConsistencyWaiter
 from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
 from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.session import HEARTBEAT_JITTER, Session, StreamDeps
 from ameide_query.streams.source import EntrySource
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_readmodel.feed import keys
 from ameide_runtime import identity
 from ameide_runtime.errors import Unavailable
