@@ -8,10 +8,11 @@ import uuid
 import pytest
 from google.protobuf.message import Message
 
-from ameide_cli.legacy import state
 from ameide_cli.legacy.plan import ARTIFACT_LINKS, CHAT_LINKS, Planned, StreamPlan, StreamType
 from ameide_cli.legacy.report import Report
 from ameide_cli.legacy.writer import StreamWriter
+from ameide_command.application.loading import load_stream, read_stream
+from ameide_command.application.recording import dump, evolve
 from ameide_command.domain import events, links
 from ameide_command.domain.commands import LinkChatArtifact, UnlinkChatArtifact
 from ameide_command.domain.model import CREATED, REFERENCED, Actor, ArtifactState, ChatState
@@ -65,8 +66,8 @@ async def _import(store: InMemoryEventStore, *, with_link: bool) -> Report:
 async def _command_side(store: InMemoryEventStore, decide: str) -> None:
     """Link or unlink the pair as the command service does: decided by the domain, both streams in one append."""
     heads = await store.load_states([CHAT, ARTIFACT])
-    chat = await state.current(store, heads[CHAT])
-    artifact = await state.current(store, heads[ARTIFACT])
+    chat = await load_stream(store, heads[CHAT])
+    artifact = await load_stream(store, heads[ARTIFACT])
     assert isinstance(chat, ChatState)
     assert isinstance(artifact, ArtifactState)
     actor = Actor(USER, TENANT)
@@ -76,17 +77,17 @@ async def _command_side(store: InMemoryEventStore, decide: str) -> None:
         decision = links.unlink(chat, artifact, UnlinkChatArtifact(str(CHAT), str(ARTIFACT)), actor)
     metadata = {"user_id": USER, "tenant_id": TENANT, "occurred_at": T0.isoformat()}
     appends = []
-    sides: list[tuple[StreamType, state.State, list[Message]]] = [
+    sides: list[tuple[StreamType, ChatState | ArtifactState, list[Message]]] = [
         ("chat", chat, decision.chat_events),
         ("artifact", artifact, decision.artifact_events),
     ]
     for stream_type, before, payloads in sides:
         current, new = before, []
         for payload in payloads:
-            current = state.evolve(stream_type, current, payload, T0, USER)
+            current = evolve(stream_type, current, payload, T0, USER)
             new.append(NewEvent(uuid.uuid4(), events.type_name(payload), payload.SerializeToString(), 1, metadata))
         stream_id = CHAT if stream_type == "chat" else ARTIFACT
-        appends.append(StreamAppend(stream_id, stream_type, TENANT, heads[stream_id].version, new, state.dump(current)))
+        appends.append(StreamAppend(stream_id, stream_type, TENANT, heads[stream_id].version, new, dump(current)))
     await store.append(appends)
 
 
@@ -94,7 +95,7 @@ async def _links(store: InMemoryEventStore) -> tuple[list[int], list[int]]:
     """The relation types of the link events stored on the chat stream and on the artifact stream."""
     found: dict[uuid.UUID, list[int]] = {CHAT: [], ARTIFACT: []}
     for stream_id, kind in ((CHAT, chat_ev.ArtifactAssociatedEvent), (ARTIFACT, art_ev.ArtifactChatLinkedEvent)):
-        for recorded in await state.read_all(store, stream_id):
+        for recorded in await read_stream(store, stream_id):
             payload = events.decode(recorded.event_type, recorded.payload)
             if isinstance(payload, kind):
                 found[stream_id].append(payload.relation_type)

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
-from ameide_cli.legacy import state
-from ameide_cli.legacy.plan import StreamType
+from ameide_cli.legacy.artifact_links import links_of
 from ameide_cli.legacy.views import Annotation, Version
+from ameide_command.application.loading import occurred_at, read_stream
+from ameide_command.application.recording import evolve
 from ameide_command.domain import events
 from ameide_command.domain.model import ArtifactState, ChatState
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_events
@@ -33,23 +34,22 @@ class StoreView:
 
     async def _events(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
         if self._cached is None or self._cached[0] != stream_id:
-            self._cached = (stream_id, await state.read_all(self._store, stream_id))
+            self._cached = (stream_id, await read_stream(self._store, stream_id))
         return self._cached[1]
 
     async def _payloads(self, stream_id: uuid.UUID) -> list[tuple[RecordedEvent, Message]]:
         decoded = [(event, events.decode(event.event_type, event.payload)) for event in await self._events(stream_id)]
         return [(event, payload) for event, payload in decoded if payload is not None]
 
-    async def _fold(self, stream_id: uuid.UUID) -> state.State:
+    async def _fold(self, stream_id: uuid.UUID) -> ChatState | ArtifactState | None:
+        """Every stored event folded by the command side's rules (no snapshot: the importer's own view)."""
         recorded = await self._events(stream_id)
         if not recorded:
             return None
-        current: state.State = None
-        stream_type: StreamType = "chat" if recorded[0].stream_type == "chat" else "artifact"
+        current: ChatState | ArtifactState | None = None
+        stream_type = recorded[0].stream_type
         for event, payload in await self._payloads(stream_id):
-            current = state.evolve(
-                stream_type, current, payload, state.occurred_at(event), event.metadata.get("user_id", "")
-            )
+            current = evolve(stream_type, current, payload, occurred_at(event), event.metadata.get("user_id", ""))
         return current
 
     async def chat(self, chat_id: uuid.UUID, owner: str) -> types_pb2.Chat | None:
@@ -95,7 +95,7 @@ class StoreView:
             tenant_id=folded.tenant_id,
         )
         # The artifact's decision state does not keep its chats: its link events tell.
-        relations = state.links_of(payload for _, payload in await self._payloads(artifact_id))
+        relations = links_of(payload for _, payload in await self._payloads(artifact_id))
         view.threads_ids.extend(relations)
         for chat_id, relation in relations.items():
             view.threads_refs.add(threads_id=chat_id, relation_type=relation)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from ameide_cli.legacy import canonical, documents, state
+from ameide_cli.legacy import canonical, documents
 from ameide_cli.legacy.chats import VISIBILITY, choose_messages
 from ameide_cli.legacy.checks import Checks
 from ameide_cli.legacy.parts import map_message
@@ -31,6 +31,7 @@ from ameide_cli.legacy.source import LegacySource, of_chat, of_document, on_docu
 from ameide_cli.legacy.store_view import StoreView
 from ameide_cli.legacy.text import Notes, fit
 from ameide_cli.legacy.views import View
+from ameide_command.application.loading import load_stream
 from ameide_command.domain.model import ArtifactState
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types_pb2
 from ameide_eventstore import EventStore, StreamState
@@ -69,7 +70,7 @@ async def _shown_version(store: EventStore, head: StreamState) -> int:
     """The version a view shows once it reflects the stream: an artifact's counts content/metadata changes only."""
     if head.stream_type == "chat":
         return head.version
-    folded = await state.current(store, head)
+    folded = await load_stream(store, head)
     return folded.content_version if isinstance(folded, ArtifactState) else head.version
 
 

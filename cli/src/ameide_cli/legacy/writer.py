@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ameide_cli.legacy import state
+from ameide_cli.legacy.artifact_links import linked_chats
 from ameide_cli.legacy.plan import Planned, StreamPlan
 from ameide_cli.legacy.report import Report
-from ameide_command.domain.events import SCHEMA_VERSION, type_name
-from ameide_command.domain.model import ChatState
+from ameide_command.application.loading import load_stream, read_stream
+from ameide_command.application.recording import dump, evolve, new_event
+from ameide_command.domain.model import ArtifactState, ChatState
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2
 from ameide_core_proto.threads.v1 import threads_events_pb2
 from ameide_eventstore import (
@@ -129,7 +130,7 @@ class StreamWriter:
         for planned in plan.events:
             if planned.event_id not in pending_ids:
                 self._mark(planned, "already")
-        current = None if head is None else await state.current(self._store, head)
+        current = None if head is None else await load_stream(self._store, head)
         linked = await self._linked_chats(head, missing)
         return self._build(plan, 0 if head is None else head.version, current, linked, missing)
 
@@ -141,7 +142,7 @@ class StreamWriter:
         adds_links = any(isinstance(p.payload, artifacts_events_pb2.ArtifactChatLinkedEvent) for p in missing)
         if head is None or not adds_links:
             return set()
-        return await state.linked_chats(self._store, head.stream_id)
+        return await linked_chats(self._store, head.stream_id)
 
     async def _missing(self, plan: StreamPlan, head: StreamState | None) -> list[Planned]:
         if head is None:
@@ -154,11 +155,16 @@ class StreamWriter:
             stored = await self._store.read_stream(plan.stream_id, from_version=version, limit=1)
             if stored and stored[0].event_id == last and (not self._incremental or version == plan.rows):
                 return list(plan.events[version:])
-        stored_ids = {event.event_id for event in await state.read_all(self._store, plan.stream_id)}
+        stored_ids = {event.event_id for event in await read_stream(self._store, plan.stream_id)}
         return [planned for planned in plan.events if planned.event_id not in stored_ids]
 
     def _build(
-        self, plan: StreamPlan, version: int, current: state.State, linked: set[str], missing: list[Planned]
+        self,
+        plan: StreamPlan,
+        version: int,
+        current: ChatState | ArtifactState | None,
+        linked: set[str],
+        missing: list[Planned],
     ) -> Pending:
         pending = Pending(plan, version)
         for planned in missing:
@@ -170,22 +176,16 @@ class StreamWriter:
             if isinstance(payload, threads_events_pb2.MessageSentEvent):
                 # The message's position in its chat, exactly as the command side numbers it.
                 payload.message.sequence = (current.message_count if isinstance(current, ChatState) else 0) + 1
-            current = state.evolve(plan.stream_type, current, payload, planned.at, planned.user_id)
+            current = evolve(plan.stream_type, current, payload, planned.at, planned.user_id)
             if isinstance(payload, artifacts_events_pb2.ArtifactChatLinkedEvent):
                 linked.add(payload.threads_id)
             pending.planned.append(planned)
             pending.events.append(
-                NewEvent(
-                    event_id=planned.event_id,
-                    event_type=type_name(payload),
-                    payload=payload.SerializeToString(deterministic=True),
-                    schema_version=SCHEMA_VERSION,
-                    metadata=planned.metadata(self._tenant),
-                )
+                new_event(payload, event_id=planned.event_id, metadata=planned.metadata(self._tenant))
             )
-            pending.snapshots.append(state.dump(current) if len(pending.events) % self._chunk == 0 else None)
-        if pending.snapshots:
-            pending.snapshots[-1] = state.dump(current)
+            pending.snapshots.append(dump(current) if len(pending.events) % self._chunk == 0 else None)
+        if pending.snapshots and current is not None:
+            pending.snapshots[-1] = dump(current)
         return pending
 
     def _appends(self, pending: Pending, start: int, stop: int) -> StreamAppend:
@@ -253,7 +253,7 @@ class StreamWriter:
             self._mark(planned, f"could not append after {ATTEMPTS} attempts: {error}")
 
 
-def _already_linked(current: state.State, linked_chats: set[str], planned: Planned) -> bool:
+def _already_linked(current: ChatState | ArtifactState | None, linked_chats: set[str], planned: Planned) -> bool:
     payload = planned.payload
     if isinstance(payload, threads_events_pb2.ArtifactAssociatedEvent) and isinstance(current, ChatState):
         return payload.artifact_id in current.artifacts

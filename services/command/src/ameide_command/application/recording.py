@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from google.protobuf.message import Message
 
@@ -95,13 +95,7 @@ class Changes:
             pending.state = after
 
     def _event(self, payload: Message) -> NewEvent:
-        return NewEvent(
-            event_id=self._new_id(),
-            event_type=events.type_name(payload),
-            payload=payload.SerializeToString(deterministic=True),
-            schema_version=events.SCHEMA_VERSION,
-            metadata=self._metadata,
-        )
+        return new_event(payload, event_id=self._new_id(), metadata=self._metadata)
 
     def appends(self) -> list[StreamAppend]:
         """One append per changed stream, each carrying its new snapshot."""
@@ -112,7 +106,7 @@ class Changes:
                 tenant_id=pending.tenant_id,
                 expected_version=pending.expected_version,
                 events=pending.events,
-                snapshot=_dump(pending.state),
+                snapshot=dump(pending.state),
             )
             for stream_id, pending in self._pending.items()
         ]
@@ -128,7 +122,33 @@ class Changes:
         return {**self._observed, **changed}
 
 
-def _dump(state: ChatState | ArtifactState) -> bytes:
+def new_event(payload: Message, *, event_id: uuid.UUID, metadata: Mapping[str, str]) -> NewEvent:
+    """The stored form of a decided event: its stable type name, deterministic bytes and the schema version."""
+    return NewEvent(
+        event_id=event_id,
+        event_type=events.type_name(payload),
+        payload=payload.SerializeToString(deterministic=True),
+        schema_version=events.SCHEMA_VERSION,
+        metadata=metadata,
+    )
+
+
+def evolve(
+    stream_type: str, state: ChatState | ArtifactState | None, payload: Message, at: dt.datetime, user_id: str
+) -> ChatState | ArtifactState:
+    """The chat or artifact (``stream_type``) after one more event, by the domain's own rules."""
+    happened = Happened(payload, at, user_id)
+    if stream_type == CHAT_STREAM:
+        if state is not None and not isinstance(state, ChatState):
+            raise TypeError(f"a {type(state).__name__} is not a chat")
+        return chat.evolve(state, happened)
+    if state is not None and not isinstance(state, ArtifactState):
+        raise TypeError(f"a {type(state).__name__} is not an artifact")
+    return artifact.evolve(state, happened)
+
+
+def dump(state: ChatState | ArtifactState) -> bytes:
+    """The snapshot stored on the stream's row (what ``loading`` reads back)."""
     if isinstance(state, ChatState):
         return snapshot.dump_chat(state)
     return snapshot.dump_artifact(state)
