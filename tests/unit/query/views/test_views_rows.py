@@ -29,33 +29,31 @@ T1 = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
 OWNER, PEER, STRANGER = Identity("owner", "t1"), Identity("peer", "t1"), Identity("owner", "t2")
 CHAT_ID, ARTIFACT_ID = uuid.uuid4(), uuid.uuid4()
 
-# Rows as the statements select them: attribute access by column name, as the read pool's named tuples give.
-CHAT_FIELDS = [f.name for f in dataclasses.fields(ChatRow)]
-
 
 def _conn(answers: dict[str, list[Any]]) -> Conn:
     return cast("Conn", FakeConn(answers))
 
 
 def _chat_row(visibility: int = TEAM, *, deleted: bool = False, feed_seq: int | None = 7) -> Any:
-    values: tuple[object, ...] = (
-        CHAT_ID,
-        "t1",
-        "owner",
-        "Plan",
-        visibility,
-        "",
-        {},
-        ["a"],
-        "",
-        2,
-        T0,
-        T1,
-        T1,
-        deleted,
-        3,
+    """A chat as ``_GET_CHAT`` selects it: the chat's columns and its feed head."""
+    chat = ChatRow(
+        id=CHAT_ID,
+        tenant_id="t1",
+        owner="owner",
+        title="Plan",
+        visibility=visibility,
+        description="",
+        labels={},
+        tags=["a"],
+        agent_id="",
+        message_count=2,
+        created_at=T0,
+        updated_at=T1,
+        last_activity_at=T1,
+        deleted=deleted,
+        version=3,
     )
-    return SimpleNamespace(**dict(zip(CHAT_FIELDS, values, strict=True)), feed_seq=feed_seq)
+    return SimpleNamespace(**dataclasses.asdict(chat), feed_seq=feed_seq)
 
 
 def _artifact_row(**overrides: object) -> Any:
