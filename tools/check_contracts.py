@@ -4,12 +4,14 @@ Run by ``tox -e lint``. First ``lint-imports`` checks the source tree; then, in 
 one forbidden import per contract is planted and ``lint-imports --contract <id>`` must report that contract
 broken, so a contract that could never fail (a typo in a module name, a layer that matches nothing) fails here.
 The package roots are mypy's ``mypy_path`` (the same list every tool reads). The TypeScript SDK, which
-import-linter cannot read, is held to the same rule here: it imports only its own modules, the contract's
-generated code and the protobuf/Connect runtimes.
+import-linter cannot read, is held to the same rule here: its sources import only their own modules (the contract's
+generated code among them, never a path outside ``sdk/ts/src``), Node's built-ins, and the runtime packages its
+``package.json`` declares (dependencies and peer dependencies: protobuf, Connect, React for its bindings).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -43,19 +45,33 @@ _TS_IMPORT = re.compile(
     r"""|^\s*import\s+['"]([^'"]+)['"]""",  # import "x" (side effects only)
     re.MULTILINE,
 )
-_TS_ALLOWED = ("./", "../", "@bufbuild/protobuf", "@connectrpc/", "node:")
 
 
-def _check_ts_sdk() -> list[str]:
-    """Imports of the TypeScript SDK's own sources that are not its modules, its generated contract or runtimes."""
+def _ts_packages(sources: Path) -> set[str]:
+    """The packages the SDK declares it runs with (dependencies and peer dependencies)."""
+    manifest = json.loads((sources.parent / "package.json").read_text(encoding="utf-8"))
+    return {name for key in ("dependencies", "peerDependencies") for name in manifest.get(key, {})}
+
+
+def _ts_package_of(target: str) -> str:
+    """``@scope/name`` or ``name`` of a bare import (``@bufbuild/protobuf/wkt`` -> ``@bufbuild/protobuf``)."""
+    parts = target.split("/")
+    return "/".join(parts[:2]) if target.startswith("@") else parts[0]
+
+
+def _check_ts_sdk(sources: Path = TS_SDK) -> list[str]:
+    """Imports of the TypeScript SDK's sources that reach outside it or name an undeclared package."""
+    packages = _ts_packages(sources)
     found: list[str] = []
-    for source in sorted(TS_SDK.rglob("*.ts")):
-        if "gen" in source.relative_to(TS_SDK).parts:
-            continue
+    for source in sorted(sources.rglob("*.ts")):
         for match in _TS_IMPORT.finditer(source.read_text(encoding="utf-8")):
             target = match.group(1) or match.group(2)
-            if not target.startswith(_TS_ALLOWED):
-                found.append(f"{source.relative_to(ROOT)} imports {target}")
+            if target.startswith("."):
+                allowed = (source.parent / target).resolve().is_relative_to(sources.resolve())
+            else:
+                allowed = target.startswith("node:") or _ts_package_of(target) in packages
+            if not allowed:
+                found.append(f"{source.relative_to(sources.parent)} imports {target}")
     return found
 
 
@@ -104,6 +120,20 @@ def _check_planted(roots: list[Path], contracts: list[str]) -> list[str]:
         return missing + silent
 
 
+def _ts_check_bites() -> bool:
+    """A planted import of the web app and one of an undeclared package are both reported."""
+    with tempfile.TemporaryDirectory(prefix="ameide-ts-contract-") as scratch:
+        sources = Path(scratch) / "src"
+        shutil.copytree(TS_SDK, sources, ignore=shutil.ignore_patterns("gen"))
+        shutil.copy(TS_SDK.parent / "package.json", sources.parent / "package.json")
+        planted = sources / "planted.ts"
+        planted.write_text('import { App } from "../../../web/src/app.js";\nimport x from "left-pad";\n', "utf-8")
+        found = _check_ts_sdk(sources)
+    bites = len(found) == 2  # noqa: PLR2004 - the two planted imports
+    print(f"planted two foreign imports in the TypeScript SDK: {'both reported' if bites else 'NOT REPORTED'}")
+    return bites
+
+
 def main() -> int:
     """Check the tree, then that every contract bites."""
     config = _config()
@@ -120,6 +150,8 @@ def main() -> int:
     failing = _check_planted(roots, contracts)
     if failing:
         print(f"contracts that a planted forbidden import did not break: {', '.join(failing)}")
+        return 1
+    if TS_SDK.is_dir() and not _ts_check_bites():
         return 1
     print(f"each of the {len(contracts)} contracts fails on a planted forbidden import")
     return 0
