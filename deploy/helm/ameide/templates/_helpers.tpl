@@ -150,8 +150,9 @@ app.kubernetes.io/part-of: ameide-threads
       name: {{ $s.tokenSecret.name }}
       key: {{ $s.tokenSecret.key }}
 {{- end }}
-{{- /* Every `ameide serve` process validates the JWT key at start (Settings.from_env), the projector too; a
-       publicKey exposes nothing. `ameide migrate` reads only AMEIDE_DATABASE_URL, so the hook Job gets no key. */}}
+{{- /* The command and query services validate the JWT key at start (their settings: ameide_<service>.config); the
+       projector reads no auth settings and ignores it; a publicKey exposes nothing. `ameide migrate` reads only
+       AMEIDE_DATABASE_URL, so the hook Job gets no key. */}}
 {{- if and (eq .root.Values.config.auth "jwt") (ne .component "migrate") }}
 - name: {{ ternary "AMEIDE_JWT_SECRET" "AMEIDE_JWT_PUBLIC_KEY" (eq $s.jwt.type "hmacSecret") }}
   valueFrom:
