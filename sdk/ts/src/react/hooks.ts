@@ -215,26 +215,34 @@ function usePagedList<T>(key: string | undefined, make: (bindings: Bindings) => 
 
 export type ChatFilterInit = MessageInitShape<typeof ChatFilterSchema>;
 
-/** The caller's chats (own, and the tenant's TEAM/PUBLIC ones), most recently active first. */
-export function useChats(options: { filter?: ChatFilterInit; pageSize?: number } = {}): UsePagedList<Chat> {
+/**
+ * The caller's chats (own, and the tenant's TEAM/PUBLIC ones), most recently active first. `consistencyToken` (a
+ * write's answer) makes the list wait until that write is visible; a new token loads the list again.
+ */
+export function useChats(options: { filter?: ChatFilterInit; pageSize?: number; consistencyToken?: string } = {}): UsePagedList<Chat> {
   const key = JSON.stringify(options, (_, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
   return usePagedList(key, (b) => {
     const pageSize = options.pageSize ?? b.settings.pageSizes.chats;
+    const { filter, consistencyToken } = options;
     const fetch = async (pageToken: string) => {
-      const page = await b.client.threadsQueries.listChats({ pageSize, pageToken, filter: options.filter });
+      const page = await b.client.threadsQueries.listChats({ pageSize, pageToken, filter, consistencyToken });
       return { items: page.threads, nextPageToken: page.nextPageToken, totalCount: page.totalCount };
     };
     return new PagedList(fetch, (chat) => chat.id, b.settings);
   });
 }
 
-/** The tenant's artifacts (without content), most recently updated first; optionally of one kind or one chat. */
-export function useArtifacts(options: { kind?: string; threadsId?: string; pageSize?: number } = {}): UsePagedList<ArtifactView> {
+/**
+ * The tenant's artifacts (without content), most recently updated first; optionally of one kind or one chat.
+ * `consistencyToken` (e.g. CreateArtifact's) makes the list wait until that write is visible; a new token reloads.
+ */
+export function useArtifacts(options: { kind?: string; threadsId?: string; pageSize?: number; consistencyToken?: string } = {}): UsePagedList<ArtifactView> {
   const key = JSON.stringify(options);
   return usePagedList(key, (b) => {
     const pageSize = options.pageSize ?? b.settings.pageSizes.artifacts;
+    const { kind, threadsId, consistencyToken } = options;
     const fetch = async (pageToken: string) => {
-      const page = await b.client.artifactQueries.listArtifacts({ pageSize, pageToken, kind: options.kind, threadsId: options.threadsId });
+      const page = await b.client.artifactQueries.listArtifacts({ pageSize, pageToken, kind, threadsId, consistencyToken });
       return { items: page.artifacts, nextPageToken: page.nextPageToken, totalCount: page.totalCount };
     };
     return new PagedList(fetch, (artifact) => artifact.id, b.settings);

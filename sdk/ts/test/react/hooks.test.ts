@@ -7,9 +7,9 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 
 import { act, cleanup, renderHook, waitFor } from "@testing-library/react";
 
-import { ChatVisibility, RelationType, type EnsureChatForArtifactAndSendMessageRequest, type StreamChatRequest } from "../../src/index.js";
+import { ChatVisibility, RelationType, type EnsureChatForArtifactAndSendMessageRequest, type ListArtifactsRequest, type StreamChatRequest } from "../../src/index.js";
 import { MockBackend, type MockUser } from "../../src/mock/index.js";
-import { resumeTokenKey, snippetParts, useArtifact, useChat, useChatSearch, useChats, useComposer } from "../../src/react/index.js";
+import { resumeTokenKey, snippetParts, useArtifact, useArtifacts, useChat, useChatSearch, useChats, useComposer } from "../../src/react/index.js";
 import { browser, chatWith, say, text } from "./support.js";
 
 let backend: MockBackend;
@@ -333,6 +333,22 @@ describe("lists", () => {
     }
     assert.equal(result.current.items.length, 25);
     assert.equal(result.current.totalCount, 25);
+  });
+
+  it("reads a write of the page's own with its consistency token, and loads again for a new token", async () => {
+    const writer = backend.client(alice.token);
+    const first = await writer.artifactCommands.createArtifact({ title: "First", kind: "bpmn" });
+    const { result, rerender } = renderHook((token: string) => useArtifacts({ consistencyToken: token }), {
+      wrapper: browser(backend, alice).wrapper,
+      initialProps: first.consistencyToken,
+    });
+    await waitFor(() => assert.equal(result.current.status, "ready"));
+    assert.deepEqual(result.current.items.map((a) => a.title), ["First"]);
+    const second = await writer.artifactCommands.createArtifact({ title: "Second", kind: "code" });
+    rerender(second.consistencyToken);
+    await waitFor(() => assert.deepEqual(result.current.items.map((a) => a.title), ["Second", "First"]));
+    const sent = calls("ListArtifacts").map((call) => (call.request as ListArtifactsRequest).consistencyToken);
+    assert.deepEqual(sent, [first.consistencyToken, second.consistencyToken]);
   });
 
   it("searches with snippets that render as text runs", async () => {
