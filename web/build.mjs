@@ -45,6 +45,20 @@ const oneCopyOfEachPackage = {
   },
 };
 
+// `import href from "pkg/file.css?url"`: the file is emitted as is (content-hashed, under assets/) and the import
+// is its absolute URL. Used for stylesheets a lazily loaded chunk links itself (bpmn-js's), which esbuild would
+// otherwise emit beside the chunk without telling the page.
+const importAsUrl = {
+  name: "import-as-url",
+  setup(build) {
+    build.onResolve({ filter: /\?url$/ }, async (args) => {
+      const result = await build.resolve(args.path.slice(0, -"?url".length), { kind: args.kind, resolveDir: args.resolveDir });
+      return result.errors.length > 0 ? { errors: result.errors } : { path: result.path, namespace: "url" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "url" }, (args) => ({ contents: readFileSync(args.path), loader: "file" }));
+  },
+};
+
 export async function buildInto(outdir) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -63,12 +77,13 @@ export async function buildInto(outdir) {
     entryNames: "assets/[name]-[hash]",
     chunkNames: "assets/chunk-[hash]",
     assetNames: "assets/[name]-[hash]",
+    publicPath: "/",
     loader: { ".svg": "file", ".png": "file", ".woff2": "file" },
     define: { "process.env.NODE_ENV": '"production"' },
     metafile: true,
     logLevel: "warning",
     tsconfig: "tsconfig.build.json",
-    plugins: [oneCopyOfEachPackage],
+    plugins: [importAsUrl, oneCopyOfEachPackage],
   });
   const entryOutputs = Object.entries(result.metafile.outputs).filter(([, output]) => output.entryPoint === ENTRY);
   const script = entryOutputs.map(([path]) => path).find((path) => path.endsWith(".js"));
@@ -76,9 +91,13 @@ export async function buildInto(outdir) {
   if (!script) {
     throw new Error(`esbuild produced no script for ${ENTRY}`);
   }
+  // Chunks the entry imports statically (code shared with lazily loaded chunks, e.g. React) are preloaded, so the
+  // browser fetches them in parallel with the entry instead of after parsing it.
+  const shared = result.metafile.outputs[script].imports.filter((imported) => imported.kind === "import-statement").map((imported) => imported.path);
   const url = (path) => "/" + relative(outdir, resolve(WEB, path)).split("\\").join("/");
   const tags = [
     ...styles.map((path) => `<link rel="stylesheet" href="${url(path)}" />`),
+    ...shared.map((path) => `<link rel="modulepreload" href="${url(path)}" />`),
     `<script type="module" src="${url(script)}"></script>`,
   ].join("\n    ");
   const page = readFileSync(join(WEB, "index.html"), "utf8");
