@@ -1,0 +1,169 @@
+// /artifact/<id>: the artifact as its kind, the chats about it (sidebar), the selected chat's messages and a
+// composer that sends through EnsureChatForArtifactAndSendMessage: the first message starts a chat, which
+// becomes the selected one; later messages go to the selected chat. The URL never changes: the selection lives in
+// sessionStorage (per tab and artifact, kept by the SDK), so a refresh shows the same chat.
+import type { ChatReference } from "@ameide/sdk";
+import { type UseArtifact, type UseChat, useArtifact, useChat, useComposer } from "@ameide/sdk/react";
+import { type KeyboardEvent, useEffect } from "react";
+
+import { kindLabel, relationName } from "../app/format";
+import { threadHref } from "../app/routes";
+import { ArtifactContent } from "../artifact/artifact-content";
+import { Composer } from "../components/composer";
+import { MessageList } from "../components/messages";
+import { Empty, Failed, LiveStatus, LoadMore, Loading, NotFound, SignedOut, Unavailable } from "../components/states";
+
+function ChatOption({ chat, selected, onSelect }: { chat: ChatReference; selected: boolean; onSelect: () => void }) {
+  const onKeyDown = (event: KeyboardEvent<HTMLLIElement>) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      onSelect();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const sibling = event.key === "ArrowDown" ? event.currentTarget.nextElementSibling : event.currentTarget.previousElementSibling;
+      (sibling as HTMLElement | null)?.focus();
+    }
+  };
+  return (
+    <li
+      role="option"
+      tabIndex={0}
+      className="chat-option"
+      data-testid="chat-item"
+      data-chat-id={chat.threadsId}
+      aria-selected={selected}
+      title={relationName(chat.relationType)}
+      onClick={onSelect}
+      onKeyDown={onKeyDown}
+    >
+      {chat.threadsTitle || "Untitled chat"}
+    </li>
+  );
+}
+
+function ChatSidebar({ artifact }: { artifact: UseArtifact }) {
+  return (
+    <aside className="sidebar" aria-labelledby="chats-heading">
+      <div className="sidebar__head">
+        <h2 id="chats-heading">
+          Chats <span className="count">{artifact.chatsTotal}</span>
+        </h2>
+        <button type="button" className="button--quiet" data-testid="new-chat" onClick={() => artifact.selectChat(undefined)} aria-pressed={artifact.selectedChatId === undefined}>
+          New chat
+        </button>
+      </div>
+      {artifact.chats.length === 0 ? (
+        <Empty>No chats about this artifact yet. Write a message to start one.</Empty>
+      ) : (
+        <ul className="chat-options" role="listbox" aria-label="Chats about this artifact">
+          {artifact.chats.map((chat) => (
+            <ChatOption key={chat.threadsId} chat={chat} selected={chat.threadsId === artifact.selectedChatId} onSelect={() => artifact.selectChat(chat.threadsId)} />
+          ))}
+        </ul>
+      )}
+      {artifact.hasMoreChats && <LoadMore list="chats" label="Load more chats" loading={artifact.loadingMoreChats} onLoad={artifact.loadMoreChats} />}
+    </aside>
+  );
+}
+
+function Conversation({ artifact, chat }: { artifact: UseArtifact; chat: UseChat }) {
+  const composer = useComposer((text, key) => artifact.send(text, { idempotencyKey: key }), { target: artifact.selectedChatId });
+  const selected = artifact.selectedChatId;
+  const title = chat.chat?.title ?? artifact.chats.find((c) => c.threadsId === selected)?.threadsTitle;
+  return (
+    <section className="conversation" aria-label="Conversation">
+      {/* Presence, typing indicators and assistant drafts belong in this header, beside the chat's title. */}
+      <header className="conversation__head">
+        {selected ? (
+          <>
+            <h2 className="conversation__title">{title || "Chat"}</h2>
+            <a className="conversation__open" href={threadHref(selected)}>
+              Open chat page
+            </a>
+          </>
+        ) : (
+          <h2 className="conversation__title">New chat</h2>
+        )}
+      </header>
+      {!selected ? (
+        <div className="messages">
+          <Empty>Your first message starts a new chat about “{artifact.artifact?.title}”.</Empty>
+        </div>
+      ) : chat.status === "loading" ? (
+        <Loading what="the chat" />
+      ) : chat.status === "signed-out" ? (
+        <SignedOut error={chat.error} onRetry={chat.retry} />
+      ) : chat.status === "unavailable" ? (
+        <Unavailable what="the chat" onRetry={chat.retry} />
+      ) : chat.status === "error" ? (
+        <Failed what="the chat" error={chat.error} onRetry={chat.retry} />
+      ) : (
+        <MessageList chat={chat} empty="No messages yet." />
+      )}
+      <Composer composer={composer} label="Message" placeholder={selected ? "Write a message…" : "Write the first message of a new chat…"} />
+    </section>
+  );
+}
+
+export function ArtifactPage({ artifactId }: { artifactId: string }) {
+  const artifact = useArtifact(artifactId);
+  const chat = useChat(artifact.selectedChatId);
+  const { selectChat, selectedChatId } = artifact;
+
+  // A selected chat that is gone (deleted, or no longer visible to the caller): back to "new chat".
+  useEffect(() => {
+    if (selectedChatId && chat.status === "not-found") {
+      selectChat(undefined);
+    }
+  }, [selectedChatId, chat.status, selectChat]);
+
+  useEffect(() => {
+    if (artifact.artifact) {
+      document.title = `${artifact.artifact.title} · Ameide Threads`;
+    }
+  }, [artifact.artifact?.title]);
+
+  switch (artifact.status) {
+    case "not-found":
+      return <NotFound what="Artifact" />;
+    case "signed-out":
+      return <SignedOut error={artifact.error} onRetry={artifact.retry} />;
+    case "error":
+      return <Failed what="the artifact" error={artifact.error} onRetry={artifact.retry} />;
+    default:
+      break;
+  }
+  const shown = artifact.artifact;
+  const streams = selectedChatId ? [artifact.status, chat.status] : [artifact.status];
+  if (!shown) {
+    return (
+      <main className="page page--centered">
+        <LiveStatus statuses={streams} />
+        {artifact.status === "unavailable" ? <Unavailable what="the artifact" onRetry={artifact.retry} /> : <Loading what="the artifact" />}
+      </main>
+    );
+  }
+  return (
+    <main className="artifact-page">
+      <ChatSidebar artifact={artifact} />
+      <section className="artifact" aria-labelledby="artifact-title">
+        <header className="artifact__head">
+          <div className="artifact__heading">
+            <h1 id="artifact-title" data-testid="artifact-title">
+              {shown.title}
+            </h1>
+            <p className="artifact__meta">
+              <span className="badge">{kindLabel(shown.kind)}</span>
+              <span>
+                Version <span data-testid="artifact-version">{shown.version.toString()}</span>
+              </span>
+            </p>
+          </div>
+          <LiveStatus statuses={streams} />
+        </header>
+        <ArtifactContent artifact={shown} />
+      </section>
+      <Conversation artifact={artifact} chat={chat} />
+    </main>
+  );
+}

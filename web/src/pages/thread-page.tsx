@@ -1,0 +1,187 @@
+// /threads/<id>: the chat's messages (live), its title and visibility (editable by its owner), the artifacts
+// linked to it (ordinary links to /artifact/<id>), creating an artifact from the chat (linked as CREATED), and a
+// composer.
+import { type ChatVisibility } from "@ameide/sdk";
+import { type AmeideError, type UseChat, toAmeideError, useChat, useComposer } from "@ameide/sdk/react";
+import { type FormEvent, useEffect, useId, useState } from "react";
+
+import { VISIBILITY_CHOICES, kindLabel, relationName, visibilityName } from "../app/format";
+import { artifactHref } from "../app/routes";
+import { useSession } from "../app/session-context";
+import { ActionError } from "../components/action-error";
+import { Composer } from "../components/composer";
+import { MessageList } from "../components/messages";
+import { NewArtifactForm } from "../components/new-artifact";
+import { Empty, Failed, LiveStatus, LoadMore, Loading, NotFound, SignedOut, Unavailable } from "../components/states";
+
+type Settable = ChatVisibility.PRIVATE | ChatVisibility.TEAM | ChatVisibility.PUBLIC;
+
+function ChatTitle({ chat, owner }: { chat: UseChat; owner: boolean }) {
+  const inputId = useId();
+  const [draft, setDraft] = useState<string>();
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<AmeideError>();
+  const title = chat.chat?.title ?? "";
+  const save = (event: FormEvent) => {
+    event.preventDefault();
+    if (draft === undefined || saving) {
+      return;
+    }
+    setSaving(true);
+    setError(undefined);
+    chat
+      .rename(draft)
+      .then(() => setDraft(undefined))
+      .catch((caught: unknown) => setError(toAmeideError(caught)))
+      .finally(() => setSaving(false));
+  };
+  if (draft !== undefined) {
+    return (
+      <form className="title-form" onSubmit={save} aria-busy={saving}>
+        <label htmlFor={inputId} className="visually-hidden">
+          Chat title
+        </label>
+        <input id={inputId} data-testid="chat-title-input" value={draft} onChange={(event) => setDraft(event.target.value)} autoFocus />
+        <button type="submit" data-testid="chat-title-save">
+          {saving ? "Saving…" : "Save"}
+        </button>
+        <button
+          type="button"
+          className="button--quiet"
+          onClick={() => {
+            setDraft(undefined);
+            setError(undefined);
+          }}
+        >
+          Cancel
+        </button>
+        <ActionError error={error} action="rename the chat" />
+      </form>
+    );
+  }
+  return (
+    <div className="title-row">
+      <h1 data-testid="chat-title">{title}</h1>
+      {owner && (
+        <button type="button" className="button--quiet" data-testid="chat-title-edit" onClick={() => setDraft(title)}>
+          Rename
+        </button>
+      )}
+    </div>
+  );
+}
+
+function Visibility({ chat, owner }: { chat: UseChat; owner: boolean }) {
+  const selectId = useId();
+  const [error, setError] = useState<AmeideError>();
+  const current = chat.chat?.visibility;
+  if (current === undefined) {
+    return null;
+  }
+  if (!owner) {
+    return <p className="visibility">Visible to: {visibilityName(current)}</p>;
+  }
+  const change = (value: Settable) => {
+    setError(undefined);
+    chat.setVisibility(value).catch((caught: unknown) => setError(toAmeideError(caught)));
+  };
+  return (
+    <div className="visibility">
+      <label htmlFor={selectId}>Visibility</label>{" "}
+      <select id={selectId} data-testid="chat-visibility" value={current} onChange={(event) => change(Number(event.target.value) as Settable)}>
+        {VISIBILITY_CHOICES.map((choice) => (
+          <option key={choice.value} value={choice.value} title={choice.hint}>
+            {choice.label}
+          </option>
+        ))}
+      </select>
+      <span className="hint">{VISIBILITY_CHOICES.find((choice) => choice.value === current)?.hint}</span>
+      <ActionError error={error} action="change who can see the chat" />
+    </div>
+  );
+}
+
+function LinkedArtifacts({ chat }: { chat: UseChat }) {
+  const [loadingMore, setLoadingMore] = useState(false);
+  const loadMore = () => {
+    setLoadingMore(true);
+    return chat.loadMoreArtifacts().finally(() => setLoadingMore(false));
+  };
+  return (
+    <aside className="sidebar" aria-labelledby="artifacts-heading">
+      <div className="sidebar__head">
+        <h2 id="artifacts-heading">
+          Artifacts <span className="count">{chat.artifactsTotal}</span>
+        </h2>
+      </div>
+      {chat.artifacts.length === 0 ? (
+        <Empty>No artifacts are linked to this chat yet.</Empty>
+      ) : (
+        <ul className="links">
+          {chat.artifacts.map((artifact) => (
+            <li key={artifact.artifactId} className="links__item">
+              <a data-testid="artifact-item" data-artifact-id={artifact.artifactId} href={artifactHref(artifact.artifactId)}>
+                {artifact.title || "Untitled artifact"}
+              </a>
+              <span className="links__meta">
+                {kindLabel(artifact.kind)} · {relationName(artifact.relationType)}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {chat.hasMoreArtifacts && <LoadMore list="artifacts" label="Load more artifacts" loading={loadingMore} onLoad={loadMore} />}
+      <details className="create">
+        <summary>Create an artifact from this chat</summary>
+        <NewArtifactForm onCreate={(input) => chat.createArtifact(input)} note="It is linked to this chat as created here." />
+      </details>
+    </aside>
+  );
+}
+
+export function ThreadPage({ threadsId }: { threadsId: string }) {
+  const chat = useChat(threadsId);
+  const { identity } = useSession();
+  const composer = useComposer((text, key) => chat.send(text, key));
+
+  useEffect(() => {
+    if (chat.chat) {
+      document.title = `${chat.chat.title} · Ameide Threads`;
+    }
+  }, [chat.chat?.title]);
+
+  switch (chat.status) {
+    case "not-found":
+      return <NotFound what="Chat" />;
+    case "signed-out":
+      return <SignedOut error={chat.error} onRetry={chat.retry} />;
+    case "error":
+      return <Failed what="the chat" error={chat.error} onRetry={chat.retry} />;
+    default:
+      break;
+  }
+  if (!chat.chat) {
+    return (
+      <main className="page page--centered">
+        <LiveStatus statuses={[chat.status]} />
+        {chat.status === "unavailable" ? <Unavailable what="the chat" onRetry={chat.retry} /> : <Loading what="the chat" />}
+      </main>
+    );
+  }
+  const owner = identity !== undefined && chat.chat.userId === identity.userId;
+  return (
+    <main className="thread-page">
+      <section className="conversation conversation--page" aria-labelledby="chat-heading">
+        {/* Presence, typing indicators and assistant drafts belong in this header, beside the live status. */}
+        <header className="conversation__head" id="chat-heading">
+          <ChatTitle chat={chat} owner={owner} />
+          <LiveStatus statuses={[chat.status]} />
+        </header>
+        <Visibility chat={chat} owner={owner} />
+        <MessageList chat={chat} empty="No messages yet. Write the first one." />
+        <Composer composer={composer} label="Message" placeholder="Write a message…" />
+      </section>
+      <LinkedArtifacts chat={chat} />
+    </main>
+  );
+}
