@@ -76,7 +76,9 @@ function Conversation({ artifact, chat }: { artifact: UseArtifact; chat: UseChat
       <header className="conversation__head">
         {selected ? (
           <>
-            <h2 className="conversation__title">{title || "Chat"}</h2>
+            <h2 className="conversation__title" data-testid="chat-title">
+              {title ?? ""}
+            </h2>
             <a className="conversation__open" href={threadHref(selected)}>
               Open chat page
             </a>
