@@ -141,10 +141,20 @@ class Seed:
         self._visible(reply.consistency_token)
         return str(reply.threads.id)
 
-    def about(self, artifact_id: str, text: str, chat_id: str = "") -> Sent:
-        """EnsureChatForArtifactAndSendMessage: into ``chat_id``, or a new chat about the artifact."""
+    def about(
+        self,
+        artifact_id: str,
+        text: str,
+        chat_id: str = "",
+        visibility: chat_types.ChatVisibility.ValueType = chat_types.CHAT_VISIBILITY_UNSPECIFIED,
+    ) -> Sent:
+        """EnsureChatForArtifactAndSendMessage: into ``chat_id``, or a new chat (``visibility``) about the artifact."""
         request = chat_service.EnsureChatForArtifactAndSendMessageRequest(
-            artifact_id=artifact_id, threads_id=chat_id, message=text_message(text), idempotency_key=str(uuid.uuid4())
+            artifact_id=artifact_id,
+            threads_id=chat_id,
+            message=text_message(text),
+            idempotency_key=str(uuid.uuid4()),
+            visibility=visibility,
         )
         reply = self.chats.EnsureChatForArtifactAndSendMessage(request, metadata=self.auth)
         self._visible(reply.consistency_token)

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from ameide_core_proto.threads.v1 import threads_types_pb2 as chat_types
 from tests.browser.app.conftest import RECORD_HISTORY, MakeSeed, history_calls, location
 from tests.browser.app.seed import bpmn
 from tests.browser.conftest import OpenTab
@@ -150,21 +151,23 @@ def test_first_message_starts_a_chat_later_ones_join_it_and_the_url_never_moves(
 
 
 def test_a_chat_started_in_another_tab_appears_in_the_sidebar(open_tab: OpenTab, seed: MakeSeed, tenant: str) -> None:
-    """Bob (same tenant) starts a chat about the artifact: Alice's open page lists it at once."""
+    """Bob starts a team chat about the artifact: Alice's open page lists it at once; his private one never shows."""
     alice, bob = seed("alice", tenant), seed("bob", tenant)
     artifact_id = alice.artifact("Shared diagram")
     tab = open_tab("alice", tenant)
     tab.goto(f"/artifact/{artifact_id}")
     expect(tab.page.get_by_test_id("live-status")).to_have_text("live")
     expect(tab.page.get_by_test_id("chat-item")).to_have_count(0)
-    chat_id = bob.about(artifact_id, "hello from bob").chat_id
-    bob.share(chat_id)
+    private = bob.about(artifact_id, "just for me").chat_id
+    chat_id = bob.about(artifact_id, "hello from bob", visibility=chat_types.CHAT_VISIBILITY_TEAM).chat_id
     item = tab.page.locator(f"[data-testid=chat-item][data-chat-id='{chat_id}']")
     expect(item).to_have_text("Discussion about Shared diagram")
+    expect(tab.page.get_by_test_id("chat-item")).to_have_count(1)
     item.click()
     expect(tab.page.get_by_test_id("message")).to_have_text(["hello from bob"])
     bob.send(chat_id, "live from bob")
     expect(tab.page.get_by_test_id("message")).to_have_text(["hello from bob", "live from bob"])
+    assert private not in tab.page.content()
 
 
 def test_chats_and_messages_page_through_completely(open_tab: OpenTab, seed: MakeSeed, tenant: str) -> None:

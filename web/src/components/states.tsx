@@ -1,7 +1,7 @@
 // The states a page can be in besides "showing data", each visible and distinct, and the small shared controls
 // that report a live stream or load another page.
 import type { AmeideError, FeedStatus } from "@ameide/sdk/react";
-import { type ReactNode, useState } from "react";
+import { type ReactElement, type ReactNode, useState } from "react";
 
 import { useSession } from "../app/session-context";
 import { DEV_IDENTITIES } from "../app/session";
@@ -182,4 +182,38 @@ export function ListStatusView({
     default:
       return null;
   }
+}
+
+/** A live resource as the hooks give it (useChat, useArtifact). */
+interface Feed {
+  status: FeedStatus;
+  error: AmeideError | undefined;
+  retry(): void;
+}
+
+/**
+ * The page for a live resource that cannot be shown: not found, signed out, failed, or not loaded yet (loading, or
+ * unavailable and retrying). Undefined once it is loaded and none of those holds: then the page shows it.
+ */
+export function unshown(feed: Feed, noun: "Artifact" | "Chat", loaded: boolean, streams: FeedStatus[]): ReactElement | undefined {
+  const what = `the ${noun.toLowerCase()}`;
+  switch (feed.status) {
+    case "not-found":
+      return <NotFound what={noun} />;
+    case "signed-out":
+      return <SignedOut error={feed.error} onRetry={feed.retry} />;
+    case "error":
+      return <Failed what={what} error={feed.error} onRetry={feed.retry} />;
+    default:
+      break;
+  }
+  if (loaded) {
+    return undefined;
+  }
+  return (
+    <main className="page page--centered">
+      <LiveStatus statuses={streams} />
+      {feed.status === "unavailable" ? <Unavailable what={what} onRetry={feed.retry} /> : <Loading what={what} />}
+    </main>
+  );
 }

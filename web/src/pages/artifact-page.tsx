@@ -11,7 +11,8 @@ import { threadHref } from "../app/routes";
 import { ArtifactContent } from "../artifact/artifact-content";
 import { Composer } from "../components/composer";
 import { MessageList } from "../components/messages";
-import { Empty, Failed, LiveStatus, LoadMore, Loading, NotFound, SignedOut, Unavailable } from "../components/states";
+import { useDocumentTitle } from "../app/document-title";
+import { Empty, Failed, LiveStatus, LoadMore, Loading, SignedOut, Unavailable, unshown } from "../components/states";
 
 function ChatOption({ chat, selected, onSelect }: { chat: ChatReference; selected: boolean; onSelect: () => void }) {
   const onKeyDown = (event: KeyboardEvent<HTMLLIElement>) => {
@@ -119,31 +120,12 @@ export function ArtifactPage({ artifactId }: { artifactId: string }) {
     }
   }, [selectedChatId, chat.status, selectChat]);
 
-  useEffect(() => {
-    if (artifact.artifact) {
-      document.title = `${artifact.artifact.title} · Ameide Threads`;
-    }
-  }, [artifact.artifact?.title]);
-
-  switch (artifact.status) {
-    case "not-found":
-      return <NotFound what="Artifact" />;
-    case "signed-out":
-      return <SignedOut error={artifact.error} onRetry={artifact.retry} />;
-    case "error":
-      return <Failed what="the artifact" error={artifact.error} onRetry={artifact.retry} />;
-    default:
-      break;
-  }
-  const shown = artifact.artifact;
+  useDocumentTitle(artifact.artifact?.title);
   const streams = selectedChatId ? [artifact.status, chat.status] : [artifact.status];
-  if (!shown) {
-    return (
-      <main className="page page--centered">
-        <LiveStatus statuses={streams} />
-        {artifact.status === "unavailable" ? <Unavailable what="the artifact" onRetry={artifact.retry} /> : <Loading what="the artifact" />}
-      </main>
-    );
+  const shown = artifact.artifact;
+  const other = unshown(artifact, "Artifact", shown !== undefined, streams);
+  if (other || !shown) {
+    return other;
   }
   return (
     <main className="artifact-page">

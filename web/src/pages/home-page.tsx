@@ -4,8 +4,10 @@ import type { Chat } from "@ameide/sdk";
 import { type UsePagedList, snippetParts, useAmeideClient, useArtifacts, useChatSearch, useChats } from "@ameide/sdk/react";
 import { useEffect, useId, useState } from "react";
 
+import { useDocumentTitle } from "../app/document-title";
 import { kindLabel, when } from "../app/format";
-import { artifactHref, threadHref } from "../app/routes";
+import { threadHref } from "../app/routes";
+import { LinkList } from "../components/link-list";
 import { NewArtifactForm, type NewArtifactInput } from "../components/new-artifact";
 import { Empty, ListStatusView, LoadMore, SignedOut } from "../components/states";
 
@@ -82,18 +84,14 @@ function Chats({ chats }: { chats: UsePagedList<Chat> }) {
         (chats.items.length === 0 ? (
           <Empty>No chats yet. Open an artifact and write a message to start one.</Empty>
         ) : (
-          <ul className="links">
-            {chats.items.map((chat) => (
-              <li key={chat.id} className="links__item">
-                <a data-testid="chat-item" data-chat-id={chat.id} href={threadHref(chat.id)}>
-                  {chat.title || "Untitled chat"}
-                </a>
-                <span className="links__meta">
-                  {chat.messageCount.toString()} {chat.messageCount === 1n ? "message" : "messages"} · {when(chat.lastActivityAt ?? chat.updatedAt)}
-                </span>
-              </li>
-            ))}
-          </ul>
+          <LinkList
+            rows={chats.items.map((chat) => ({
+              kind: "chat",
+              id: chat.id,
+              title: chat.title,
+              details: `${chat.messageCount.toString()} ${chat.messageCount === 1n ? "message" : "messages"} · ${when(chat.lastActivityAt ?? chat.updatedAt)}`,
+            }))}
+          />
         ))}
       {chats.hasMore && <LoadMore list="chats" label="Load more chats" loading={chats.loadingMore} onLoad={chats.loadMore} />}
     </section>
@@ -124,18 +122,14 @@ function Artifacts() {
         (artifacts.items.length === 0 ? (
           <Empty>No artifacts yet. Create one above.</Empty>
         ) : (
-          <ul className="links">
-            {artifacts.items.map((artifact) => (
-              <li key={artifact.id} className="links__item">
-                <a data-testid="artifact-item" data-artifact-id={artifact.id} href={artifactHref(artifact.id)}>
-                  {artifact.title || "Untitled artifact"}
-                </a>
-                <span className="links__meta">
-                  {kindLabel(artifact.kind)} · version {artifact.version.toString()} · {when(artifact.updatedAt)}
-                </span>
-              </li>
-            ))}
-          </ul>
+          <LinkList
+            rows={artifacts.items.map((artifact) => ({
+              kind: "artifact",
+              id: artifact.id,
+              title: artifact.title,
+              details: `${kindLabel(artifact.kind)} · version ${artifact.version.toString()} · ${when(artifact.updatedAt)}`,
+            }))}
+          />
         ))}
       {artifacts.hasMore && <LoadMore list="artifacts" label="Load more artifacts" loading={artifacts.loadingMore} onLoad={artifacts.loadMore} />}
     </section>
@@ -144,9 +138,7 @@ function Artifacts() {
 
 export function HomePage() {
   const chats = useChats();
-  useEffect(() => {
-    document.title = "Ameide Threads";
-  }, []);
+  useDocumentTitle(undefined);
   // Signed out shows once for the page, not once per list.
   if (chats.status === "signed-out") {
     return <SignedOut error={chats.error} onRetry={chats.reload} />;

@@ -3,16 +3,17 @@
 // composer.
 import { type ChatVisibility } from "@ameide/sdk";
 import { type AmeideError, type UseChat, toAmeideError, useChat, useComposer } from "@ameide/sdk/react";
-import { type FormEvent, useEffect, useId, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
 
 import { VISIBILITY_CHOICES, kindLabel, relationName, visibilityName } from "../app/format";
-import { artifactHref } from "../app/routes";
 import { useSession } from "../app/session-context";
 import { ActionError } from "../components/action-error";
+import { LinkList } from "../components/link-list";
 import { Composer } from "../components/composer";
 import { MessageList } from "../components/messages";
 import { NewArtifactForm } from "../components/new-artifact";
-import { Empty, Failed, LiveStatus, LoadMore, Loading, NotFound, SignedOut, Unavailable } from "../components/states";
+import { useDocumentTitle } from "../app/document-title";
+import { Empty, LiveStatus, LoadMore, unshown } from "../components/states";
 
 type Settable = ChatVisibility.PRIVATE | ChatVisibility.TEAM | ChatVisibility.PUBLIC;
 
@@ -117,18 +118,14 @@ function LinkedArtifacts({ chat }: { chat: UseChat }) {
       {chat.artifacts.length === 0 ? (
         <Empty>No artifacts are linked to this chat yet.</Empty>
       ) : (
-        <ul className="links">
-          {chat.artifacts.map((artifact) => (
-            <li key={artifact.artifactId} className="links__item">
-              <a data-testid="artifact-item" data-artifact-id={artifact.artifactId} href={artifactHref(artifact.artifactId)}>
-                {artifact.title || "Untitled artifact"}
-              </a>
-              <span className="links__meta">
-                {kindLabel(artifact.kind)} · {relationName(artifact.relationType)}
-              </span>
-            </li>
-          ))}
-        </ul>
+        <LinkList
+          rows={chat.artifacts.map((artifact) => ({
+            kind: "artifact",
+            id: artifact.artifactId,
+            title: artifact.title,
+            details: `${kindLabel(artifact.kind)} · ${relationName(artifact.relationType)}`,
+          }))}
+        />
       )}
       {chat.hasMoreArtifacts && <LoadMore list="artifacts" label="Load more artifacts" loading={loadingMore} onLoad={loadMore} />}
       <details className="create">
@@ -144,29 +141,10 @@ export function ThreadPage({ threadsId }: { threadsId: string }) {
   const { identity } = useSession();
   const composer = useComposer((text, key) => chat.send(text, key));
 
-  useEffect(() => {
-    if (chat.chat) {
-      document.title = `${chat.chat.title} · Ameide Threads`;
-    }
-  }, [chat.chat?.title]);
-
-  switch (chat.status) {
-    case "not-found":
-      return <NotFound what="Chat" />;
-    case "signed-out":
-      return <SignedOut error={chat.error} onRetry={chat.retry} />;
-    case "error":
-      return <Failed what="the chat" error={chat.error} onRetry={chat.retry} />;
-    default:
-      break;
-  }
-  if (!chat.chat) {
-    return (
-      <main className="page page--centered">
-        <LiveStatus statuses={[chat.status]} />
-        {chat.status === "unavailable" ? <Unavailable what="the chat" onRetry={chat.retry} /> : <Loading what="the chat" />}
-      </main>
-    );
+  useDocumentTitle(chat.chat?.title);
+  const other = unshown(chat, "Chat", chat.chat !== undefined, [chat.status]);
+  if (other || !chat.chat) {
+    return other;
   }
   const owner = identity !== undefined && chat.chat.userId === identity.userId;
   return (

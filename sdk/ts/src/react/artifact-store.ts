@@ -7,6 +7,7 @@ import type { SendResult } from "../client.js";
 import type { ArtifactUpdate } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
 import { type ArtifactView, type ChatReference, ChatReferenceSchema } from "../gen/ameide_core_proto/artifacts/v1/artifacts_types_pb.js";
 import { RelationType } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
+import { backoffMs, sleep } from "../retry.js";
 import { requireUuid } from "../validation.js";
 import type { Bindings } from "./bindings.js";
 import { newKey } from "./keys.js";
@@ -46,6 +47,9 @@ export interface ArtifactSendOptions {
 }
 
 const chatId = (reference: ChatReference): string => reference.threadsId;
+
+/** How often a newly linked chat is looked for in GetArtifactChats before it is taken as not readable. */
+const LIST_CHECKS = 4;
 
 export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
   private chatsToken = "";
@@ -95,10 +99,7 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
         }
         break;
       case "threadsAdded":
-        this.addChat(change.value);
-        if (!change.value.threadsTitle) {
-          void this.refreshChats(); // linked before the chat reached the read model: its title comes with the list
-        }
+        this.chatLinked(change.value);
         break;
       case "threadsRemoved":
         this.set({
@@ -125,12 +126,37 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
     this.set({ chats: [reference, ...this.state.chats], chatsTotal: this.state.chatsTotal + 1 });
   }
 
-  private async refreshChats(): Promise<void> {
-    try {
-      const page = await this.bindings.client.artifactQueries.getArtifactChats({ artifactId: this.artifactId, pageSize: this.bindings.settings.pageSizes.chats });
-      this.set({ chats: withFirstPage(this.state.chats, page.threads, chatId), chatsTotal: page.totalCount });
-    } catch {
-      // Titles stay empty until the next refresh; the ids are right.
+  /**
+   * A chat was linked to the artifact. The stream names every chat linked, also one the caller may not read (a
+   * colleague's private chat), and its title may still be empty (linked before the chat reached the read model).
+   * GetArtifactChats lists exactly the chats the caller may read, with their titles: a chat not shown yet appears
+   * once that list has it, asked again a few times with backoff, since the chat itself can reach the read model
+   * just after its link. A chat the caller may not read is never shown.
+   */
+  private chatLinked(reference: ChatReference): void {
+    const shown = this.state.chats.find((c) => c.threadsId === reference.threadsId);
+    if (!shown) {
+      void this.showWhenListed(reference.threadsId);
+    } else if (!shown.threadsTitle && reference.threadsTitle) {
+      this.set({ chats: this.state.chats.map((c) => (c === shown ? reference : c)) });
+    }
+  }
+
+  private async showWhenListed(threadsId: string): Promise<void> {
+    const { initialBackoffMs, maxBackoffMs, pageSizes } = this.bindings.settings;
+    for (let attempt = 0; attempt < LIST_CHECKS; attempt++) {
+      if (attempt > 0) {
+        await sleep(backoffMs(attempt, initialBackoffMs, maxBackoffMs));
+      }
+      try {
+        const page = await this.bindings.client.artifactQueries.getArtifactChats({ artifactId: this.artifactId, pageSize: pageSizes.chats });
+        this.set({ chats: withFirstPage(this.state.chats, page.threads, chatId), chatsTotal: page.totalCount });
+        if (page.threads.some((c) => c.threadsId === threadsId)) {
+          return;
+        }
+      } catch {
+        // Asked again; the list stays as it is meanwhile.
+      }
     }
   }
 

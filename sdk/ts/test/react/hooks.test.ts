@@ -305,6 +305,28 @@ describe("useArtifact", () => {
     assert.equal(new TextDecoder().decode(result.current.artifact?.content?.body), "v2");
   });
 
+  it("shows a colleague's chat linked live only when the caller may read it, with its title", async () => {
+    const { artifactId } = await backend.client(alice.token).artifactCommands.createArtifact({ title: "Order Process", kind: "bpmn" });
+    const { result } = renderHook(() => useArtifact(artifactId), { wrapper: browser(backend, alice).wrapper });
+    await waitFor(() => assert.equal(result.current.status, "live"));
+    const colleague = backend.client(bob.token);
+    const ensure = (text: string, visibility: ChatVisibility) =>
+      colleague.threadsCommands.ensureChatForArtifactAndSendMessage({
+        artifactId,
+        message: { role: "user", parts: [{ kind: { case: "text", value: { text } } }] },
+        idempotencyKey: crypto.randomUUID(),
+        visibility,
+      });
+    await act(() => ensure("only mine", ChatVisibility.PRIVATE));
+    // The load, then the private chat looked for in the list as often as it ever is: never shown.
+    await waitFor(() => assert.equal(calls("GetArtifactChats").length, 1 + 4));
+    assert.deepEqual(result.current.chats, []);
+    assert.equal(result.current.chatsTotal, 0);
+    const shared = await act(() => ensure("for the team", ChatVisibility.TEAM));
+    await waitFor(() => assert.deepEqual(result.current.chats.map((c) => [c.threadsId, c.threadsTitle]), [[shared.threadsId, "Discussion about Order Process"]]));
+    assert.equal(result.current.chatsTotal, 1);
+  });
+
   it("restores the selected chat after a refresh (sessionStorage), without touching the URL", async () => {
     const { artifactId, threadsId } = await chatWith(backend.client(alice.token), 1);
     const first = browser(backend, alice);
