@@ -179,3 +179,20 @@ def test_a_deleted_chat_is_not_found_even_while_open(open_tab: OpenTab, seed: Ma
     tab.page.reload()
     expect(tab.page.get_by_test_id("not-found")).to_be_visible()
     assert "soon gone" not in tab.page.content()
+
+
+def test_a_public_chat_is_readable_by_link_from_another_workspace(
+    open_tab: OpenTab, seed: MakeSeed, tenant: str
+) -> None:
+    """Another tenant's user reads a PUBLIC chat by link: its messages, no composer, none of its tenant's artifacts."""
+    alice = seed("alice", tenant)
+    artifact_id = alice.artifact("Internal diagram")
+    chat_id = alice.about(artifact_id, "shared with the world").chat_id
+    alice.share(chat_id, chat_types.CHAT_VISIBILITY_PUBLIC)
+    tab = open_tab("mallory", f"{tenant}-other")
+    tab.goto(f"/threads/{chat_id}")
+    expect(tab.page.get_by_test_id("message")).to_have_text(["shared with the world"])
+    expect(tab.page.get_by_test_id("read-only")).to_be_visible()
+    expect(tab.page.get_by_test_id("message-input")).to_have_count(0)
+    expect(tab.page.get_by_test_id("artifact-item")).to_have_count(0)
+    assert artifact_id not in tab.page.content()

@@ -147,6 +147,8 @@ export function ThreadPage({ threadsId }: { threadsId: string }) {
     return other;
   }
   const owner = identity !== undefined && chat.chat.userId === identity.userId;
+  // A PUBLIC chat of another workspace can be read by link, not written to.
+  const writable = identity !== undefined && chat.chat.tenantId === identity.tenantId;
   return (
     <main className="thread-page">
       <section className="conversation conversation--page" aria-labelledby="chat-heading">
@@ -157,7 +159,13 @@ export function ThreadPage({ threadsId }: { threadsId: string }) {
         </header>
         <Visibility chat={chat} owner={owner} />
         <MessageList chat={chat} empty="No messages yet. Write the first one." />
-        <Composer composer={composer} label="Message" placeholder="Write a message…" />
+        {writable ? (
+          <Composer composer={composer} label="Message" placeholder="Write a message…" />
+        ) : (
+          <p className="read-only" data-testid="read-only">
+            This chat is shared by link: you can read it, and only its workspace can write in it.
+          </p>
+        )}
       </section>
       <LinkedArtifacts chat={chat} />
     </main>
