@@ -79,7 +79,9 @@ async def bootstrap(
             stack.push_async_callback(engine.dispose)
             pool = ConnectionPool(url, size=POOL_SIZE + POOL_OVERFLOW)
             stack.push_async_callback(pool.close)
-            event_store = PostgresEventStore(engine, shard_count=settings.outbox_shards, pool=pool)
+            event_store = PostgresEventStore(
+                engine, shard_count=settings.outbox_shards, pool=pool, group_commit=settings.group_commit
+            )
             publish_hints = True if publish_hints is None else publish_hints
         after_commit: AfterCommit | None = None
         if publish_hints and settings.stores.redis_url:

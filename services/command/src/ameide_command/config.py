@@ -28,6 +28,8 @@ class CommandSettings:
     command_port: int = setting(50051, parse=port)
     command_metrics_port: int = setting(9464, parse=port)
     idempotency_ttl_hours: float = 24.0
+    # Appends beyond eight in flight, or to a stream being written, go to PostgreSQL in batches (D65).
+    group_commit: bool = False
     agent_by_kind: Mapping[str, str] = setting(factory=dict, parse=parse_mapping)
     default_agent: str = "general-assistant"
     max_title_chars: int = 256

@@ -1,4 +1,7 @@
-"""PostgreSQL event store: a single-stream append is one statement, a multi-stream append one short transaction."""
+"""PostgreSQL event store: a single-stream append is one statement, a multi-stream append one short transaction.
+
+With group commit, appends arriving while another is in flight are written together, in one call (``group_commit``).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ from ameide_eventstore.events import (
 from ameide_eventstore.postgres import append_sql, appender
 from ameide_eventstore.postgres import statements as sql
 from ameide_eventstore.postgres.appender import BeforeCommit
+from ameide_eventstore.postgres.batch_sql import Command
+from ameide_eventstore.postgres.group_commit import GroupCommit
 from ameide_eventstore.postgres.translate import transient_errors
 from ameide_eventstore.sharding import DEFAULT_SHARD_COUNT
 from ameide_eventstore.upcasting import Upcaster, Upcasters, as_upcasters
@@ -50,6 +55,8 @@ class PostgresEventStore:
         before_commit: Test-only hook awaited inside the append transaction before COMMIT.
         pool: Connections for append, ``load_states`` and the idempotency lookup (the caller closes it); without
             one they are checked out from ``engine``'s pool, which costs more CPU per call.
+        group_commit: Write appends that arrive while another is in flight together, in one call per batch
+            (``postgres.group_commit``); ignored with ``before_commit``.
     """
 
     def __init__(
@@ -60,12 +67,16 @@ class PostgresEventStore:
         upcasters: Upcasters | Mapping[tuple[str, int], Upcaster] | None = None,
         before_commit: BeforeCommit | None = None,
         pool: ConnectionPool | None = None,
+        group_commit: bool = False,
     ) -> None:
         self._engine = engine
         self._shard_count = shard_count
         self._upcasters = as_upcasters(upcasters)
         self._before_commit = before_commit
         self._pool = pool
+        self.group: GroupCommit | None = None
+        if group_commit and before_commit is None:
+            self.group = GroupCommit(self._connection, self._append_alone, shard_count=shard_count)
 
     def _connection(self) -> AbstractAsyncContextManager[appender.Conn]:
         """An autocommit psycopg connection for one hot-path operation, returned clean."""
@@ -91,10 +102,16 @@ class PostgresEventStore:
 
     async def _append(self, ordered: Sequence[StreamAppend], idempotency: IdempotentWrite | None) -> AppendResult:
         for _ in range(_ATTEMPTS):
-            result = await self._attempt(ordered, idempotency)
+            if self.group is not None:
+                result = await self.group.append(Command(ordered, idempotency))
+            else:
+                result = await self._attempt(ordered, idempotency)
             if result is not None:
                 return result
         raise TransientStoreError("the idempotency record expired while being replayed; retry")
+
+    async def _append_alone(self, command: Command) -> AppendResult | None:
+        return await self._attempt(command.appends, command.idempotency)
 
     async def _attempt(
         self, ordered: Sequence[StreamAppend], idempotency: IdempotentWrite | None
