@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import grpc.aio
+
+from ameide_bench.cpu import tree_cpu_seconds
 
 START_TIMEOUT = 60.0
 
@@ -23,9 +26,21 @@ async def serve_until_stdin_closes(server: grpc.aio.Server) -> None:
     await server.stop(1)
 
 
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A running server: its ``host:port`` and its process."""
+
+    target: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server (and any workers of it) used so far."""
+        return tree_cpu_seconds(self.pid)
+
+
 @contextlib.asynccontextmanager
-async def child_server(module: str, *args: str) -> AsyncIterator[str]:
-    """``python -m module args...`` (serving through ``serve_until_stdin_closes``) as ``host:port`` for the block."""
+async def child_server(module: str, *args: str) -> AsyncIterator[Child]:
+    """``python -m module args...`` (serving through ``serve_until_stdin_closes``) for the block."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", module, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
@@ -35,7 +50,7 @@ async def child_server(module: str, *args: str) -> AsyncIterator[str]:
         line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
         if not line.startswith("PORT "):
             raise RuntimeError(f"{module} did not start: {line!r}")
-        yield f"127.0.0.1:{line.split()[1]}"
+        yield Child(f"127.0.0.1:{line.split()[1]}", proc.pid)
     finally:
         proc.stdin.close()
         await proc.wait()

@@ -26,7 +26,7 @@ import grpc
 import grpc.aio
 import psycopg
 
-from ameide_bench.children import child_server, fixed_call_ops, serve_until_stdin_closes
+from ameide_bench.children import Child, child_server, fixed_call_ops, serve_until_stdin_closes
 from ameide_bench.eventstore import Writer, raw_ops
 
 METHOD = "/bench.Floor/Read"
@@ -86,13 +86,13 @@ async def _listen(
 
 
 @contextlib.asynccontextmanager
-async def floor_server(libpq: str, workloads: Workloads) -> AsyncIterator[str]:
-    """The floor server's ``host:port``, serving ``workloads`` from the database at ``libpq``."""
+async def floor_server(libpq: str, workloads: Workloads) -> AsyncIterator[Child]:
+    """The floor server, serving ``workloads`` from the database at ``libpq``."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "workloads.pickle"
         path.write_bytes(pickle.dumps(workloads))
-        async with child_server("ameide_bench.floor", "--database", libpq, "--workloads", str(path)) as target:
-            yield target
+        async with child_server("ameide_bench.floor", "--database", libpq, "--workloads", str(path)) as child:
+            yield child
 
 
 def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size: int, concurrency: int) -> list[Op]:

@@ -1,7 +1,9 @@
 """The PNG chart of a run, drawn from its JSON document (so an old run can be drawn again).
 
 One panel per scenario shows each figure as a ratio of its same-run baseline (the dashed line at 1.0 is the
-baseline); a last panel shows the p95 latencies that have a target. Bars are green when their target is met,
+baseline: for the RPCs, the floor, a bare server doing only the same statements); one panel shows the p95
+latencies bounded relative to their baseline's p95 (ours against the floor's), and a last one the p95 latencies
+that have an absolute target. Bars are green when their target is met,
 red when it is missed, blue when no target applies; a black tick marks the target.
 """
 
@@ -58,6 +60,18 @@ def ratio_bars(document: dict[str, Any]) -> list[tuple[str, list[Bar]]]:
     return panels
 
 
+def p95_ratio_bars(document: dict[str, Any]) -> list[Bar]:
+    """(label, p95 / baseline p95, met, target) of every row whose p95 is bounded relative to its baseline's."""
+    bars: list[Bar] = []
+    for scenario in document["scenarios"]:
+        for row in scenario["rows"]:
+            for c in row["checks"]:
+                if c["quantity"] == "p95_ratio" and c["actual"] is not None:
+                    label = f"{row['name']}\nvs {row['baseline_name']}"
+                    bars.append((label, float(c["actual"]), c["met"], float(c["threshold"])))
+    return bars
+
+
 def latency_bars(document: dict[str, Any]) -> list[Bar]:
     """(label, p95 ms, met, target ms) of every row with a latency target."""
     bars: list[Bar] = []
@@ -102,6 +116,9 @@ def write_chart(document: dict[str, Any], path: Path) -> None:
     """Draw the run's chart into ``path`` (PNG). Raises PlotUnavailableError without matplotlib."""
     plt = _pyplot()
     panels = ratio_bars(document)
+    relative = p95_ratio_bars(document)
+    if relative:
+        panels.append(("p95 against the baseline's p95", relative))
     latency = latency_bars(document)
     heights = [max(1.2, 0.45 * len(bars)) for _name, bars in panels]
     if latency:

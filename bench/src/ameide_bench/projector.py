@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,6 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ameide_bench.cpu import process_cpu_seconds
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_events_pb2 as events
@@ -46,7 +45,6 @@ TEXT = "Could you add an approval step before shipping? " * 4
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 ALL_SHARDS = frozenset(range(DEFAULT_SHARD_COUNT))
 RAW_CHAT = uuid.UUID(int=1)
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _CPU_NOTE = "claim, decode, plan, write, commit, Redis publish: the rate's cost, steadier than the rate itself"
 
 
@@ -105,14 +103,13 @@ def backend_cpu_seconds(pids: Sequence[int]) -> float | None:
 
     On a shared machine wall-clock rates move with the other load; CPU per event moves much less.
     """
-    total = 0
+    total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        spent = process_cpu_seconds(pid)
+        if spent is None:
             return None
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return total / _CLOCK_TICKS
+        total += spent
+    return total
 
 
 async def _backend_pids(conn: psycopg.AsyncConnection[Any]) -> list[int]:

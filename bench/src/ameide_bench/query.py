@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -27,9 +26,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -38,8 +36,19 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from ameide_bench.children import fixed_call_ops
-from ameide_bench.command import SIZED_METHOD, Op, echo_server
+from ameide_bench.children import Child, fixed_call_ops
+from ameide_bench.command import (
+    SIZED_METHOD,
+    Measurement,
+    Op,
+    Variant,
+    cpu_note,
+    cpu_rows,
+    echo_server,
+    interleave,
+    side_by_side,
+)
+from ameide_bench.cpu import DatabaseCpu
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.floor import floor_ops, floor_server
 from ameide_bench.report import Row, print_table
@@ -161,37 +170,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
-    """A running query deployable: its address and its processes (the supervisor and its workers)."""
-
-    target: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) of the server and its worker processes so far."""
-        return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
-
-
-def _children(pid: int) -> list[int]:
-    children: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            children += [int(child) for child in (task / "children").read_text().split()]
-    return children
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
-
-
 @contextlib.asynccontextmanager
-async def query_server(database_url: str, redis_url: str, jwt_secret: str, workers: int = 1) -> AsyncIterator[Server]:
-    """The real query deployable (``ameide serve query [--workers N]``) on a free port, until the block ends."""
+async def query_server(
+    database_url: str, redis_url: str, jwt_secret: str, workers: int = 1, *, read_url: str = ""
+) -> AsyncIterator[Child]:
+    """The real query deployable (``ameide serve query [--workers N]``) on a free port, until the block ends.
+
+    ``read_url``: where it reads (``AMEIDE_QUERY_DATABASE_URL``, e.g. a streaming replica); default the primary.
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
     env.update({
@@ -201,6 +187,8 @@ async def query_server(database_url: str, redis_url: str, jwt_secret: str, worke
         # INFO: each worker logs "listening on" once it serves (nothing is logged per request at INFO).
         "AMEIDE_LOG_LEVEL": "INFO", "AMEIDE_SHUTDOWN_GRACE_SECONDS": "2",
     })  # fmt: skip
+    if read_url:
+        env["AMEIDE_QUERY_DATABASE_URL"] = read_url
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ameide_cli", "serve", "query", "--workers", str(workers),
         env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -210,7 +198,7 @@ async def query_server(database_url: str, redis_url: str, jwt_secret: str, worke
     logs = asyncio.create_task(_watch_log(proc, workers, listening))
     try:
         await _wait_serving(target, proc, listening)
-        yield Server(target, proc.pid)
+        yield Child(target, proc.pid)
     finally:
         proc.terminate()
         await proc.wait()
@@ -339,77 +327,6 @@ async def raw_ops(libpq: str, calls: Sequence[Call]) -> tuple[list[Op], list[psy
     return ops, conns
 
 
-@dataclass
-class Cells:
-    """Latencies, busy time and (for the server) CPU time accumulated over alternating cells."""
-
-    latencies: list[float]
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-
-    def add(self, latencies: list[float], seconds: float, cpu_seconds: float = 0.0) -> None:
-        """Merge one cell."""
-        self.latencies += latencies
-        self.seconds += seconds
-        self.cpu_seconds += cpu_seconds
-
-    def cpu_us_per_request(self) -> float:
-        """Server CPU microseconds per request over the cells."""
-        return self.cpu_seconds / max(1, len(self.latencies)) * 1e6
-
-    def row(self, name: str, **extra: Any) -> Row:  # noqa: ANN401 - Row's optional fields
-        """The accumulated figures as a table row."""
-        ordered = sorted(self.latencies)
-        p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-        return Row(name, len(ordered) / self.seconds, "rps", p50_ms=statistics.median(ordered) * 1000,
-                   p95_ms=p95 * 1000, **extra)  # fmt: skip
-
-
-async def cell(ops: Sequence[Op], seconds: float) -> tuple[list[float], float]:
-    """Run each op in its own loop for ``seconds``; return the latencies and the elapsed time."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def loop(op: Op) -> None:
-        while (started := time.perf_counter()) < deadline:
-            await op()
-            latencies.append(time.perf_counter() - started)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(loop(op) for op in ops))
-    return latencies, time.perf_counter() - began
-
-
-async def compare(
-    ours: Sequence[Op],
-    raw: Sequence[Op],
-    seconds: float,
-    rounds: int,
-    *,
-    warmup: int = WARMUP_CALLS,
-    server_cpu: Callable[[], float] = lambda: 0.0,
-    others: Mapping[str, Sequence[Op]] | None = None,
-) -> tuple[Cells, Cells, dict[str, Cells]]:
-    """Warm all up, then alternate short cells of each so all see the same machine (this one is shared).
-
-    ``others``: more baselines (named op sets) measured in the same alternation.
-    """
-    others = others or {}
-    for op in (*ours, *raw, *(op for ops in others.values() for op in ops)):
-        for _ in range(warmup):
-            await op()
-    ours_cells, raw_cells = Cells([]), Cells([])
-    other_cells = {name: Cells([]) for name in others}
-    for _ in range(rounds):
-        cpu_before = server_cpu()
-        latencies, elapsed = await cell(ours, seconds / rounds)
-        ours_cells.add(latencies, elapsed, server_cpu() - cpu_before)
-        raw_cells.add(*await cell(raw, seconds / rounds))
-        for name, ops in others.items():
-            other_cells[name].add(*await cell(ops, seconds / rounds))
-    return ours_cells, raw_cells, other_cells
-
-
 async def reply_size(channel: grpc.aio.Channel, kind: str, calls: Sequence[Call], secret: str) -> int:
     """The mean size in bytes of the replies to (up to 20 of) ``calls``, read off the wire undecoded."""
     method = f"/{svc.DESCRIPTOR.services_by_name['ChatQueryService'].full_name}/{kind}"
@@ -427,10 +344,34 @@ def echo_ops(channels: Sequence[grpc.aio.Channel], size: int) -> list[Op]:
     return fixed_call_ops(channels, SIZED_METHOD, str(size).encode())
 
 
+def kind_rows(kind: str, m: dict[str, Measurement], size: int, workers: int) -> list[Row]:
+    """One RPC's rows: raw SQL, the echo and the floor, then ours beside the floor, and CPU per request."""
+    raw, echo, floor, ours = m["raw"], m["echo"], m["floor"], m["ours"]
+    floor_name = f"floor: gRPC + the same SQL {kind} c={CONCURRENCY}"
+    note = (
+        f"p95 {ours.p95_ms / raw.p95_ms:.2f}x raw SQL, {ours.p95_ms / floor.p95_ms:.2f}x the floor; {workers} worker(s)"
+    )
+    if kind == "SearchChats":
+        note += "; raw and floor run the search statement only, gRPC also the snippets statement"
+    rows = [
+        Row(f"raw SQL {kind} c={CONCURRENCY}", raw.rps, "rps", p50_ms=raw.p50_ms, p95_ms=raw.p95_ms,
+            note="same statements, psycopg"),
+        Row(f"gRPC echo, {kind}-sized reply c={CONCURRENCY}", echo.rps, "rps", p50_ms=echo.p50_ms,
+            p95_ms=echo.p95_ms,
+            note=f"bare grpc.aio, {size:,}-byte replies: p95 {echo.p95_ms / raw.p95_ms:.2f}x raw SQL before any work"),
+        Row(floor_name, floor.rps, "rps", p50_ms=floor.p50_ms, p95_ms=floor.p95_ms,
+            note=f"bare grpc.aio running the statements on psycopg, {size:,}-byte replies, nothing else: p95 "
+            f"{floor.p95_ms / raw.p95_ms:.2f}x raw SQL; {cpu_note(floor)}"),
+        Row(f"gRPC {kind} c={CONCURRENCY}", ours.rps, "rps", floor_name, floor.rps, ours.p50_ms, ours.p95_ms,
+            f"{note}; {cpu_note(ours)}"),
+    ]  # fmt: skip
+    return rows + cpu_rows(f"{kind} c={CONCURRENCY}", ours, floor, kind)
+
+
 async def run(
     database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool, workers: int = WORKERS
 ) -> list[Row]:
-    """Seed, then measure each RPC over gRPC and its statements raw, in one run; return the table rows."""
+    """Seed, then measure each RPC over gRPC beside its statements raw and its floor, in one run; the table rows."""
     shape, seconds, rounds, warmup = (QUICK, 1.5, 3, 2) if quick else (FULL, 20.0, 8, WARMUP_CALLS)
     secret = secrets.token_urlsafe(32)
     rng = random.Random(11)
@@ -442,56 +383,40 @@ async def run(
         seed_seconds = time.perf_counter() - started
         workloads = {kind: workload(kind, seeded, rng) for kind in KINDS}
         async with (
-            query_server(url, redis_url, secret, workers) as server,
+            side_by_side(
+                query_server(url, redis_url, secret, workers),
+                echo_server(),
+                floor_server(libpq, {k: [c.statements for c in calls] for k, calls in workloads.items()}),
+            ) as (server, echo, floor),
             client_channels(server.target, CONCURRENCY) as channels,
-            echo_server() as echo_target,
-            client_channels(echo_target, CONCURRENCY) as echo_channels,
-            floor_server(libpq, {k: [c.statements for c in calls] for k, calls in workloads.items()}) as floor_target,
-            client_channels(floor_target, CONCURRENCY) as floor_channels,
+            client_channels(echo.target, CONCURRENCY) as echo_channels,
+            client_channels(floor.target, CONCURRENCY) as floor_channels,
+            await psycopg.AsyncConnection.connect(libpq, autocommit=True) as meter,
         ):
             for kind, calls in workloads.items():
                 size = await reply_size(channels[0], kind, calls, secret)
                 ops, conns = await raw_ops(libpq, calls)
                 try:
-                    ours, raw, bounds = await compare(
-                        grpc_ops(channels, kind, calls, secret),
-                        ops,
+                    measured = await interleave(
+                        [
+                            Variant("ours", grpc_ops(channels, kind, calls, secret), server.cpu_seconds),
+                            Variant("raw", ops),
+                            Variant("echo", echo_ops(echo_channels, size), echo.cpu_seconds),
+                            Variant(
+                                "floor",
+                                floor_ops(floor_channels, kind, len(calls), size, CONCURRENCY),
+                                floor.cpu_seconds,
+                            ),
+                        ],
                         seconds,
                         rounds,
-                        warmup=warmup,
-                        server_cpu=server.cpu_seconds,
-                        others={
-                            "echo": echo_ops(echo_channels, size),
-                            "floor": floor_ops(floor_channels, kind, len(calls), size, CONCURRENCY),
-                        },
+                        warmup,
+                        DatabaseCpu(meter),
                     )
                 finally:
                     for conn in conns:
                         await conn.close()
-                raw_row = raw.row(f"raw SQL {kind} c={CONCURRENCY}", note="same statements, psycopg")
-                echo_row = bounds["echo"].row(f"gRPC echo, {kind}-sized reply c={CONCURRENCY}")
-                echo_note = (
-                    f"bare grpc.aio, {size:,}-byte replies: p95 {(echo_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x"
-                    " raw SQL before any server work"
-                )
-                floor_row = bounds["floor"].row(f"floor: gRPC + the same SQL {kind} c={CONCURRENCY}")
-                floor_note = (
-                    f"bare grpc.aio running the statements on psycopg, {size:,}-byte replies, nothing else: p95 "
-                    f"{(floor_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw SQL"
-                )
-                ours_row = ours.row(f"gRPC {kind} c={CONCURRENCY}", baseline_name=f"raw SQL {kind}")
-                note = f"p95 {(ours_row.p95_ms or 0) / (raw_row.p95_ms or 1):.2f}x raw"
-                note += f"; server CPU {ours.cpu_us_per_request():,.0f} us/req ({workers} worker(s))"
-                if kind != "SearchChats":
-                    note += "; target p95 < 10 ms and <= 1.3x raw"
-                else:
-                    note += "; raw runs the search statement only, gRPC also the snippets statement"
-                rows += [
-                    raw_row,
-                    dataclasses.replace(echo_row, note=echo_note),
-                    dataclasses.replace(floor_row, note=floor_note),
-                    dataclasses.replace(ours_row, baseline_figure=raw_row.figure, note=note),
-                ]
+                rows += kind_rows(kind, measured, size, workers)
     rows.append(
         Row(f"seed {shape.messages:,} messages / {shape.chats:,} chats / {shape.tenants} tenants", seed_seconds, "s")
     )

@@ -20,12 +20,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _result() -> RunResult:
+    floor = "floor: gRPC + raw append c=8"
     rows = [
-        Row("echo c=8", 2000.0, "rps", p50_ms=1.0, p95_ms=2.0),
-        Row("SendMessage c=8", 800.0, "rps", "echo c=8", 2000.0, 5.0, 9.0),
-        Row("Ensure (new chat) c=8", 500.0, "rps", "echo c=8", 2000.0, 8.0, 7.5),
+        Row(floor, 2000.0, "rps", p50_ms=1.0, p95_ms=8.0),
+        Row("SendMessage c=8", 800.0, "rps", floor, 2000.0, 5.0, 9.0),
+        Row("Ensure (new chat), one hot artifact c=8", 500.0, "rps", floor, 2000.0, 8.0, 7.5),
     ]
-    projector = [Row("projector (1,000 events, batch 500)", 6000.0, "events/s", "raw INSERT", 12000.0)]
+    projector = [Row("projector (1,000 events, batch 500)", 12000.0, "events/s", "raw INSERT", 24000.0)]
     return RunResult(
         quick=True,
         started_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
@@ -40,19 +41,25 @@ def _result() -> RunResult:
 
 class TestChart:
     def test_ratio_panels_hold_every_row_with_a_baseline_colored_by_its_target(self) -> None:
-        """SendMessage at 0.40x misses its 0.5x target; Ensure has no ratio target; the projector meets its own."""
+        """SendMessage at 0.40x the floor misses 0.9x; Ensure has no ratio target; the projector meets its own."""
         panels = plot.ratio_bars(to_json(_result()))
         assert ["command", "projector"] == [name for name, _bars in panels]
         (_, command), (_, projector) = panels
         assert [
-            ("SendMessage c=8\nvs echo c=8", 0.4, False, 0.5),
-            ("Ensure (new chat) c=8\nvs echo c=8", 0.25, None, None),
+            ("SendMessage c=8\nvs floor: gRPC + raw append c=8", 0.4, False, 0.9),
+            ("Ensure (new chat), one hot artifact c=8\nvs floor: gRPC + raw append c=8", 0.25, None, None),
         ] == command
         assert [(projector[0][0], 0.5, True, None)] == projector
 
+    def test_p95_against_the_floor_has_a_panel(self) -> None:
+        """SendMessage's p95 (9 ms) over the floor's (8 ms) is 1.125x: within 1.2x."""
+        [(label, value, met, threshold)] = plot.p95_ratio_bars(to_json(_result()))
+        assert ("SendMessage c=8\nvs floor: gRPC + raw append c=8", True, 1.2) == (label, met, threshold)
+        assert 1.125 == pytest.approx(value)
+
     def test_latency_panel_holds_the_rows_with_a_latency_target(self) -> None:
-        """Only Ensure at c=8 has a p95 target (< 10 ms): met at 7.5 ms."""
-        assert [("Ensure (new chat) c=8", 7.5, True, 10.0)] == plot.latency_bars(to_json(_result()))
+        """Only the hot-artifact Ensure at c=8 has a p95 target (< 10 ms): met at 7.5 ms."""
+        assert [("Ensure (new chat), one hot artifact c=8", 7.5, True, 10.0)] == plot.latency_bars(to_json(_result()))
 
     def test_write_chart_writes_a_png(self, tmp_path: Path) -> None:
         """The chart is a PNG file."""
@@ -77,7 +84,7 @@ class TestResultFiles:
         assert [f"{stem}.json", f"{stem}.png", f"{stem}.txt", "latest.json", "latest.png", "latest.txt"] == names
         assert json.loads((tmp_path / "results" / "latest.json").read_text())["mode"] == "quick"
         assert (tmp_path / "results" / f"{stem}.png").read_bytes() == (tmp_path / "results" / "latest.png").read_bytes()
-        assert "targets met: 2/3" in (tmp_path / "results" / "latest.txt").read_text()
+        assert "targets met: 3/4" in (tmp_path / "results" / "latest.txt").read_text()
 
     def test_printed_table_has_every_figure_and_the_summary(self) -> None:
         """The console shows the title, each figure, the failed scenario and the summary line."""
@@ -88,7 +95,7 @@ class TestResultFiles:
         assert "SendMessage c=8" in text
         assert "NO (0.40x)" in text
         assert "failed: e" in text
-        assert text.splitlines()[-1].startswith("targets met: 2/3; scenarios failed: x; missed: SendMessage c=8")
+        assert text.splitlines()[-1].startswith("targets met: 3/4; scenarios failed: x; missed: SendMessage c=8")
 
 
 class TestArguments:
