@@ -196,9 +196,15 @@ def running_fleet(
     names: Sequence[str],
     *,
     extra_env: Mapping[str, str] | None = None,
+    instance_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[Fleet]:
-    """Start the named instances, yield the fleet, stop every instance at the end (logs of failures to stderr)."""
+    """Start the named instances, yield the fleet, stop every instance at the end (logs of failures to stderr).
+
+    ``instance_env``: settings of single instances (e.g. the query service's ``AMEIDE_QUERY_DATABASE_URL``).
+    """
     fleet = Fleet(database_url, redis_url, log_dir, extra_env=extra_env)
+    for name, env in (instance_env or {}).items():
+        fleet.add(name, env)
     try:
         fleet.start_many(names)
         yield fleet

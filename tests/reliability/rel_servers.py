@@ -6,6 +6,10 @@ free port that survives restarts. ``crash()`` is ``pg_ctl stop -m immediate``: e
 checkpoint, exactly like a killed server, and the next ``start()`` runs crash recovery. ``fsync`` is off because the
 machine itself never crashes here (the data stays in the page cache); ``synchronous_commit`` stays on, so every
 commit a client saw acknowledged is in the WAL the server replays.
+
+``PgCluster(backup_of=primary)`` is a streaming replica of another cluster instead: ``pg_basebackup`` of the running
+primary (``-R``: it starts as a hot standby following it), on a port of its own; it can pause and resume its
+replay, report how far it has replayed, and be promoted.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import LiteralString
 
 import psycopg
 
@@ -44,7 +49,7 @@ def _bin_dir() -> Path:
 class PgCluster:
     """initdb / pg_ctl around one data directory."""
 
-    def __init__(self, *, max_connections: int = 300) -> None:
+    def __init__(self, *, max_connections: int = 300, backup_of: PgCluster | None = None) -> None:
         self.port = free_port()
         self._bin = _bin_dir()
         self._root = Path(tempfile.mkdtemp(prefix="ameide-rel-pg-"))
@@ -54,7 +59,13 @@ class PgCluster:
         self._user = self._os_user()
         if self._user is not None:
             shutil.chown(self._root, user=self._user.pw_uid, group=self._user.pw_gid)
-        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        if backup_of is None:
+            self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        else:
+            # initdb's trust pg_hba allows replication connections from 127.0.0.1; -R writes standby.signal and
+            # primary_conninfo, so the copy starts as a hot standby streaming from the primary.
+            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(backup_of.port), "-U", "postgres",
+                      "-D", str(self.data_dir), "-R", "-X", "stream", "-c", "fast", "--no-sync")  # fmt: skip
 
     @staticmethod
     def _os_user() -> pwd.struct_passwd | None:
@@ -110,6 +121,39 @@ class PgCluster:
     def running(self) -> bool:
         """True while the postmaster runs."""
         return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
+
+    def libpq(self, database: str = "postgres") -> str:
+        """The libpq URL of ``database`` on this server."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def query(self, statement: LiteralString, *params: object) -> object:
+        """The first value of ``statement``'s first row, on the maintenance database (autocommit)."""
+        with psycopg.connect(self.libpq(), autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute(statement, params).fetchone()
+        return None if row is None else row[0]
+
+    def pause_replay(self) -> None:
+        """A standby stops applying WAL (it keeps receiving it): its data stays as it is."""
+        self.query("SELECT pg_wal_replay_pause()")
+        while self.query("SELECT pg_get_wal_replay_pause_state()") != "paused":
+            time.sleep(0.01)
+
+    def resume_replay(self) -> None:
+        """A paused standby applies WAL again."""
+        self.query("SELECT pg_wal_replay_resume()")
+
+    def wait_replayed(self, primary: PgCluster) -> None:
+        """Block (bounded) until this standby has replayed everything ``primary`` has written so far."""
+        target = primary.query("SELECT pg_current_wal_lsn()::text")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", target):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the standby did not replay up to {target}")
+            time.sleep(0.02)
+
+    def promote(self) -> None:
+        """A standby leaves recovery and becomes a primary (accepts writes), following nothing any more."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-w", "promote")
 
     def log(self) -> str:
         """The server log so far."""
