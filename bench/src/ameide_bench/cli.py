@@ -52,7 +52,9 @@ SCENARIOS: dict[str, Scenario] = {
         "event store: append vs raw SQL vs eventsourcing, outbox drain", (12, 100), uses_redis=False
     ),
     "command": Scenario("command RPCs vs a bare gRPC echo", (12, 60)),
-    "query": Scenario("query RPCs vs their raw SQL", (12, 150)),
+    "query": Scenario("query RPCs vs their floor and raw SQL", (12, 150)),
+    # On a primary and replica of its own (embedded binaries), whatever --database-url says.
+    "replica": Scenario("query RPCs on a streaming replica vs its primary", (25, 120)),
     "projector": Scenario("projector vs raw INSERT", (8, 30)),
     "streams": Scenario("commit -> subscriber propagation", (15, 70)),
 }

