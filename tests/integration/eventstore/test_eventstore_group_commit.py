@@ -1,8 +1,9 @@
 """Group commit: concurrent appends written together, in one call, each command keeping its own outcome.
 
 The store with group commit on passes the contract and every race suite of the store (their concurrent appends
-form real batches). Batches of a known make-up are formed with a gate: the first command (written on its own, as a
-caller with nothing in flight is) waits until the test has queued the others, which then go as ONE batch.
+form real batches beyond the direct lanes). Batches of a known make-up are formed on one lane with a gate: the first
+command (written on its own, as a caller finding a free lane is) waits until the test has queued the others, which
+then go as ONE batch.
 """
 
 from __future__ import annotations
@@ -138,6 +139,23 @@ def fixture_plain(engine: AsyncEngine, pool: ConnectionPool) -> PostgresEventSto
     return PostgresEventStore(engine, pool=pool)
 
 
+class TestLanes:
+    async def test_a_caller_finding_a_free_lane_is_written_at_once(
+        self, plain: PostgresEventStore, pool: ConnectionPool
+    ) -> None:
+        """Two lanes, one held: the next caller takes the other lane, alone and at once, and nothing queues."""
+        gate = Gate(plain)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=2)
+        held = asyncio.create_task(group.append(cmd(stream(uuid.uuid4(), 0))))
+        await gate.entered.wait()
+        sid = uuid.uuid4()
+        result = await group.append(cmd(stream(sid, 0, 2)))
+        assert result is not None
+        assert ({sid: 2}, 0, 0, False) == (dict(result.versions), group.queued, group.batches, held.done())
+        gate.open()
+        assert await held is not None
+
+
 class TestMixedOutcomesInOneBatch:
     async def test_each_command_gets_its_own_outcome(self, plain: PostgresEventStore, pool: ConnectionPool) -> None:
         """Conflict, success, replay, reused key, duplicate event, new stream and a multi-stream Ensure: one batch."""
@@ -149,7 +167,7 @@ class TestMixedOutcomesInOneBatch:
         stored_event = event()
         await plain.append([StreamAppend(uuid.uuid4(), "chat", "tenant-contract", 0, [stored_event])])
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         commands = [
             cmd(stream(stale, 0), key=stale_key),  # conflict: the stream is at 3
             cmd(stream(fresh, 1, 2)),  # success
@@ -186,7 +204,7 @@ class TestMixedOutcomesInOneBatch:
         """Three commands on one stream in one batch: in queue order, each checked against the one before."""
         sid = uuid.uuid4()
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         tasks = await one_batch(group, gate, [cmd(stream(sid, 0)), cmd(stream(sid, 1, 2)), cmd(stream(sid, 1))])
         first, second, third = await asyncio.gather(*tasks, return_exceptions=True)
         assert isinstance(first, AppendResult)
@@ -203,7 +221,7 @@ class TestMixedOutcomesInOneBatch:
         """Two queued calls with one key never share a batch: the second replays what the first stored."""
         key = uuid.uuid4().hex
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         a, b, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         tasks = await one_batch(
             group, gate, [cmd(stream(a, 0), key=key), cmd(stream(b, 0), key=key), cmd(stream(other, 0))]
@@ -263,7 +281,7 @@ class TestBatchFailures:
         await plain.append([stream(held, 0)])
         await locker(held)
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         commands = [cmd(stream(uuid.uuid4(), 0), key=uuid.uuid4().hex), cmd(stream(held, 1), key=uuid.uuid4().hex),
                     cmd(stream(uuid.uuid4(), 0, 2), key=uuid.uuid4().hex)]  # fmt: skip
         tasks = await one_batch(group, gate, commands)
@@ -295,7 +313,7 @@ class TestBatchFailures:
             await plain.append([stream(held, 0)])
             await locker(held)
             gate = Gate(plain)
-            group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+            group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
             free = [uuid.uuid4(), uuid.uuid4()]
             commands = [cmd(stream(free[0], 0)), cmd(stream(held, 1)), cmd(stream(free[1], 0))]
             tasks = await one_batch(group, gate, commands)
@@ -317,7 +335,7 @@ class TestCancellation:
     ) -> None:
         """Cancel one queued caller: the others go as a batch, the cancelled command leaves nothing."""
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         ids = [uuid.uuid4() for _ in range(3)]
         tasks = await one_batch(group, gate, [cmd(stream(sid, 0)) for sid in ids], open_gate=False)
         tasks[1].cancel()
@@ -337,7 +355,7 @@ class TestCancellation:
         await plain.append([stream(held, 0)])
         conn = await locker(held)
         gate = Gate(plain)
-        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
         ids = [uuid.uuid4(), uuid.uuid4()]
         tasks = await one_batch(group, gate, [cmd(stream(ids[0], 0)), cmd(stream(held, 1)), cmd(stream(ids[1], 0))])
         await _batch_backend(database_url)

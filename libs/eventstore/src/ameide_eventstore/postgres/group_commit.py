@@ -1,9 +1,10 @@
 """Group commit: appends that arrive while a write is in flight go to the database together, in one call.
 
-Leader/follower batching without a timer. A caller finding nothing in flight writes its own append at once (a
-single caller pays nothing for the batching). Callers arriving while a write is in flight queue; when it returns, a
-writer task sends everything queued (up to ``MAX_BATCH`` commands) as one ``es_append_batch`` call: one round
-trip, one transaction, one WAL flush. Every command keeps its own outcome: the function runs each in its own
+Leader/follower batching without a timer. While fewer than ``LANES`` writes are in flight, a caller writes its own
+append at once, as without group commit (few callers pay nothing for the batching, and their appends overlap in
+the database). Callers arriving while every lane is busy queue; when a write returns, a writer task sends
+everything queued (up to ``MAX_BATCH`` commands) as one ``es_append_batch`` call: one round trip, one transaction,
+one WAL flush for the lot. Every command keeps its own outcome: the function runs each in its own
 subtransaction, so a conflict, a reused key or any error fails that command only.
 
 What stays as for a single append: per-stream order (a command queued after another on the same stream is written
@@ -42,6 +43,11 @@ Alone = Callable[[Command], Awaitable[AppendResult | None]]
 # PostgreSQL caches 64 subtransaction ids per backend; each command of a batch uses one. Beyond the cache every
 # snapshot taken anywhere in the cluster must look subtransactions up in pg_subtrans, a known slowdown.
 MAX_BATCH = 32
+# Writes in flight at once before callers queue for a batch. With one lane, eight concurrent callers ran in lock
+# step (one alone, then the seven queued behind it, then one alone...): 20-30 % fewer appends per second than
+# without batching (a same-run A/B in the event store). With eight, up to eight callers never wait for a batch,
+# and a 32-caller burst still goes mostly in batches: 1.2-1.5x the appends per second of no batching.
+LANES = 8
 
 
 @dataclass(slots=True)
@@ -58,7 +64,7 @@ class GroupCommit:
         alone: Appends one command on its own (a caller with nothing in flight, a batch of one, a command the
             batch could not decide).
         shard_count: The outbox's shard count.
-        lanes: Writes in flight at once (each on its own connection); more queue behind them.
+        lanes: Writes in flight at once (each on its own connection); callers beyond them queue for a batch.
     """
 
     def __init__(
@@ -67,7 +73,7 @@ class GroupCommit:
         alone: Alone,
         *,
         shard_count: int,
-        lanes: int = 1,
+        lanes: int = LANES,
     ) -> None:
         self._connection = connection
         self._alone = alone
