@@ -30,6 +30,14 @@ class TestRacingWriters:
         assert list(range(1, 6)) == [e.version for e in await store.read_stream(sid)]
         assert 5 == (await store.load_states([sid]))[sid].version
 
+    async def test_commutative_writers_never_conflict(self, store: PostgresEventStore) -> None:
+        """20 concurrent commutative appends decided at one version all land, one after another, without holes."""
+        sid = uuid.uuid4()
+        await store.append([stream(sid, 0)])
+        results = await asyncio.gather(*(store.append([stream(sid, 1, commutative=True)]) for _ in range(20)))
+        assert list(range(2, 22)) == sorted(r.versions[sid] for r in results)
+        assert list(range(1, 22)) == [e.version for e in await store.read_stream(sid)]
+
     async def test_32_creators_of_one_stream(self, store: PostgresEventStore) -> None:
         """32 concurrent creations of one stream: one wins, the rest conflict with actual = its length."""
         sid = uuid.uuid4()
@@ -139,6 +147,18 @@ class TestNewStreamBesideAnother:
         assert {new: 2, shared: 2} == dict(winner.versions)
         states = await store.load_states([shared, *created])
         assert {shared: 2, new: 2} == {sid: state.version for sid, state in states.items()}
+
+    async def test_commutative_writers_beside_new_streams_all_land(self, store: PostgresEventStore) -> None:
+        """20 writers each creating a stream beside one existing one, commutatively (a popular artifact): all land."""
+        shared = uuid.uuid4()
+        await store.append([stream(shared, 0)])
+        created = [uuid.uuid4() for _ in range(20)]
+        results = await asyncio.gather(
+            *(store.append([stream(new, 0, 3), stream(shared, 1, commutative=True)]) for new in created)
+        )
+        assert list(range(2, 22)) == sorted(r.versions[shared] for r in results)
+        states = await store.load_states([shared, *created])
+        assert {3} == {states[new].version for new in created}
 
     async def test_writers_racing_on_the_existing_stream_conflict_atomically(self, store: PostgresEventStore) -> None:
         """20 writers each creating a stream beside one existing stream at one version: one wins, the rest conflict."""

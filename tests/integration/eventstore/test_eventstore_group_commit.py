@@ -215,6 +215,21 @@ class TestMixedOutcomesInOneBatch:
         outbox = await _outbox_positions(pool, sid)
         assert [e.global_position for e in await plain.read_stream(sid)] == outbox
 
+    async def test_commutative_commands_in_one_batch_all_land(
+        self, plain: PostgresEventStore, pool: ConnectionPool
+    ) -> None:
+        """Three first messages about one artifact, decided at one version, in one batch: none conflicts."""
+        artifact = uuid.uuid4()
+        await plain.append([stream(artifact, 0)])
+        gate = Gate(plain)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=1)
+        chats = [uuid.uuid4() for _ in range(3)]
+        commands = [cmd(stream(c, 0, 3), stream(artifact, 1, commutative=True)) for c in chats]
+        results = await asyncio.gather(*await one_batch(group, gate, commands))
+        assert (1, 3) == (group.batches, group.batched)
+        assert [2, 3, 4] == [r.versions[artifact] for r in results if r is not None]
+        assert list(range(1, 5)) == [e.version for e in await plain.read_stream(artifact)]
+
     async def test_a_repeated_key_waits_for_the_next_batch(
         self, plain: PostgresEventStore, pool: ConnectionPool
     ) -> None:

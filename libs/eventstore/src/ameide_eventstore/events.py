@@ -48,6 +48,10 @@ class StreamAppend:
         events: At least one event.
         snapshot: The stream's small decision state after these events, stored on the stream row so that
             loading an aggregate never replays its history. ``None`` keeps the previous snapshot.
+        commutative: These events change no decision about the stream (an artifact's links: the chat side decides
+            them), so they commute with each other. With an exact ``expected_version``, the append then needs only
+            that no append since that version was a non-commutative one; concurrent commutative appends (many chats
+            linking one popular artifact at once) never conflict. Any other append still conflicts with them.
     """
 
     stream_id: uuid.UUID
@@ -56,6 +60,7 @@ class StreamAppend:
     expected_version: int
     events: Sequence[NewEvent]
     snapshot: bytes | None = None
+    commutative: bool = False
 
 
 @dataclass(frozen=True, slots=True)

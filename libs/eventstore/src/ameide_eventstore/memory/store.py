@@ -76,6 +76,8 @@ class InMemoryEventStore:
         self.upcasters = as_upcasters(upcasters)
         self._clock = clock
         self._streams: dict[uuid.UUID, StreamState] = {}
+        # The version at which a stream's decision state last changed, while only commutative appends followed it.
+        self._state_versions: dict[uuid.UUID, int] = {}
         self._events: list[RecordedEvent] = []  # index = global_position - 1
         self._event_ids: set[uuid.UUID] = set()
         self._idempotency: dict[IdempotencyKey, StoredResponse] = {}
@@ -131,6 +133,9 @@ class InMemoryEventStore:
         if expected == ExpectedVersion.STREAM_EXISTS:
             if state is None:
                 raise ConcurrencyError(item.stream_id, expected, 0)
+        elif item.commutative and expected > 0:
+            if state is None or self._state_versions.get(item.stream_id, actual) > expected:
+                raise ConcurrencyError(item.stream_id, expected, actual)
         elif expected not in (ExpectedVersion.ANY, actual):
             raise ConcurrencyError(item.stream_id, expected, actual)
         for event in item.events:
@@ -140,6 +145,10 @@ class InMemoryEventStore:
     def _write(self, item: StreamAppend, now: dt.datetime) -> int:
         state = self._streams.get(item.stream_id)
         version = state.version if state is not None else 0
+        if item.commutative and state is not None:
+            self._state_versions.setdefault(item.stream_id, version)
+        else:
+            self._state_versions.pop(item.stream_id, None)
         shard = shard_of(item.stream_id, self.shard_count)
         for event in item.events:
             version += 1

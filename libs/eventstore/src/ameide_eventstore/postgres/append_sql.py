@@ -23,7 +23,19 @@ REPLAYED_SQLSTATE = "ES200"
 
 _EVENT_COLUMNS = "tenant_id, stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata"
 _STREAM_VALUES = "%(stream_id)s, %(tenant_id)s, %(stream_type)s, %(n)s, %(state)s"
-_UPDATE = "UPDATE es_streams SET version = version + %(n)s, state = coalesce(%(state)s, state), updated_at = now()"
+_UPDATE = (
+    "UPDATE es_streams SET version = version + %(n)s, state = coalesce(%(state)s, state), state_version = NULL,"
+    " updated_at = now()"
+)
+# A commutative append keeps state_version where it was (the version its decision state last changed at, or the
+# current one), and only needs that to be no later than the version it decided on (``StreamAppend.commutative``).
+# The guard reads the stream row alone, so a writer waiting for the row lock re-checks it on the committed row.
+_COMMUTATIVE = (
+    "UPDATE es_streams SET version = version + %(n)s, state = coalesce(%(state)s, state),"
+    " state_version = coalesce(state_version, version), updated_at = now()"
+    " WHERE stream_id = %(stream_id)s AND tenant_id = %(tenant_id)s"
+    " AND coalesce(state_version, version) <= %(expected)s"
+)
 _CLAIMED = " AND EXISTS (SELECT 1 FROM claim)"
 
 
@@ -32,6 +44,7 @@ class Head(Enum):
 
     NEW = "new"
     EXACT = "exact"
+    COMMUTATIVE = "commutative"
     EXISTING = "existing"
     ANY = "any"
 
@@ -47,9 +60,11 @@ def _head(kind: Head, *, claim: bool) -> str:
         return (
             f"INSERT INTO es_streams (stream_id, tenant_id, stream_type, version, state) SELECT {_STREAM_VALUES}"
             f" WHERE true{guard} ON CONFLICT (stream_id) DO UPDATE SET version = es_streams.version + excluded.version,"
-            " state = coalesce(excluded.state, es_streams.state), updated_at = now()"
+            " state = coalesce(excluded.state, es_streams.state), state_version = NULL, updated_at = now()"
             " WHERE es_streams.tenant_id = excluded.tenant_id"
         )
+    if kind is Head.COMMUTATIVE:
+        return f"{_COMMUTATIVE}{guard}"
     exact = " AND version = %(expected)s" if kind is Head.EXACT else ""
     return f"{_UPDATE} WHERE stream_id = %(stream_id)s AND tenant_id = %(tenant_id)s{exact}{guard}"
 

@@ -69,14 +69,15 @@ async def _reset(conn: Conn, *, autocommit: bool) -> None:
         await conn.set_autocommit(False)
 
 
-def _kind(expected: int) -> sql.Head:
+def _kind(item: StreamAppend) -> sql.Head:
+    expected = item.expected_version
     if expected == ExpectedVersion.NO_STREAM:
         return sql.Head.NEW
     if expected == ExpectedVersion.ANY:
         return sql.Head.ANY
     if expected == ExpectedVersion.STREAM_EXISTS:
         return sql.Head.EXISTING
-    return sql.Head.EXACT
+    return sql.Head.COMMUTATIVE if item.commutative else sql.Head.EXACT
 
 
 def _json(metadata: Any) -> str:  # noqa: ANN401 - a Mapping[str, str]
@@ -140,7 +141,7 @@ async def append_single(
     claim = idempotency is not None
     if idempotency is not None:
         params.update(claim_params(idempotency))
-    row = await _row(conn, sql.STATEMENTS[_kind(item.expected_version), len(item.events) > 1, claim], params)
+    row = await _row(conn, sql.STATEMENTS[_kind(item), len(item.events) > 1, claim], params)
     if row is None:
         raise EventStoreError("append statement returned no row")
     if idempotency is not None:
@@ -164,7 +165,7 @@ async def append_joined(
         params.update({f"s{n}_{name}": value for name, value in stream_params(item, shard_count).items()})
     if idempotency is not None:
         params.update(claim_params(idempotency))
-    shapes = tuple((_kind(item.expected_version), len(item.events) > 1) for item in items)
+    shapes = tuple((_kind(item), len(item.events) > 1) for item in items)
     row = await _row(conn, sql.joined_statement(shapes, claim=idempotency is not None), params)
     if row is None:
         raise EventStoreError("append statement returned no row")
@@ -193,7 +194,7 @@ async def append_in_transaction(
     async with conn.pipeline() as pipeline:
         await conn.execute("BEGIN")
         for index, item in enumerate(items):
-            kind, many = _kind(item.expected_version), len(item.events) > 1
+            kind, many = _kind(item), len(item.events) > 1
             params = stream_params(item, shard_count)
             if index == 0 and idempotency is not None:
                 params.update(claim_params(idempotency))

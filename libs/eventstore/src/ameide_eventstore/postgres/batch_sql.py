@@ -30,14 +30,15 @@ CALL = (
     "%(k_tenant)b::text[], %(k_user)b::text[], %(k_key)b::text[], %(k_hash)b::bytea[], %(k_response)b::bytea[],"
     " %(k_ttl)b::interval[], %(s_command)b::int[], %(s_id)b::uuid[], %(s_tenant)b::text[], %(s_type)b::text[],"
     " %(s_expected)b::bigint[], %(s_state)b::bytea[], %(s_shard)b::smallint[], %(s_first)b::int[],"
-    " %(s_count)b::int[], %(e_id)b::uuid[], %(e_type)b::text[], %(e_schema)b::int[], %(e_payload)b::bytea[],"
-    " %(e_metadata)b::text[])"
+    " %(s_count)b::int[], %(s_commutative)b::boolean[], %(e_id)b::uuid[], %(e_type)b::text[], %(e_schema)b::int[],"
+    " %(e_payload)b::bytea[], %(e_metadata)b::text[])"
 )
 
 _KEY_ARRAYS = ("k_tenant", "k_user", "k_key", "k_hash", "k_response", "k_ttl")
 _ARRAYS = (
     *_KEY_ARRAYS,
     *("s_command", "s_id", "s_tenant", "s_type", "s_expected", "s_state", "s_shard", "s_first", "s_count"),
+    "s_commutative",
     *("e_id", "e_type", "e_schema", "e_payload", "e_metadata"),
 )
 
@@ -86,6 +87,7 @@ def params(commands: Sequence[Command], shard_count: int) -> dict[str, list[Any]
             values["s_shard"].append(shard_of(item.stream_id, shard_count))
             values["s_first"].append(events + 1)
             values["s_count"].append(len(item.events))
+            values["s_commutative"].append(item.commutative)
             events += len(item.events)
             for event in item.events:
                 values["e_id"].append(event.event_id)

@@ -17,6 +17,9 @@ es_streams = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("state", sa.LargeBinary, nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # The version at which the decision state last changed, while only commutative appends followed (migration
+    # 0008); NULL: the stream's version.
+    sa.Column("state_version", sa.BigInteger, nullable=True),
 )
 
 # The source of truth. UNIQUE(stream_id, version) is the hard backstop of optimistic concurrency and

@@ -47,10 +47,17 @@ def event(event_type: str = "contract.Happened", payload: bytes = b"\x00\x01payl
 
 
 def stream(
-    stream_id: uuid.UUID, expected: int, count: int = 1, *, snapshot: bytes | None = None, tenant: str = TENANT
+    stream_id: uuid.UUID,
+    expected: int,
+    count: int = 1,
+    *,
+    snapshot: bytes | None = None,
+    tenant: str = TENANT,
+    commutative: bool = False,
 ) -> StreamAppend:
     """An append of ``count`` events to one chat stream."""
-    return StreamAppend(stream_id, "chat", tenant, expected, [event() for _ in range(count)], snapshot)
+    events = [event() for _ in range(count)]
+    return StreamAppend(stream_id, "chat", tenant, expected, events, snapshot, commutative=commutative)
 
 
 def idem(key: str, request_hash: bytes = b"h1", response: bytes = b"r1", ttl_s: float = 3600) -> IdempotentWrite:
@@ -198,6 +205,45 @@ class _AppendContract:
         assert from_all.payload == b"v3:name"
 
 
+class CommutativeContract:
+    """Commutative appends (``StreamAppend.commutative``), fixture ``store``."""
+
+    async def test_commutative_appends_decided_at_one_version_all_land(self, store: EventStore) -> None:
+        """Two commutative appends decided at version 1 both land.
+
+        After a decision-changing append at version 4, a commutative one decided at 4 conflicts; at 5 it lands.
+        """
+        sid = uuid.uuid4()
+        await store.append([stream(sid, 0)])
+        first = await store.append([stream(sid, 1, commutative=True)])
+        second = await store.append([stream(sid, 1, 2, commutative=True)])
+        assert ({sid: 2}, {sid: 4}) == (dict(first.versions), dict(second.versions))
+        await store.append([stream(sid, 4)])
+        with pytest.raises(ConcurrencyError) as caught:
+            await store.append([stream(sid, 4, commutative=True)])
+        assert (sid, 4, 5) == (caught.value.stream_id, caught.value.expected, caught.value.actual)
+        assert {sid: 6} == dict((await store.append([stream(sid, 5, commutative=True)])).versions)
+        assert list(range(1, 7)) == [e.version for e in await store.read_stream(sid)]
+
+    async def test_other_appends_still_name_the_current_version(self, store: EventStore) -> None:
+        """After commutative appends, an exact (not commutative) append at an older version conflicts."""
+        sid = uuid.uuid4()
+        await store.append([stream(sid, 0, snapshot=b"s1")])
+        await store.append([stream(sid, 1, commutative=True)])
+        with pytest.raises(ConcurrencyError) as caught:
+            await store.append([stream(sid, 1)])
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        assert {sid: 3} == dict((await store.append([stream(sid, 2)])).versions)
+
+    async def test_a_commutative_append_needs_an_existing_stream(self, store: EventStore) -> None:
+        """A commutative append to a stream that does not exist conflicts (actual 0) and creates nothing."""
+        sid = uuid.uuid4()
+        with pytest.raises(ConcurrencyError) as caught:
+            await store.append([stream(sid, 1, commutative=True)])
+        assert caught.value.actual == 0
+        assert await store.load_states([sid]) == {}
+
+
 class IdempotencyContract:
     """Idempotency records (fixture: ``store``)."""
 
@@ -250,5 +296,5 @@ class IdempotencyContract:
         assert (await store.load_states([sid]))[sid].version == 3
 
 
-class EventStoreContract(_AppendContract, IdempotencyContract):
+class EventStoreContract(_AppendContract, CommutativeContract, IdempotencyContract):
     """Behaviour every ``EventStore`` implementation shares (fixture: ``store``)."""

@@ -1,4 +1,11 @@
-"""Group commit: ``es_append_batch`` writes several commands' appends in one statement, each with its own outcome.
+"""Group commit (``es_append_batch``) and commutative appends (``es_streams.state_version``).
+
+``es_streams.state_version``: the version at which a stream's decision state last changed, kept while only
+commutative appends (``StreamAppend.commutative``: an artifact's links) follow it; NULL means "its version". A
+commutative append needs ``coalesce(state_version, version)`` to be no later than the version it decided on, so
+many chats linking one popular artifact at once no longer conflict with each other; every other append clears it.
+
+``es_append_batch`` writes several commands' appends in one statement, each with its own outcome.
 
 A command process batches the appends that arrive while its previous write is in flight and sends them as one
 call: one round trip, one transaction and one WAL flush for the whole batch. Every command runs in its own
@@ -22,6 +29,7 @@ Revises: 0007
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -32,12 +40,12 @@ depends_on = None
 _ARGUMENTS = (
     "k_tenant text[], k_user text[], k_key text[], k_hash bytea[], k_response bytea[], k_ttl interval[],"
     " s_command int[], s_id uuid[], s_tenant text[], s_type text[], s_expected bigint[], s_state bytea[],"
-    " s_shard smallint[], s_first int[], s_count int[],"
+    " s_shard smallint[], s_first int[], s_count int[], s_commutative boolean[],"
     " e_id uuid[], e_type text[], e_schema int[], e_payload bytea[], e_metadata text[]"
 )
 _SIGNATURE = (
     "text[], text[], text[], bytea[], bytea[], interval[], int[], uuid[], text[], text[], bigint[], bytea[],"
-    " smallint[], int[], int[], uuid[], text[], int[], bytea[], text[]"
+    " smallint[], int[], int[], boolean[], uuid[], text[], int[], bytea[], text[]"
 )
 
 _FUNCTION = f"""
@@ -98,15 +106,21 @@ BEGIN
                     INSERT INTO es_streams AS t (stream_id, tenant_id, stream_type, version, state)
                     VALUES (s_id[i], s_tenant[i], s_type[i], s_count[i], s_state[i])
                     ON CONFLICT (stream_id) DO UPDATE SET version = t.version + excluded.version,
-                        state = coalesce(excluded.state, t.state), updated_at = now()
+                        state = coalesce(excluded.state, t.state), state_version = NULL, updated_at = now()
                     WHERE t.tenant_id = excluded.tenant_id RETURNING t.version INTO head;
                 ELSIF s_expected[i] = -2 THEN
                     UPDATE es_streams t SET version = t.version + s_count[i], state = coalesce(s_state[i], t.state),
-                        updated_at = now()
+                        state_version = NULL, updated_at = now()
                     WHERE t.stream_id = s_id[i] AND t.tenant_id = s_tenant[i] RETURNING t.version INTO head;
+                ELSIF s_commutative[i] THEN
+                    UPDATE es_streams t SET version = t.version + s_count[i], state = coalesce(s_state[i], t.state),
+                        state_version = coalesce(t.state_version, t.version), updated_at = now()
+                    WHERE t.stream_id = s_id[i] AND t.tenant_id = s_tenant[i]
+                      AND coalesce(t.state_version, t.version) <= s_expected[i]
+                    RETURNING t.version INTO head;
                 ELSE
                     UPDATE es_streams t SET version = t.version + s_count[i], state = coalesce(s_state[i], t.state),
-                        updated_at = now()
+                        state_version = NULL, updated_at = now()
                     WHERE t.stream_id = s_id[i] AND t.tenant_id = s_tenant[i] AND t.version = s_expected[i]
                     RETURNING t.version INTO head;
                 END IF;
@@ -154,9 +168,11 @@ $fn$
 
 
 def upgrade() -> None:
+    op.add_column("es_streams", sa.Column("state_version", sa.BigInteger, nullable=True))
     # As the driver's own statement: SQLAlchemy's text() would read the array slices' ":s_first" as parameters.
     op.get_bind().exec_driver_sql(_FUNCTION)
 
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION es_append_batch({_SIGNATURE})")
+    op.drop_column("es_streams", "state_version")
