@@ -7,7 +7,13 @@ import pytest
 
 from ameide_command.application.errors import KeptChangingError, KeyReusedError
 from ameide_command.application.retries import RetryPolicy
-from ameide_command.domain.commands import CreateArtifact, EnsureChatForArtifact, SendMessage, StartChat
+from ameide_command.domain.commands import (
+    CreateArtifact,
+    EnsureChatForArtifact,
+    SendMessage,
+    StartChat,
+    UpdateArtifactMetadata,
+)
 from ameide_command.domain.errors import NotFoundError
 from ameide_command.domain.model import PRIVATE, REFERENCED, TEAM, UNSPECIFIED_VISIBILITY
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev
@@ -164,6 +170,45 @@ class TestConflicts:
                 await app.chats.send_message(context(OWNER), SendMessage(chat.id, text_message("mine")))
         senders = [p.message.user_id for p in await payloads(store, chat.id) if isinstance(p, chat_ev.MessageSentEvent)]
         assert senders == [PEER.user_id] * 3
+
+
+class TestPopularArtifact:
+    async def test_first_messages_decided_at_one_artifact_version_never_conflict(self) -> None:
+        """Another process links a chat to the artifact first: this one's Ensure, decided before, still lands at once.
+
+        Links commute; the next Ensure then decides on the version the store gave the first.
+        """
+        store = RacingStore(races=1)
+        async with (
+            command_app(store, retry=RetryPolicy(attempts=1)) as app,
+            command_app(store, random_ids=True) as other_process,
+        ):
+            art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("Order", "bpmn"))).response
+            store.competitor = lambda: other_process.ensure.ensure_and_send(context(PEER), ensure(art.artifact_id))
+            first = await app.ensure.ensure_and_send(context(OWNER), ensure(art.artifact_id))
+            second = await app.ensure.ensure_and_send(context(OWNER), ensure(art.artifact_id))
+        assert first.response.threads_created
+        assert second.response.threads_created
+        assert await history(store, art.artifact_id) == ["ArtifactCreatedEvent", *["ArtifactChatLinkedEvent"] * 3]
+        assert [{first.response.threads_id: 3, art.artifact_id: 1}] == store.calls[-2:-1]
+
+    async def test_a_change_to_the_artifact_in_between_still_conflicts(self) -> None:
+        """Another process renames the artifact first: the Ensure decided before it conflicts.
+
+        The new chat's title comes from the artifact's (here ABORTED after its single attempt).
+        """
+        store = RacingStore(races=1)
+        async with (
+            command_app(store, retry=RetryPolicy(attempts=1)) as app,
+            command_app(store, random_ids=True) as other_process,
+        ):
+            art = (await app.artifacts.create_artifact(context(OWNER), CreateArtifact("Order", "bpmn"))).response
+            store.competitor = lambda: other_process.artifacts.update_metadata(
+                context(OWNER), UpdateArtifactMetadata(art.artifact_id, title="Orders")
+            )
+            with pytest.raises(KeptChangingError):
+                await app.ensure.ensure_and_send(context(OWNER), ensure(art.artifact_id))
+        assert await history(store, art.artifact_id) == ["ArtifactCreatedEvent", "ArtifactMetadataUpdatedEvent"]
 
 
 class TestStreamsWithoutSnapshot:

@@ -13,9 +13,11 @@ state a bounded number of times (``retries``), then ABORTED.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
@@ -24,7 +26,7 @@ from ameide_command.application.errors import KeptChangingError, KeyReusedError,
 from ameide_command.application.loading import Aggregates, Loader
 from ameide_command.application.plan import Plan, R
 from ameide_command.application.retries import RetryPolicy, StreamLocks
-from ameide_command.application.state_cache import StateCache
+from ameide_command.application.state_cache import State, StateCache
 from ameide_command.domain.errors import DomainError
 from ameide_eventstore import (
     ConcurrencyError,
@@ -170,10 +172,20 @@ class Executor:
             return Outcome(
                 command.response_type.FromString(result.response), replayed=True, expires_at=result.expires_at
             )
-        self._cache.put(plan.states)
+        self._cache.put(_as_appended(plan.states, result.versions))
         if self._after_commit is not None:
             await self._after_commit(plan.appends)
         return Outcome(plan.response, expires_at=result.expires_at)
+
+
+def _as_appended(states: Mapping[str, State], versions: Mapping[uuid.UUID, int]) -> Mapping[str, State]:
+    """The decided states at the versions the store gave them: a commutative append may land after others."""
+    if all(versions.get(uuid.UUID(stream_id), state.version) == state.version for stream_id, state in states.items()):
+        return states
+    return {
+        stream_id: dataclasses.replace(state, version=versions.get(uuid.UUID(stream_id), state.version))
+        for stream_id, state in states.items()
+    }
 
 
 def _decide_on_cache(command: _Command[R], cached: Aggregates) -> Plan[R] | None:

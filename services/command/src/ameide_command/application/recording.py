@@ -26,6 +26,7 @@ class _Pending:
     expected_version: int
     events: list[NewEvent]
     state: ChatState | ArtifactState
+    commutative: bool
 
 
 class Changes:
@@ -85,14 +86,21 @@ class Changes:
             return
         key = _stream_id(after)
         new_events = [self._event(payload) for payload in payloads]
+        # An existing artifact's links only: a popular artifact's many new chats append without conflicting.
+        commutes = (
+            before is not None
+            and isinstance(after, ArtifactState)
+            and all(isinstance(payload, artifact.COMMUTING_EVENTS) for payload in payloads)
+        )
         pending = self._pending.get(key)
         if pending is None:
             expected = before.version if before is not None else 0
             stream_type = CHAT_STREAM if isinstance(after, ChatState) else ARTIFACT_STREAM
-            self._pending[key] = _Pending(stream_type, after.tenant_id, expected, new_events, after)
+            self._pending[key] = _Pending(stream_type, after.tenant_id, expected, new_events, after, commutes)
         else:
             pending.events.extend(new_events)
             pending.state = after
+            pending.commutative = pending.commutative and commutes
 
     def _event(self, payload: Message) -> NewEvent:
         return new_event(payload, event_id=self._new_id(), metadata=self._metadata)
@@ -107,6 +115,7 @@ class Changes:
                 expected_version=pending.expected_version,
                 events=pending.events,
                 snapshot=dump(pending.state),
+                commutative=pending.commutative,
             )
             for stream_id, pending in self._pending.items()
         ]

@@ -77,6 +77,11 @@ def delete(artifact: ArtifactState | None, command: DeleteArtifact, actor: Actor
     return [events_pb2.ArtifactDeletedEvent(artifact_id=owned.artifact_id)]
 
 
+# Events that change no decision about the artifact (the chat side decides links): appended concurrently, in any
+# order, they leave every decision as it was, so their appends commute (``StreamAppend.commutative``).
+COMMUTING_EVENTS = (events_pb2.ArtifactChatLinkedEvent, events_pb2.ArtifactChatUnlinkedEvent)
+
+
 def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
     """Apply one stored artifact event; every event bumps the stream version, content/metadata the content version.
 
