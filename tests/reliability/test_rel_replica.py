@@ -133,7 +133,9 @@ async def test_reads_on_the_replica_see_their_writes_across_its_restart(
 ) -> None:
     """Mixed load, reads on the replica, restarted mid-load: each read with a token sees its write, none lost."""
     primary, standby = pair
-    tally, ledger, violations, log = Tally(), Ledger(), [], []
+    tally, ledger = Tally(), Ledger()
+    violations: list[str] = []
+    log: list[str] = []
     users = new_tenant(replica_fleet, "rhea", "rolf")
     world = await build_world(replica_clients, users, ledger, tally)
     followers = [Follower(chat_id, users[0], codec_of(replica_fleet), tally) for chat_id in world.chats]
@@ -251,7 +253,9 @@ async def test_the_replica_promoted_mid_load_loses_nothing(
     address repointed to it.
     """
     primary, standby = pair
-    tally, ledger, violations, log = Tally(), Ledger(), [], []
+    tally, ledger = Tally(), Ledger()
+    violations: list[str] = []
+    log: list[str] = []
     users = new_tenant(replica_fleet, "paco", "pili")
     world = await build_world(replica_clients, users, ledger, tally)
     followers = [Follower(chat_id, users[0], codec_of(replica_fleet), tally) for chat_id in world.chats]
