@@ -155,6 +155,30 @@ class TestLanes:
         gate.open()
         assert await held is not None
 
+    async def test_a_caller_whose_stream_is_being_written_queues(
+        self, plain: PostgresEventStore, pool: ConnectionPool
+    ) -> None:
+        """A free lane, but the stream has a write in flight: the caller queues (it would wait for the row lock).
+
+        A caller on another stream takes the free lane; the queued one is written once the first returns.
+        """
+        gate = Gate(plain)
+        group = GroupCommit(pool.connection, gate.alone, shard_count=DEFAULT_SHARD_COUNT, lanes=2)
+        hot, other = uuid.uuid4(), uuid.uuid4()
+        first = asyncio.create_task(group.append(cmd(stream(hot, 0))))
+        await gate.entered.wait()
+        behind = asyncio.create_task(group.append(cmd(stream(hot, 1))))
+        await asyncio.sleep(0)  # the task runs up to its wait
+        assert 1 == group.queued
+        elsewhere = await group.append(cmd(stream(other, 0)))
+        assert elsewhere is not None
+        assert ({other: 1}, 1) == (dict(elsewhere.versions), group.queued)
+        gate.open()
+        assert await first is not None
+        again = await behind
+        assert again is not None
+        assert {hot: 2} == dict(again.versions)
+
 
 class TestMixedOutcomesInOneBatch:
     async def test_each_command_gets_its_own_outcome(self, plain: PostgresEventStore, pool: ConnectionPool) -> None:

@@ -2,10 +2,12 @@
 
 Leader/follower batching without a timer. While fewer than ``LANES`` writes are in flight, a caller writes its own
 append at once, as without group commit (few callers pay nothing for the batching, and their appends overlap in
-the database). Callers arriving while every lane is busy queue; when a write returns, a writer task sends
-everything queued (up to ``MAX_BATCH`` commands) as one ``es_append_batch`` call: one round trip, one transaction,
-one WAL flush for the lot. Every command keeps its own outcome: the function runs each in its own
-subtransaction, so a conflict, a reused key or any error fails that command only.
+the database), unless a write on one of its streams is already queued or in flight: it would only wait for that
+row lock in the database, so it queues instead (a popular artifact's first messages then share one transaction
+and one lock instead of taking turns on it). Callers arriving while every lane is busy queue too; when a write
+returns, a writer task sends everything queued (up to ``MAX_BATCH`` commands) as one ``es_append_batch`` call: one
+round trip, one transaction, one WAL flush for the lot. Every command keeps its own outcome: the function runs each
+in its own subtransaction, so a conflict, a reused key or any error fails that command only.
 
 What stays as for a single append: per-stream order (a command queued after another on the same stream is written
 after it, in the same batch or a later one), one key per batch (a command repeating a queued command's key waits
@@ -22,6 +24,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -82,6 +85,8 @@ class GroupCommit:
         self._queue: collections.deque[_Waiter] = collections.deque()
         self._writing = 0
         self._writers: set[asyncio.Task[None]] = set()
+        self._flying: collections.Counter[uuid.UUID] = collections.Counter()  # streams being written
+        self._queued_streams: collections.Counter[uuid.UUID] = collections.Counter()
         self.batches = 0  # batches of two or more sent (read by tests and benchmarks)
         self.batched = 0  # commands those batches carried
 
@@ -92,55 +97,76 @@ class GroupCommit:
 
     async def append(self, command: Command) -> AppendResult | None:
         """Append ``command`` with whatever else is queued; its result, or None to append it again."""
-        if self._writing < self._lanes and not self._queue:
+        streams = _streams(command)
+        if self._writing < self._lanes and not any(s in self._flying or s in self._queued_streams for s in streams):
             self._writing += 1
+            _add(self._flying, streams)
             try:
                 return await self._alone(command)
             finally:
+                _remove(self._flying, streams)
                 self._writing -= 1
                 self._start_writers()
         waiter = _Waiter(command, asyncio.get_running_loop().create_future())
         self._queue.append(waiter)
+        _add(self._queued_streams, streams)
         self._start_writers()
         try:
             return await waiter.future
         except asyncio.CancelledError:
             with contextlib.suppress(ValueError):
                 self._queue.remove(waiter)  # still queued: it is never written
+                _remove(self._queued_streams, streams)
             raise
 
     def _start_writers(self) -> None:
-        while self._queue and self._writing < self._lanes:
+        while self._writing < self._lanes and any(self._takeable(waiter) for waiter in self._queue):
             self._writing += 1
             task = asyncio.get_running_loop().create_task(self._drain())
             self._writers.add(task)
             task.add_done_callback(self._writers.discard)
 
+    def _takeable(self, waiter: _Waiter) -> bool:
+        return not any(stream in self._flying for stream in _streams(waiter.command))
+
     async def _drain(self) -> None:
         try:
-            while self._queue:
-                batch = self._take()
-                if batch:
+            while batch := self._take():
+                streams = [stream for waiter in batch for stream in _streams(waiter.command)]
+                _add(self._flying, streams)
+                try:
                     await self._write(batch)
+                finally:
+                    _remove(self._flying, streams)
         finally:
             self._writing -= 1
+            self._start_writers()
 
     def _take(self) -> list[_Waiter]:
-        """Up to ``MAX_BATCH`` queued commands, oldest first; a repeated key stays queued for the next batch."""
+        """Up to ``MAX_BATCH`` queued commands, oldest first.
+
+        A command stays queued (and so does every later one on its streams, keeping their order) while one of its
+        streams is being written, or when it repeats the key of a command already in the batch.
+        """
         batch: list[_Waiter] = []
         keys: set[object] = set()
         deferred: list[_Waiter] = []
+        held: set[uuid.UUID] = set()
         while self._queue and len(batch) < MAX_BATCH:
             waiter = self._queue.popleft()
             if waiter.future.done():  # its caller was cancelled
+                _remove(self._queued_streams, _streams(waiter.command))
                 continue
+            streams = _streams(waiter.command)
             write = waiter.command.idempotency
+            if any(s in self._flying or s in held for s in streams) or (write is not None and write.key in keys):
+                deferred.append(waiter)
+                held.update(streams)
+                continue
             if write is not None:
-                if write.key in keys:
-                    deferred.append(waiter)
-                    continue
                 keys.add(write.key)
             batch.append(waiter)
+            _remove(self._queued_streams, streams)
         self._queue.extendleft(reversed(deferred))
         return batch
 
@@ -190,6 +216,21 @@ class GroupCommit:
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result
             _settle(waiter, result)
+
+
+def _streams(command: Command) -> list[uuid.UUID]:
+    return [item.stream_id for item in command.appends]
+
+
+def _add(counter: collections.Counter[uuid.UUID], streams: list[uuid.UUID]) -> None:
+    counter.update(streams)
+
+
+def _remove(counter: collections.Counter[uuid.UUID], streams: list[uuid.UUID]) -> None:
+    for stream in streams:
+        counter[stream] -= 1
+        if counter[stream] <= 0:
+            del counter[stream]
 
 
 def _settle(waiter: _Waiter, result: AppendResult | BaseException | None) -> None:
