@@ -252,7 +252,8 @@ async def command_server(
         await _wait_serving(target, proc)
         yield Child(target, proc.pid)
     finally:
-        proc.terminate()
+        if proc.returncode is None:  # not if it exited while starting: that is the error being raised
+            proc.terminate()
         await proc.wait()
         if relay is not None:
             await relay
@@ -436,7 +437,8 @@ async def _level(setup: Setup, c: int) -> dict[str, Measurement]:
         ]
         if c == HOT_ARTIFACT_LEVEL:
             hot = await ensure_ops(channels["command"][:c], metadata, hot=True)
-            variants.append(Variant("hot", hot, command_cpu))
+            hot_flipped = await ensure_ops(channels["flipped"][:c], metadata, hot=True)
+            variants += [Variant("hot", hot, command_cpu), Variant("hot flipped", hot_flipped, other_cpu)]
         return await interleave(variants, setup.seconds, setup.rounds, setup.warmup, setup.database)
 
 
@@ -542,10 +544,13 @@ def level_rows(c: int, m: dict[str, Measurement], *, group_commit: bool, setup: 
                         note=f"SendMessage+key p50 with group commit on ({m[on].p50_ms:.2f} ms) minus off "
                              f"({m[off].p50_ms:.2f} ms), same run"))  # fmt: skip
     if "hot" in m:
-        hot = m["hot"]
+        hot, other = m["hot"], m["hot flipped"]
         note = f"every call a new chat about the same artifact; {cpu_note(hot)}"
         rows.append(Row(f"Ensure (new chat), one hot artifact c={c}", hot.rps, "rps", floor_name, floor.rps,
                         hot.p50_ms, hot.p95_ms, note))  # fmt: skip
+        rows.append(Row(f"Ensure (new chat), one hot artifact c={c}, group commit {state}", other.rps, "rps",
+                        floor_name, floor.rps, other.p50_ms, other.p95_ms,
+                        f"the same on the server with AMEIDE_GROUP_COMMIT flipped; {cpu_note(other)}"))  # fmt: skip
     for name, key in (("SendMessage", "send"), ("SendMessage+key", "keyed"), ("Ensure (new chat)", "ensure")):
         rows += cpu_rows(f"{name} c={c}", m[key], floor, f"c={c}")
     return rows
