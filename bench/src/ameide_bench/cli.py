@@ -56,6 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
     # On a primary and replica of its own (embedded binaries), whatever --database-url says.
     "replica": Scenario("query RPCs on a streaming replica vs its primary", (25, 120)),
     "projector": Scenario("projector vs raw INSERT", (8, 30)),
+    "capacity": Scenario("command deployable at 1-3 processes vs the capacity model", (30, 90)),
     "streams": Scenario("commit -> subscriber propagation", (15, 70)),
 }
 

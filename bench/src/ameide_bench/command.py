@@ -86,13 +86,18 @@ class _Cell:
     seconds: float = 0.0
     busy: float = 0.0
     server: float = 0.0
+    client: float = 0.0
     postgres: float | None = 0.0
 
-    def add(self, latencies: list[float], seconds: float, busy: float, server: float, postgres: float | None) -> None:
+    def add(
+        self, latencies: list[float], seconds: float, cpu: tuple[float, float, float], postgres: float | None
+    ) -> None:
         self.latencies += latencies
         self.seconds += seconds
+        busy, server, client = cpu
         self.busy += busy
         self.server += server
+        self.client += client
         self.postgres = None if self.postgres is None or postgres is None else self.postgres + postgres
 
 
@@ -101,7 +106,8 @@ class Measurement:
     """Throughput, latency and CPU time per operation of one variant over its rounds.
 
     ``cpu`` is the machine's busy time (every process); ``server_us`` the answering server's own CPU time per
-    operation; ``postgres_us`` every PostgreSQL process's (None where the database runs elsewhere).
+    operation; ``postgres_us`` its database's PostgreSQL backends' (None where the database runs elsewhere);
+    ``client_us`` this benchmark process's (the callers).
     """
 
     rps: float
@@ -110,6 +116,7 @@ class Measurement:
     cpu: Metered
     server_us: float | None = None
     postgres_us: float | None = None
+    client_us: float = 0.0
 
     @staticmethod
     def of(cell: _Cell, *, metered_server: bool) -> Measurement:
@@ -123,6 +130,7 @@ class Measurement:
             cpu=Metered(len(cell.latencies), cell.busy),
             server_us=cell.server / count * 1e6 if metered_server else None,
             postgres_us=None if cell.postgres is None else cell.postgres / count * 1e6,
+            client_us=cell.client / count * 1e6,
         )
 
 
@@ -162,11 +170,11 @@ async def interleave(
         for variant in [*variants[shift:], *variants[:shift]]:
             server = variant.server_cpu or (lambda: 0.0)
             postgres = await database.sample() if database is not None else None
-            busy, cpu = busy_seconds(), server()
+            busy, cpu, client = busy_seconds(), server(), time.process_time()
             latencies, elapsed = await _run_cell(variant.ops, seconds / rounds)
-            busy, cpu = busy_seconds() - busy, server() - cpu
+            used = (busy_seconds() - busy, server() - cpu, time.process_time() - client)
             after = await database.sample() if database is not None else None
-            cells[variant.name].add(latencies, elapsed, busy, cpu, spent(postgres, after))
+            cells[variant.name].add(latencies, elapsed, used, spent(postgres, after))
     return {
         variant.name: Measurement.of(cells[variant.name], metered_server=variant.server_cpu is not None)
         for variant in variants
@@ -506,7 +514,7 @@ def cpu_note(cell: Measurement) -> str:
     """A measurement's CPU time per operation: the server's, PostgreSQL's and the machine's."""
     return (
         f"CPU/op: server {micros(cell.server_us)} us, PostgreSQL {micros(cell.postgres_us)} us,"
-        f" machine {cell.cpu.cpu_us_per_op:,.0f} us"
+        f" client {cell.client_us:,.0f} us, machine {cell.cpu.cpu_us_per_op:,.0f} us"
     )
 
 

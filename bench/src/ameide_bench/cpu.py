@@ -26,6 +26,14 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of proc(5))
 
 
+def process_name(pid: int) -> str:
+    """The command name of process ``pid`` on this machine ("" when there is none)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid``."""
     found: list[int] = []

@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ameide_bench.cpu import process_cpu_seconds
+from ameide_bench.cpu import process_cpu_seconds, process_name
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
 from ameide_core_proto.threads.v1 import threads_events_pb2 as events
@@ -169,12 +169,20 @@ async def raw_inserts(conn: psycopg.AsyncConnection[Any], first_seq: int, rows: 
     return time.perf_counter() - started
 
 
+async def _redis_pid(redis: Redis) -> int | None:
+    """The redis-server's process id, when it runs on this machine (its CPU time is then readable)."""
+    info: dict[str, Any] = await redis.info("server")
+    pid = int(info.get("process_id", 0))
+    return pid if process_name(pid).startswith("redis-server") else None
+
+
 async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *, quick: bool) -> list[Row]:
     """Alternate rounds of projecting and of raw INSERTs (so both see the same machine); return the table rows."""
     chat_count, rounds, per_round = (20, 3, 20) if quick else (200, 5, 50)
     rows: list[Row] = []
     total = raw_seconds = 0.0
     ours = Cost()
+    redis_cpu: float | None = 0.0
     async with scratch_database(database_url) as url:
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         engine = create_async_engine(url, pool_size=4, max_overflow=4)
@@ -189,10 +197,14 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
             handler = ReadModelProjector(append_feed=append_feed_entries, publisher=queue)
             chats = [uuid.uuid4() for _ in range(chat_count)]
             next_round = 0
+            redis_pid = await _redis_pid(redis)
             for _ in range(rounds):
                 written = await write_events(store, chats, range(next_round, next_round + per_round))
                 next_round += per_round
+                before = process_cpu_seconds(redis_pid) if redis_pid else None
                 ours.add(await project_all(engine, handler, queue, raw))
+                after = process_cpu_seconds(redis_pid) if redis_pid else None
+                redis_cpu = None if before is None or after is None or redis_cpu is None else redis_cpu + after - before
                 raw_seconds += await raw_inserts(raw, int(total) + 1, written)
                 total += written
             await queue.stop()
@@ -213,6 +225,9 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
         )
     )
     rows.append(Row("projector CPU per event (this process)", 1e6 * ours.cpu / total, "us", note=_CPU_NOTE))
+    if redis_cpu is not None:
+        note = "redis-server (/proc, shared with whatever else uses it): the feed's XADDs and the wake-ups"
+        rows.append(Row("projector CPU per event (Redis)", 1e6 * redis_cpu / total, "us", note=note))
     if ours.backend_cpu is not None:
         note = "the projector's Postgres backends (/proc)"
         rows.append(Row("projector CPU per event (Postgres)", 1e6 * ours.backend_cpu / total, "us", note=note))

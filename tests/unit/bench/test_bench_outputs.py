@@ -106,7 +106,7 @@ class TestArguments:
         assert 2 == exited.value.code
         err = capsys.readouterr().err.strip()
         assert 1 == len(err.splitlines())
-        assert "unknown scenario comand (choose from eventstore, command, query, replica, projector, streams)" in err
+        assert "unknown scenario comand (choose from eventstore, command, query, replica, projector, capacity, streams)" in err
 
     def test_an_unreachable_database_is_a_cli_error(self) -> None:
         """Nothing listens on port 1: one line naming PostgreSQL, before any scenario runs."""
