@@ -106,7 +106,8 @@ class TestArguments:
         assert 2 == exited.value.code
         err = capsys.readouterr().err.strip()
         assert 1 == len(err.splitlines())
-        assert "unknown scenario comand (choose from eventstore, command, query, replica, projector, capacity, streams)" in err
+        names = "eventstore, command, query, replica, projector, capacity, streams"
+        assert f"unknown scenario comand (choose from {names})" in err
 
     def test_an_unreachable_database_is_a_cli_error(self) -> None:
         """Nothing listens on port 1: one line naming PostgreSQL, before any scenario runs."""

@@ -27,7 +27,7 @@ from ameide_runtime.auth import Authenticate, is_public
 from ameide_runtime.errors import Unauthenticated
 from ameide_runtime.grpc_errors import ErrorTable, abort_with, checked_request, tolerant_deserializer
 from ameide_runtime.grpc_tracing import TraceIds
-from ameide_runtime.grpc_wrap import StreamBehavior, UnaryBehavior, wrap_handler
+from ameide_runtime.grpc_wrap import StreamBehavior, UnaryBehavior, encoded_replies, wrap_handler
 from ameide_runtime.metrics import InFlight, MethodMetrics
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -67,7 +67,9 @@ class Chain:
             None if public else self._trace_ids,
             self._errors.get(_service_of(method)),
         )
-        return wrap_handler(handler, steps, request_deserializer=tolerant_deserializer)
+        return wrap_handler(
+            handler, steps, request_deserializer=tolerant_deserializer, response_serializer=encoded_replies
+        )
 
 
 def _service_of(method: str) -> str:

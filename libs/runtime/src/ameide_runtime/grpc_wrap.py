@@ -18,6 +18,7 @@ import grpc.aio
 UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 StreamBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 Deserializer = Callable[[bytes], Any]
+Serializer = Callable[[Any], bytes]
 
 
 class BehaviorWrapper(Protocol):
@@ -64,11 +65,27 @@ def as_coroutine(behavior: Callable[..., Any]) -> UnaryBehavior:
     return coroutine
 
 
+def encoded_replies(serializer: Serializer | None) -> Serializer | None:
+    """A response serializer that also sends a reply its handler returned already encoded (``bytes``) as it is.
+
+    A reply assembled from stored encoded messages (GetMessages' page: the messages are kept serialized) then costs
+    no decoding into message objects and no encoding back.
+    """
+    if serializer is None:
+        return None
+
+    def serialize(response: Any) -> bytes:  # noqa: ANN401 - any response message
+        return response if isinstance(response, bytes) else serializer(response)
+
+    return serialize
+
+
 def wrap_handler(
     handler: grpc.RpcMethodHandler[Any, Any] | None,
     wrapper: BehaviorWrapper,
     *,
     request_deserializer: Callable[[Deserializer | None], Deserializer | None] | None = None,
+    response_serializer: Callable[[Serializer | None], Serializer | None] | None = None,
 ) -> grpc.RpcMethodHandler[Any, Any] | None:
     """A new handler whose behaviour is wrapped by ``wrapper`` (``None`` stays ``None``: unknown method)."""
     if handler is None:
@@ -77,6 +94,8 @@ def wrap_handler(
     if request_deserializer is not None:
         deserializer = request_deserializer(deserializer)
     serializer = handler.response_serializer
+    if response_serializer is not None:
+        serializer = response_serializer(serializer)
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(
             wrapper.unary(as_coroutine(handler.unary_unary)),

@@ -33,8 +33,10 @@ class ChatQueryServicer(svc_grpc.ChatQueryServiceServicer):
     async def ListChats(self, request: svc.ListChatsRequest, context: Context) -> svc.ListChatsResponse:
         return await self._reads.list_chats(request)
 
-    async def GetMessages(self, request: svc.GetMessagesRequest, context: Context) -> svc.GetMessagesResponse:
-        return await self._reads.get_messages(request)
+    # The reply goes out encoded (the stored messages spliced in, see ChatReads.encoded_messages); the server's
+    # response serializer sends bytes as they are (ameide_runtime.grpc_wrap.encoded_replies).
+    async def GetMessages(self, request: svc.GetMessagesRequest, context: Context) -> bytes:  # type: ignore[override]
+        return await self._reads.encoded_messages(request)
 
     async def GetChatArtifacts(
         self, request: svc.GetChatArtifactsRequest, context: Context

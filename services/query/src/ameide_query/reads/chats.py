@@ -8,7 +8,7 @@ import functools
 import uuid
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
-from ameide_query import paging
+from ameide_query import paging, wire
 from ameide_query.reads.chat_filter import binding, chat_filter
 from ameide_query.reads.common import keyset, parse_id, position
 from ameide_query.views import chats, messages, search
@@ -22,6 +22,7 @@ from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
 from ameide_runtime.tokens import TokenCodec
 
+_MESSAGES_FIELD = svc.GetMessagesResponse.DESCRIPTOR.fields_by_name["messages"].number
 # A page token's binding is a digest of JSON (~20 us); the same few bindings recur, so they are computed once.
 _BINDINGS = 4096
 
@@ -88,6 +89,14 @@ class ChatReads:
 
     async def get_messages(self, request: svc.GetMessagesRequest) -> svc.GetMessagesResponse:
         """A page of a readable chat's messages, with a checkpoint token matching it."""
+        return svc.GetMessagesResponse.FromString(await self.encoded_messages(request))
+
+    async def encoded_messages(self, request: svc.GetMessagesRequest) -> bytes:
+        """``get_messages``' reply, encoded: the stored messages are spliced in as they are, never decoded.
+
+        A page of 50 messages decoded into the reply and encoded again by gRPC cost about 100 us more server CPU
+        than the statement that read them.
+        """
         caller = reconcile(tenant_id=request.tenant_id)
         chat_id = parse_id(request.threads_id, "threads_id")
         limit = paging.page_size(request.page_size, paging.MESSAGES)
@@ -112,12 +121,9 @@ class ChatReads:
             total_count=page.total,
             checkpoint_token=resume.issue(self._codec, tenant_id=caller.tenant_id, feed=feed, seq=page.feed_seq),
         )
-        add = reply.messages.add
-        for payload in page.payloads:
-            add().MergeFromString(payload)
         if page.has_more:
             reply.next_page_token = tokens.issue([page.last_seq])
-        return reply
+        return reply.SerializeToString() + wire.repeated(_MESSAGES_FIELD, page.payloads)
 
     async def get_chat_artifacts(self, request: svc.GetChatArtifactsRequest) -> svc.GetChatArtifactsResponse:
         """Artifacts linked to a readable chat that the caller may read, most recently linked first."""
