@@ -47,8 +47,13 @@ def predicted_rps(one: Measurement, processes: int, machine_cores: int) -> float
     return min(processes * per_process, machine)
 
 
-async def measure(url: str, redis_url: str, processes: int, *, seconds: float, rounds: int, warmup: int) -> Measurement:
-    """Keyed SendMessage by ``CALLERS`` callers against ``processes`` command processes."""
+async def measure(
+    url: str, redis_url: str, processes: int, *, seconds: float, rounds: int, warmup: int
+) -> tuple[Measurement, float]:
+    """Keyed SendMessage by ``CALLERS`` callers against ``processes`` command processes; and WAL bytes per request.
+
+    The WAL figure is the server's whole WAL over the cell: on a server others write to, theirs is in it too.
+    """
     secret = secrets.token_urlsafe(32)
     metadata = (("authorization", f"Bearer {mint_token(secret, user_id='bench-user', tenant_id='bench')}"),)
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -59,13 +64,22 @@ async def measure(url: str, redis_url: str, processes: int, *, seconds: float, r
     ):
         ops = await send_ops(channels, metadata, keyed=True)
         variant = Variant("send", ops, server.cpu_seconds)
-        return (await interleave([variant], seconds, rounds, warmup, DatabaseCpu(meter)))["send"]
+        before = await (await meter.execute("SELECT pg_current_wal_lsn()")).fetchone()
+        measured = (await interleave([variant], seconds, rounds, warmup, DatabaseCpu(meter)))["send"]
+        wal = await (await meter.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", before)).fetchone()
+        return measured, float(wal[0] if wal else 0) / max(1, measured.cpu.operations)
 
 
-def rows_for(measured: dict[int, Measurement], machine_cores: int) -> list[Row]:
+def rows_for(measured: dict[int, Measurement], machine_cores: int, wal_bytes: float) -> list[Row]:
     """Each process count's figures beside the model's prediction from the single process."""
     one = measured[PROCESSES[0]]
     rows = [
+        Row(
+            f"model inputs, 1 process: WAL bytes per keyed SendMessage c={CALLERS}",
+            wal_bytes,
+            "bytes",
+            note="pg_current_wal_lsn() over the cell, whole server (the projector is not running: writes only)",
+        ),
         Row(
             f"model inputs, 1 process: CPU us per keyed SendMessage c={CALLERS}",
             one.server_us or 0.0,
@@ -73,7 +87,7 @@ def rows_for(measured: dict[int, Measurement], machine_cores: int) -> list[Row]:
             note=f"server {one.server_us or 0:,.0f}, PostgreSQL {one.postgres_us or 0:,.0f}, client "
             f"{one.client_us:,.0f} us per request (the machine, with everything else on it: "
             f"{one.cpu.cpu_us_per_op:,.0f}); {machine_cores} cores",
-        )
+        ),
     ]
     for processes, cell in measured.items():
         prediction = predicted_rps(one, processes, machine_cores)
@@ -97,12 +111,13 @@ async def run(database_url: str, redis_url: str = "redis://127.0.0.1:6379/0", *,
     """Measure 1, 2 and 3 command processes in one scratch database; return the rows."""
     seconds, rounds, warmup = (2.0, 1, 2) if quick else (8.0, 2, WARMUP_CALLS)
     measured: dict[int, Measurement] = {}
+    wal = {}
     async with scratch_database(database_url) as url:
         for processes in PROCESSES:
-            measured[processes] = await measure(
+            measured[processes], wal[processes] = await measure(
                 url, redis_url, processes, seconds=seconds, rounds=rounds, warmup=warmup
             )
-    return rows_for(measured, cores())
+    return rows_for(measured, cores(), wal[PROCESSES[0]])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
