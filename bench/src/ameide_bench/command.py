@@ -48,10 +48,10 @@ from ameide_bench.cpu import DatabaseCpu, spent
 from ameide_bench.eventstore import RAW_DDL, Writer, raw_ops, scratch_database
 from ameide_bench.floor import append_ops, floor_server
 from ameide_bench.report import Row, print_table
+from ameide_command.config import CommandSettings
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc, threads_types_pb2
 from ameide_runtime.auth import mint_token
-from ameide_runtime.settings import Settings
 
 CONCURRENCY = (1, 8, 32)  # c=1: the added latency of group commit; c=8: the floor targets; c=32: group commit's
 QUICK_CONCURRENCY = CONCURRENCY
@@ -459,7 +459,7 @@ async def run(
     levels = QUICK_CONCURRENCY if quick else CONCURRENCY
     jwt_secret = secrets.token_urlsafe(32)
     metadata = (("authorization", f"Bearer {mint_token(jwt_secret, user_id='bench-user', tenant_id='bench')}"),)
-    group_commit = Settings().group_commit
+    group_commit = CommandSettings().group_commit
     setup_note = f"{workers} command worker{'s' if workers > 1 else ''}, " + (
         "a channel per client worker" if channel_per_worker else "one shared channel"
     )

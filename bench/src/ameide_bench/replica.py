@@ -42,7 +42,7 @@ from ameide_bench.query import (
     workload,
 )
 from ameide_bench.report import Row, print_table
-from ameide_runtime.embedded import EmbeddedPostgres
+from ameide_cli.embedded import EmbeddedPostgres
 
 FULL = Shape(tenants=10, chats=2_000, messages=200_000)
 LAG_SAMPLES = 200

@@ -151,4 +151,4 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     every = {name for deployable in DEPLOYABLES for name in variables(deployable)}
     missing = sorted(name for name in every if f"`{name}`" not in text)
     assert missing == []
-    assert len(every) == 44
+    assert len(every) == 45  # with AMEIDE_GROUP_COMMIT (D65)
