@@ -33,6 +33,8 @@ FLEET_ENV = {
     "AMEIDE_HEARTBEAT_SECONDS": os.environ.get("AMEIDE_RELIABILITY_HEARTBEAT_SECONDS", "2"),
     "AMEIDE_SHUTDOWN_GRACE_SECONDS": "3",
     "AMEIDE_CONSISTENCY_WAIT_MS": "3000",
+    # The scenarios can be run with group commit on too (D65): AMEIDE_RELIABILITY_GROUP_COMMIT=true.
+    "AMEIDE_GROUP_COMMIT": os.environ.get("AMEIDE_RELIABILITY_GROUP_COMMIT", "false"),
 }
 
 _fleets: list[Fleet] = []
