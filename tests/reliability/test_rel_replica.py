@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -29,7 +29,7 @@ from ameide_migrations import upgrade
 from tests.integration.feed.feed_redis_process import RedisProcess, redis_process
 from tests.reliability.auditor import Auditor
 from tests.reliability.rel_chaos import Progress, mixed_load
-from tests.reliability.rel_client import Code, Stubs, Tally, codec_of, new_tenant, stubs
+from tests.reliability.rel_client import Caller, Code, Stubs, Tally, codec_of, new_tenant, stubs
 from tests.reliability.rel_fleet import Fleet, running_fleet
 from tests.reliability.rel_load import Ledger, build_world, execute, send_op
 from tests.reliability.rel_proxy import FaultProxy, fault_proxy
@@ -128,38 +128,47 @@ def fixture_replica_auditor(
     return Auditor(replica_engine, replica_clients, replica_redis.url)
 
 
-async def test_reads_on_the_replica_see_their_writes_across_its_restart(
-    pair: tuple[PgCluster, PgCluster], replica_fleet: Fleet, replica_clients: Stubs, replica_auditor: Auditor
+Fault = Callable[[list[str], Progress], Awaitable[None]]
+
+
+async def _load_through(
+    fault: Fault,
+    *,
+    scenario: str,
+    users: list[Caller],
+    seed: int,
+    fleet: Fleet,
+    clients: Stubs,
+    auditor: Auditor,
+    replayed: Callable[[], None] | None = None,
 ) -> None:
-    """Mixed load, reads on the replica, restarted mid-load: each read with a token sees its write, none lost."""
-    primary, standby = pair
+    """Mixed keyed load with read-your-writes readers and followers; ``fault`` after 10 writes, 15 more after it.
+
+    Then (after ``replayed``, if any) the auditor, and every client answer checked.
+    """
     tally, ledger = Tally(), Ledger()
     violations: list[str] = []
     log: list[str] = []
-    users = new_tenant(replica_fleet, "rhea", "rolf")
-    world = await build_world(replica_clients, users, ledger, tally)
-    followers = [Follower(chat_id, users[0], codec_of(replica_fleet), tally) for chat_id in world.chats]
+    world = await build_world(clients, users, ledger, tally)
+    followers = [Follower(chat_id, users[0], codec_of(fleet), tally) for chat_id in world.chats]
 
-    async def restart_the_replica(progress: Progress) -> None:
+    async def during(progress: Progress) -> None:
         try:
             await progress.reach(progress.acked + 10)
-            await asyncio.to_thread(standby.stop)
-            log.append(f"replica stopped at write {progress.acked}")
-            await asyncio.to_thread(standby.start)
-            log.append(f"replica back at write {progress.acked}")
+            await fault(log, progress)
             await progress.reach(progress.acked + 15)
         finally:
             progress.finished.set()
 
-    async with following(followers, replica_clients, world.tokens):
+    async with following(followers, clients, world.tokens):
         await mixed_load(
-            world, replica_clients, ledger, tally, writers=3, ops=10, seed=2101, during=restart_the_replica,
-            violations=violations,
-        )  # fmt: skip
-        await asyncio.to_thread(standby.wait_replayed, primary)
-        verdict = await replica_auditor.audit(ledger, followers=followers)
+            world, clients, ledger, tally, writers=3, ops=10, seed=seed, during=during, violations=violations
+        )
+        if replayed is not None:
+            await asyncio.to_thread(replayed)
+        verdict = await auditor.audit(ledger, followers=followers)
     record(
-        "R1 reads on a replica, replica restart",
+        scenario,
         load=f"3 writers x >=10 keyed writes, 2 read-your-writes readers, {len(followers)} followers",
         faults="; ".join(log),
         tally=tally,
@@ -169,7 +178,26 @@ async def test_reads_on_the_replica_see_their_writes_across_its_restart(
     assert verdict.ok, verdict.report()
     assert violations == []
     assert tally.wrong == []
-    assert replica_fleet.crashed() == {}
+    assert fleet.crashed() == {}
+
+
+async def test_reads_on_the_replica_see_their_writes_across_its_restart(
+    pair: tuple[PgCluster, PgCluster], replica_fleet: Fleet, replica_clients: Stubs, replica_auditor: Auditor
+) -> None:
+    """Mixed load, reads on the replica, restarted mid-load: each read with a token sees its write, none lost."""
+    primary, standby = pair
+
+    async def restart_the_replica(log: list[str], progress: Progress) -> None:
+        await asyncio.to_thread(standby.stop)
+        log.append(f"replica stopped at write {progress.acked}")
+        await asyncio.to_thread(standby.start)
+        log.append(f"replica back at write {progress.acked}")
+
+    await _load_through(
+        restart_the_replica, scenario="R1 reads on a replica, replica restart",
+        users=new_tenant(replica_fleet, "rhea", "rolf"), seed=2101, fleet=replica_fleet, clients=replica_clients,
+        auditor=replica_auditor, replayed=lambda: standby.wait_replayed(primary),
+    )  # fmt: skip
 
 
 async def test_replay_paused_reads_wait_then_answer_unavailable_and_streams_lose_nothing(
@@ -253,41 +281,16 @@ async def test_the_replica_promoted_mid_load_loses_nothing(
     address repointed to it.
     """
     primary, standby = pair
-    tally, ledger = Tally(), Ledger()
-    violations: list[str] = []
-    log: list[str] = []
-    users = new_tenant(replica_fleet, "paco", "pili")
-    world = await build_world(replica_clients, users, ledger, tally)
-    followers = [Follower(chat_id, users[0], codec_of(replica_fleet), tally) for chat_id in world.chats]
 
-    async def switch_over(progress: Progress) -> None:
-        try:
-            await progress.reach(progress.acked + 10)
-            await asyncio.to_thread(primary.stop)
-            log.append(f"primary stopped at write {progress.acked}")
-            await asyncio.to_thread(standby.promote)
-            writes_proxy.upstream_port = standby.port
-            writes_proxy.reset()
-            log.append(f"replica promoted, writers repointed at write {progress.acked}")
-            await progress.reach(progress.acked + 15)
-        finally:
-            progress.finished.set()
+    async def switch_over(log: list[str], progress: Progress) -> None:
+        await asyncio.to_thread(primary.stop)
+        log.append(f"primary stopped at write {progress.acked}")
+        await asyncio.to_thread(standby.promote)
+        writes_proxy.upstream_port = standby.port
+        writes_proxy.reset()
+        log.append(f"replica promoted, writers repointed at write {progress.acked}")
 
-    async with following(followers, replica_clients, world.tokens):
-        await mixed_load(
-            world, replica_clients, ledger, tally, writers=3, ops=10, seed=2103, during=switch_over,
-            violations=violations,
-        )  # fmt: skip
-        verdict = await replica_auditor.audit(ledger, followers=followers)
-    record(
-        "R3 replica promoted mid-load",
-        load=f"3 writers x >=10 keyed writes, 2 read-your-writes readers, {len(followers)} followers",
-        faults="; ".join(log),
-        tally=tally,
-        verdict=verdict,
-        notes=f"all codes {dict(tally.codes)}",
-    )
-    assert verdict.ok, verdict.report()
-    assert violations == []
-    assert tally.wrong == []
-    assert replica_fleet.crashed() == {}
+    await _load_through(
+        switch_over, scenario="R3 replica promoted mid-load", users=new_tenant(replica_fleet, "paco", "pili"),
+        seed=2103, fleet=replica_fleet, clients=replica_clients, auditor=replica_auditor,
+    )  # fmt: skip
