@@ -1,0 +1,269 @@
+"""The backend as another client sees it: seeding and checking state through the services' real gRPC ports.
+
+The acceptance suite drives the app only through its URLs and ``data-testid`` hooks; what the app did to the data
+is checked here, with the generated stubs, as one user of one tenant. Reads that follow the app's writes first
+take a *barrier*: a write that changes nothing (the artifact's or chat's current title again) still answers with a
+consistency token naming the stream's current version, so the read that passes it sees every earlier write to
+that stream, a duplicate included, without polling.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
+
+import grpc
+from google.protobuf import field_mask_pb2
+
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as artifacts_svc
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc as artifacts_grpc
+from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as artifacts_types
+from ameide_core_proto.threads.v1 import threads_service_pb2 as threads_svc
+from ameide_core_proto.threads.v1 import threads_service_pb2_grpc as threads_grpc
+from ameide_core_proto.threads.v1 import threads_types_pb2 as threads_types
+from tests.support.stack import Stack
+
+PAGE_SIZE = 100
+TEXT = "text/plain"
+BPMN = "application/bpmn+xml"
+CREATED = threads_types.RELATION_TYPE_CREATED
+PRIVATE = threads_types.CHAT_VISIBILITY_PRIVATE
+TEAM = threads_types.CHAT_VISIBILITY_TEAM
+
+
+class _Paged(Protocol):
+    @property
+    def next_page_token(self) -> str: ...
+
+
+P = TypeVar("P", bound=_Paged)
+
+
+def _pages(fetch: Callable[[str], P]) -> Iterator[P]:
+    """Every page of a list, following its page tokens."""
+    token = ""
+    while True:
+        page = fetch(token)
+        yield page
+        token = page.next_page_token
+        if not token:
+            return
+
+
+def text_message(text: str) -> threads_types.ChatMessageInput:
+    """A user message of one text part."""
+    return threads_types.ChatMessageInput(
+        role="user", parts=[threads_types.MessagePart(text=threads_types.TextPart(text=text))]
+    )
+
+
+def message_text(message: threads_types.ChatMessage) -> str:
+    """The text parts of a message, joined."""
+    return "".join(part.text.text for part in message.parts if part.HasField("text"))
+
+
+def bpmn_diagram(task: str) -> bytes:
+    """A one-task BPMN diagram with its layout (what a modeller saves), the task named ``task``."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="Process_1" isExecutable="false">
+    <bpmn:startEvent id="Start_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:task id="Task_1" name="{task}"><bpmn:incoming>Flow_1</bpmn:incoming></bpmn:task>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Start_1" targetRef="Task_1" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="Diagram_1">
+    <bpmndi:BPMNPlane id="Plane_1" bpmnElement="Process_1">
+      <bpmndi:BPMNShape id="Start_1_di" bpmnElement="Start_1"><dc:Bounds x="152" y="82" width="36" height="36" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="Task_1_di" bpmnElement="Task_1"><dc:Bounds x="240" y="60" width="100" height="80" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="Flow_1_di" bpmnElement="Flow_1">
+        <di:waypoint x="188" y="100" /><di:waypoint x="240" y="100" />
+      </bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+""".encode()
+
+
+class Backend:
+    """One user of one tenant, talking to the command and query services directly."""
+
+    def __init__(self, stack: Stack, user: str, tenant: str) -> None:
+        self.user, self.tenant = user, tenant
+        self._stack = stack
+        self._command = grpc.insecure_channel(stack.command_target)
+        self._query = grpc.insecure_channel(stack.query_target)
+        self.chat_commands = threads_grpc.ChatCommandServiceStub(self._command)
+        self.chat_queries = threads_grpc.ChatQueryServiceStub(self._query)
+        self.artifact_commands = artifacts_grpc.ArtifactCommandServiceStub(self._command)
+        self.artifact_queries = artifacts_grpc.ArtifactQueryServiceStub(self._query)
+        # The consistency token of this client's last write to each chat or artifact: its own reads wait for it.
+        self._written: dict[str, str] = {}
+
+    def _wrote(self, token: str, *ids: str) -> str:
+        for written in ids:
+            if written:
+                self._written[written] = token
+        return token
+
+    @property
+    def auth(self) -> tuple[tuple[str, str], ...]:
+        """Call metadata of this user (a fresh token per call: a long test outlives none)."""
+        return self._stack.metadata(self.user, self.tenant)
+
+    def close(self) -> None:
+        """Close both channels."""
+        self._command.close()
+        self._query.close()
+
+    # Writes -------------------------------------------------------------------------------------------------
+
+    def create_artifact(self, title: str, *, kind: str = "text", body: bytes = b"", mime: str = TEXT) -> str:
+        """A new artifact's id (version 1, with ``body`` as its content)."""
+        request = artifacts_svc.CreateArtifactRequest(
+            title=title, kind=kind, content=artifacts_types.ArtifactContent(mime_type=mime, body=body)
+        )
+        reply = self.artifact_commands.CreateArtifact(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, reply.artifact_id)
+        return str(reply.artifact_id)
+
+    def create_chat(self, title: str, *, artifact_id: str = "", visibility: int = PRIVATE) -> str:
+        """A new chat's id (linked to ``artifact_id`` as CREATED when given)."""
+        request = threads_svc.CreateChatRequest(
+            title=title,
+            artifact_id=artifact_id,
+            visibility=visibility,  # type: ignore[arg-type]
+        )
+        reply = self.chat_commands.CreateChat(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, reply.threads.id, artifact_id)
+        return str(reply.threads.id)
+
+    def send(self, chat_id: str, text: str) -> str:
+        """Append a user message; its id."""
+        request = threads_svc.SendMessageRequest(threads_id=chat_id, message=text_message(text))
+        reply = self.chat_commands.SendMessage(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, chat_id)
+        return str(reply.message.id)
+
+    def ensure(self, artifact_id: str, text: str, chat_id: str = "") -> str:
+        """The atomic send about an artifact (a new chat when ``chat_id`` is empty); the chat's id."""
+        request = threads_svc.EnsureChatForArtifactAndSendMessageRequest(
+            artifact_id=artifact_id, threads_id=chat_id, message=text_message(text), idempotency_key=new_key()
+        )
+        reply = self.chat_commands.EnsureChatForArtifactAndSendMessage(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, reply.threads_id, artifact_id)
+        return str(reply.threads_id)
+
+    def link(self, chat_id: str, artifact_id: str) -> None:
+        """Link a chat and an artifact (REFERENCED)."""
+        request = threads_svc.AssociateChatArtifactRequest(threads_id=chat_id, artifact_id=artifact_id)
+        reply = self.chat_commands.AssociateArtifact(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, chat_id, artifact_id)
+
+    def update_content(self, artifact_id: str, body: bytes, mime: str = TEXT) -> int:
+        """Store a new content version; the artifact's version after it."""
+        request = artifacts_svc.UpdateArtifactContentRequest(
+            artifact_id=artifact_id, content=artifacts_types.ArtifactContent(mime_type=mime, body=body)
+        )
+        reply = self.artifact_commands.UpdateArtifactContent(request, metadata=self.auth)
+        self._wrote(reply.consistency_token, artifact_id)
+        return int(reply.version)
+
+    def rename_artifact(self, artifact_id: str, title: str) -> str:
+        """Set the artifact's title; the consistency token of the change."""
+        request = artifacts_svc.UpdateArtifactMetadataRequest(
+            artifact_id=artifact_id,
+            metadata=artifacts_types.ArtifactMetadata(title=title),
+            update_mask=field_mask_pb2.FieldMask(paths=["title"]),
+        )
+        reply = self.artifact_commands.UpdateArtifactMetadata(request, metadata=self.auth)
+        return self._wrote(reply.consistency_token, artifact_id)
+
+    def rename_chat(self, chat_id: str, title: str) -> str:
+        """Set the chat's title; the consistency token of the change."""
+        request = threads_svc.UpdateChatTitleRequest(threads_id=chat_id, title=title)
+        reply = self.chat_commands.UpdateChatTitle(request, metadata=self.auth)
+        return self._wrote(reply.consistency_token, chat_id)
+
+    def delete_chat(self, chat_id: str) -> None:
+        """Soft-delete a chat."""
+        reply = self.chat_commands.DeleteChat(threads_svc.DeleteChatRequest(threads_id=chat_id), metadata=self.auth)
+        self._wrote(reply.consistency_token, chat_id)
+
+    # Reads after the app's writes ---------------------------------------------------------------------------
+
+    def artifact(self, artifact_id: str, consistency_token: str = "") -> artifacts_types.ArtifactView:
+        """The artifact with its content (this client's last write to it included)."""
+        token = consistency_token or self._written.get(artifact_id, "")
+        request = artifacts_svc.GetArtifactRequest(artifact_id=artifact_id, consistency_token=token)
+        return self.artifact_queries.GetArtifact(request, metadata=self.auth).artifact
+
+    def chat(self, chat_id: str, consistency_token: str = "") -> threads_types.Chat:
+        """The chat (this client's last write to it included)."""
+        token = consistency_token or self._written.get(chat_id, "")
+        request = threads_svc.GetChatRequest(threads_id=chat_id, consistency_token=token)
+        return self.chat_queries.GetChat(request, metadata=self.auth).threads
+
+    def artifact_barrier(self, artifact_id: str) -> str:
+        """A token naming the artifact's stream as it is now (its title set to itself writes nothing)."""
+        return self.rename_artifact(artifact_id, self.artifact(artifact_id).title)
+
+    def chat_barrier(self, chat_id: str) -> str:
+        """A token naming the chat's stream as it is now (its title set to itself writes nothing)."""
+        return self.rename_chat(chat_id, self.chat(chat_id).title)
+
+    def artifact_chats(self, artifact_id: str) -> list[artifacts_types.ChatReference]:
+        """Every chat linked to the artifact, every write to it so far included."""
+        token = self.artifact_barrier(artifact_id)
+
+        def fetch(page_token: str) -> artifacts_svc.GetArtifactChatsResponse:
+            request = artifacts_svc.GetArtifactChatsRequest(
+                artifact_id=artifact_id, page_size=PAGE_SIZE, page_token=page_token, consistency_token=token
+            )
+            return self.artifact_queries.GetArtifactChats(request, metadata=self.auth)
+
+        return [chat for page in _pages(fetch) for chat in page.threads]
+
+    def messages(self, chat_id: str) -> list[threads_types.ChatMessage]:
+        """Every message of the chat, oldest first, every write to it so far included."""
+        token = self.chat_barrier(chat_id)
+
+        def fetch(page_token: str) -> threads_svc.GetMessagesResponse:
+            request = threads_svc.GetMessagesRequest(
+                threads_id=chat_id, page_size=PAGE_SIZE * 2, page_token=page_token, consistency_token=token
+            )
+            return self.chat_queries.GetMessages(request, metadata=self.auth)
+
+        return [message for page in _pages(fetch) for message in page.messages]
+
+    def chat_artifacts(self, chat_id: str) -> list[threads_types.ArtifactReference]:
+        """Every artifact linked to the chat, every write to it so far included."""
+        token = self.chat_barrier(chat_id)
+
+        def fetch(page_token: str) -> threads_svc.GetChatArtifactsResponse:
+            request = threads_svc.GetChatArtifactsRequest(
+                threads_id=chat_id, page_size=PAGE_SIZE, page_token=page_token, consistency_token=token
+            )
+            return self.chat_queries.GetChatArtifacts(request, metadata=self.auth)
+
+        return [artifact for page in _pages(fetch) for artifact in page.artifacts]
+
+    def chats(self, consistency_token: str = "") -> list[threads_types.Chat]:
+        """Every chat this user sees in the tenant."""
+
+        def fetch(page_token: str) -> threads_svc.ListChatsResponse:
+            request = threads_svc.ListChatsRequest(
+                page_size=PAGE_SIZE, page_token=page_token, consistency_token=consistency_token
+            )
+            return self.chat_queries.ListChats(request, metadata=self.auth)
+
+        return [chat for page in _pages(fetch) for chat in page.threads]
+
+
+def new_key() -> str:
+    """A fresh idempotency key."""
+    return str(uuid.uuid4())

@@ -1,0 +1,65 @@
+"""Criterion 8: both directions of the link between chats and artifacts, on both pages, live.
+
+"Artifacts show all associated threads", "chats show all associated artifacts" and "creating an artifact from a
+chat maintains the relationship".
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.acceptance.acc_page import marker
+from tests.browser.acceptance.conftest import MakeBackend, OpenApp
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_artifact_lists_its_chats_and_a_chat_its_artifacts(open_app: OpenApp, backend: MakeBackend) -> None:
+    """Each page lists the other side, with titles; an artifact of a chat is an ordinary link to its page.
+
+    Three chats about one artifact, one of them about two more.
+    """
+    alice = backend()
+    titles = [f"Spec {number} {marker()}" for number in range(3)]
+    main, second, third = (alice.create_artifact(title) for title in titles)
+    chats = [alice.ensure(main, f"chat {number} {marker()}") for number in range(3)]
+    for other in (second, third):
+        alice.link(chats[0], other)
+
+    app = open_app()
+    app.goto(f"/artifact/{main}")
+    expect(app.chat_items).to_have_count(3)
+    assert sorted(chats) == sorted(app.chat_ids())
+    for chat_id in chats:
+        expect(app.chat_item(chat_id)).to_contain_text(alice.chat(chat_id).title)
+
+    app.goto(f"/threads/{chats[0]}")
+    expect(app.artifact_items).to_have_count(3)
+    assert sorted([main, second, third]) == sorted(app.artifact_ids())
+    for artifact_id, title in zip((main, second, third), titles, strict=True):
+        expect(app.artifact_item(artifact_id)).to_contain_text(title)
+
+    app.artifact_item(second).locator(f'a[href="/artifact/{second}"]').click()
+    expect(app.hook("artifact-title")).to_have_text(titles[1])
+    assert app.tab.url(f"/artifact/{second}") == app.page.url
+    expect(app.chat_item(chats[0])).to_have_count(1)
+
+
+def test_links_made_elsewhere_appear_on_both_open_pages(open_app: OpenApp, backend: MakeBackend) -> None:
+    """Another client links a chat and an artifact: both open pages show the link without a reload."""
+    alice = backend()
+    title = f"Runbook {marker()}"
+    artifact_id = alice.create_artifact(title)
+    chat_id = alice.create_chat(f"Ops chat {marker()}")
+    artifact_page, chat_page = open_app(), open_app()
+    artifact_page.goto(f"/artifact/{artifact_id}")
+    chat_page.goto(f"/threads/{chat_id}")
+    for app in (artifact_page, chat_page):
+        app.expect_live()
+    expect(artifact_page.chat_items).to_have_count(0)
+    expect(chat_page.artifact_items).to_have_count(0)
+
+    alice.link(chat_id, artifact_id)
+    expect(artifact_page.chat_item(chat_id)).to_have_count(1)
+    expect(chat_page.artifact_item(artifact_id)).to_contain_text(title)
