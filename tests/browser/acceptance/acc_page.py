@@ -94,7 +94,7 @@ PROBES = r"""(() => {
 })();"""
 
 # True when the message with this marker is shown, or the composer gave up on it: nothing in flight, the button
-# usable again and the draft still in the input (the state in which a user clicks send again).
+# usable, the composer not busy (aria-busy) and the draft still in the input (when a user clicks send again).
 DELIVERED_OR_IDLE = """([marker, draft]) => {
   const shown = [...document.querySelectorAll('[data-testid="message"]')]
     .some((element) => (element.textContent || "").includes(marker));
@@ -102,7 +102,8 @@ DELIVERED_OR_IDLE = """([marker, draft]) => {
   const input = document.querySelector('[data-testid="message-input"]');
   const button = document.querySelector('[data-testid="send-button"]');
   const idle = window.__ameideProbe.writesInflight === 0 && button && !button.disabled
-    && button.getAttribute("aria-disabled") !== "true" && input && input.value === draft;
+    && button.getAttribute("aria-disabled") !== "true" && input && input.value === draft
+    && input.closest('[aria-busy="true"]') === null;
   return idle ? "idle" : false;
 }"""
 
@@ -236,6 +237,12 @@ class App:
         """The ``artifact-item`` of ``artifact_id``."""
         return self.page.locator(f"[data-testid=artifact-item][data-artifact-id={escape_css(artifact_id)}]")
 
+    def artifact_link(self, artifact_id: str) -> Locator:
+        """The ordinary link to ``/artifact/<id>`` of an ``artifact-item`` (the item itself, or inside it)."""
+        href = escape_css(f"/artifact/{artifact_id}")
+        item = f"[data-testid=artifact-item][data-artifact-id={escape_css(artifact_id)}]"
+        return self.page.locator(f"a{item}[href={href}], {item} a[href={href}]")
+
     def artifact_ids(self) -> list[str]:
         """``data-artifact-id`` of every artifact item, in document order."""
         return list(self.artifact_items.evaluate_all("els => els.map(e => e.getAttribute('data-artifact-id'))"))
@@ -315,19 +322,33 @@ def assert_stayed(app: App, loaded: Loaded) -> None:
     assert [] == changing, "the app's initialisation changed the URL"
 
 
+# How many levels above an element its list's container is: the nearest ancestor holding a load-more button.
+LIST_DEPTH = """(element) => {
+  let depth = 0;
+  for (let node = element.parentElement; node; node = node.parentElement) {
+    depth += 1;
+    if (node.querySelector('[data-testid="load-more"]')) { return depth; }
+  }
+  return 0;
+}"""
+
+
 def load_all(app: App, items: Locator, *, pages: int = 50) -> None:
     """Click the ``load-more`` of the list holding ``items`` until it is gone (or disabled).
 
-    The list's button is the ``load-more`` inside the nearest ancestor of the first item that has one, so a page
-    with several paginated lists pages the right one.
+    The list must be paginated when this starts. Its container is the nearest ancestor of the first item that
+    holds a ``load-more``, found once and then kept by its depth, so a page with several paginated lists pages the
+    right one, and the list is complete when its own container has no ``load-more`` left.
     """
     expect(items.first).to_be_attached()
     testid = items.first.get_attribute("data-testid")
-    scope = app.page.locator(f"xpath=(//*[@data-testid='{testid}'])[1]/ancestor::*[.//*[@data-testid='load-more']][1]")
+    depth = items.first.evaluate(LIST_DEPTH)
+    assert depth > 0, f"the {testid} list has no load-more: it is not paginated"
+    scope = app.page.locator(f"xpath=(//*[@data-testid='{testid}'])[1]/ancestor::*[{depth}]")
     for _ in range(pages):
-        if scope.count() == 0:
-            return
         button = scope.get_by_test_id("load-more")
+        if button.count() == 0:
+            return
         assert button.count() == 1, f"several load-more buttons around the {testid} list: which one pages it?"
         if not button.is_visible() or button.is_disabled():
             return

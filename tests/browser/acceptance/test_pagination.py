@@ -141,7 +141,7 @@ def test_a_chats_30_artifacts_page_through(open_app: OpenApp, seeded: Seeded) ->
     load_all(app, app.artifact_items)
     assert_each_once(seeded.linked_artifacts, app.artifact_ids())
     for artifact_id in seeded.linked_artifacts:
-        expect(app.artifact_item(artifact_id).locator(f'a[href="/artifact/{artifact_id}"]')).to_have_count(1)
+        expect(app.artifact_link(artifact_id)).to_have_count(1)
 
 
 def test_the_home_pages_chats_page_through(open_app: OpenApp, seeded: Seeded) -> None:

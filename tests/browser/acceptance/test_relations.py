@@ -6,10 +6,13 @@ chat maintains the relationship".
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.acceptance.acc_page import marker
+from tests.browser.acceptance.acc_backend import CREATED
+from tests.browser.acceptance.acc_page import assert_stayed, marker
 from tests.browser.acceptance.conftest import MakeBackend, OpenApp
 
 pytestmark = pytest.mark.browser
@@ -40,7 +43,7 @@ def test_an_artifact_lists_its_chats_and_a_chat_its_artifacts(open_app: OpenApp,
     for artifact_id, title in zip((main, second, third), titles, strict=True):
         expect(app.artifact_item(artifact_id)).to_contain_text(title)
 
-    app.artifact_item(second).locator(f'a[href="/artifact/{second}"]').click()
+    app.artifact_link(second).click()
     expect(app.hook("artifact-title")).to_have_text(titles[1])
     assert app.tab.url(f"/artifact/{second}") == app.page.url
     expect(app.chat_item(chats[0])).to_have_count(1)
@@ -63,3 +66,40 @@ def test_links_made_elsewhere_appear_on_both_open_pages(open_app: OpenApp, backe
     alice.link(chat_id, artifact_id)
     expect(artifact_page.chat_item(chat_id)).to_have_count(1)
     expect(chat_page.artifact_item(artifact_id)).to_contain_text(title)
+
+
+def test_an_artifact_created_from_a_chat_is_linked_as_created_on_both_pages(
+    open_app: OpenApp, backend: MakeBackend
+) -> None:
+    """Creating an artifact on /threads/<id> links it as CREATED, shown on both pages; the URL stays.
+
+    The chat page lists the new artifact, and the new artifact's page lists the chat. The creation form is not
+    one of the stable hooks: it is found as a user finds it, by its visible labels.
+    """
+    alice = backend()
+    chat_id = alice.create_chat(f"Process design {marker()}")
+    alice.send(chat_id, f"let us draw the order process {marker()}")
+    app = open_app()
+    app.goto(f"/threads/{chat_id}")
+    app.expect_live()
+    expect(app.artifact_items).to_have_count(0)
+    loaded = app.mark_loaded()
+
+    title = f"Order process {marker()}"
+    app.page.get_by_text(re.compile("create an artifact", re.IGNORECASE)).click()
+    app.page.get_by_label("Title").fill(title)
+    app.page.get_by_role("button", name=re.compile("create artifact", re.IGNORECASE)).click()
+    created = app.artifact_items.filter(has_text=title)
+    expect(created).to_have_count(1)
+    artifact_id = str(created.get_attribute("data-artifact-id"))
+    expect(app.page.locator("li", has=created)).to_contain_text(re.compile("created", re.IGNORECASE))
+    assert_stayed(app, loaded)
+    assert [(artifact_id, CREATED)] == [(ref.artifact_id, ref.relation_type) for ref in alice.chat_artifacts(chat_id)]
+    assert [(chat_id, CREATED)] == [(ref.threads_id, ref.relation_type) for ref in alice.artifact_chats(artifact_id)]
+
+    app.artifact_link(artifact_id).click()
+    expect(app.hook("artifact-title")).to_have_text(title)
+    assert app.tab.url(f"/artifact/{artifact_id}") == app.page.url
+    expect(app.chat_item(chat_id)).to_have_count(1)
+    relation = app.chat_item(chat_id).evaluate("item => `${item.textContent} ${item.getAttribute('title') ?? ''}`")
+    assert re.search("created", relation, re.IGNORECASE), f"the chat's entry does not say it created this: {relation!r}"

@@ -56,7 +56,7 @@ class Traffic:
             if content_type.startswith("application/grpc-web"):
                 self.rpcs.append(url.path)
                 return
-        if same_origin and request.method == "GET" and self.is_app_file(url.path, request.resource_type):
+        if same_origin and request.method in ("GET", "HEAD") and self.is_app_file(url.path, request.resource_type):
             return
         self.other.append(f"{request.method} {request.url} ({request.resource_type})")
 

@@ -88,24 +88,15 @@ def test_chat_page_stays_through_sending_and_live_updates(open_app: OpenApp, bac
 def test_artifact_page_refresh_restores_the_selected_chat_and_its_messages(
     open_app: OpenApp, backend: MakeBackend
 ) -> None:
-    """Select a chat (or start one), refresh: the same chat is selected, with the same messages, at the same URL."""
+    """Start a chat (or select one), refresh: the same chat is selected, with the same messages, at the same URL."""
     alice = backend()
     title = f"Pricing sheet {marker()}"
     artifact_id = alice.create_artifact(title)
     older = alice.ensure(artifact_id, f"older chat {marker()}")
     alice.send(older, f"second message {marker()}")
-    alice.ensure(artifact_id, f"newer chat {marker()}")
     app = open_app()
     open_artifact(app, artifact_id, title)
-
-    app.select_chat(older)
-    expect(app.messages).to_have_count(2)
-    shown = app.message_ids()
     history_length = app.page.evaluate("() => history.length")
-    app.page.reload()
-    expect(app.selected_chat).to_have_attribute("data-chat-id", older)
-    expect(app.messages).to_have_count(2)
-    assert shown == app.message_ids()
 
     started = f"a chat started here {marker()}"
     app.send(started)
@@ -115,6 +106,14 @@ def test_artifact_page_refresh_restores_the_selected_chat_and_its_messages(
     expect(app.selected_chat).to_have_attribute("data-chat-id", str(new_chat))
     expect(app.message(started)).to_have_count(1)
     expect(app.messages).to_have_count(1)
+
+    app.select_chat(older)
+    expect(app.messages).to_have_count(2)
+    shown = app.message_ids()
+    app.page.reload()
+    expect(app.selected_chat).to_have_attribute("data-chat-id", older)
+    expect(app.messages).to_have_count(2)
+    assert shown == app.message_ids()
 
     assert app.tab.url(f"/artifact/{artifact_id}") == app.page.url
     assert history_length == app.page.evaluate("() => history.length")
