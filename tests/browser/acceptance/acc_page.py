@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from playwright.sync_api import Locator, Page, Response, expect
+from google.protobuf.message import Message
+from playwright.sync_api import Locator, Page, Response, Route, expect
 
 from tests.browser.conftest import Tab
 
-WRITE_PATHS = re.compile(r"ChatCommandService/(EnsureChatForArtifactAndSendMessage|SendMessage)$")
 ENSURE_PATH = "**/ameide_core_proto.threads.v1.ChatCommandService/EnsureChatForArtifactAndSendMessage"
+CREATE_ARTIFACT_PATH = "**/ameide_core_proto.artifacts.v1.ArtifactCommandService/CreateArtifact"
+GRPC_WEB_HEADER = 5  # one flag byte and a four-byte length before each gRPC-Web message
 
 PROBES = r"""(() => {
   if (window.__ameideProbe) { return; }
@@ -106,6 +108,36 @@ DELIVERED_OR_IDLE = """([marker, draft]) => {
     && input.closest('[aria-busy="true"]') === null;
   return idle ? "idle" : false;
 }"""
+
+
+M = TypeVar("M", bound=Message)
+
+
+def grpc_web_request(body: bytes, message: type[M]) -> M:
+    """The request message inside a gRPC-Web request body."""
+    length = int.from_bytes(body[1:GRPC_WEB_HEADER], "big")
+    return message.FromString(body[GRPC_WEB_HEADER : GRPC_WEB_HEADER + length])
+
+
+@dataclass
+class LoseFirstAnswer:
+    """A ``page.route`` handler losing the first answer: the server handles the request, the browser sees a reset.
+
+    Later requests pass. ``bodies`` are every request's body; ``lost`` the HTTP status of the answer it dropped.
+    """
+
+    bodies: list[bytes] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+
+    def __call__(self, route: Route) -> None:
+        """Handle one request."""
+        self.bodies.append(route.request.post_data_buffer or b"")
+        if self.lost:
+            route.continue_()
+            return
+        answer = route.fetch()  # the server handles the request ...
+        self.lost.append(answer.status)
+        route.abort("connectionreset")  # ... and the browser sees the connection reset instead of its answer
 
 
 def marker() -> str:

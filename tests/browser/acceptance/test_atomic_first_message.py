@@ -10,24 +10,14 @@ would be counted, however late it was projected.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import expect
 
-from ameide_core_proto.threads.v1 import threads_service_pb2 as threads_svc
+from ameide_core_proto.threads.v1.threads_service_pb2 import EnsureChatForArtifactAndSendMessageRequest as EnsureRequest
 from tests.browser.acceptance.acc_backend import Backend, message_text
-from tests.browser.acceptance.acc_page import ENSURE_PATH, App, marker
+from tests.browser.acceptance.acc_page import ENSURE_PATH, App, LoseFirstAnswer, grpc_web_request, marker
 from tests.browser.acceptance.conftest import MakeBackend, OpenApp
 
 pytestmark = pytest.mark.browser
-
-GRPC_WEB_HEADER = 5  # one flag byte and a four-byte length before each gRPC-Web message
-
-
-def ensure_request(body: bytes) -> threads_svc.EnsureChatForArtifactAndSendMessageRequest:
-    """The Ensure request inside a gRPC-Web request body."""
-    length = int.from_bytes(body[1:GRPC_WEB_HEADER], "big")
-    return threads_svc.EnsureChatForArtifactAndSendMessageRequest.FromString(
-        body[GRPC_WEB_HEADER : GRPC_WEB_HEADER + length]
-    )
 
 
 def artifact_page(open_app: OpenApp, alice: Backend) -> tuple[App, str]:
@@ -90,26 +80,14 @@ def test_a_retried_request_after_a_lost_response_reuses_its_key(open_app: OpenAp
     """
     alice = backend()
     app, artifact_id = artifact_page(open_app, alice)
-    keys: list[str] = []
-    dropped: list[int] = []
-
-    def lose_first_response(route: Route) -> None:
-        body = route.request.post_data_buffer
-        assert body is not None
-        keys.append(ensure_request(body).idempotency_key)
-        if dropped:
-            route.continue_()
-            return
-        answer = route.fetch()  # the server handles the request ...
-        dropped.append(answer.status)
-        route.abort("connectionreset")  # ... and the browser sees the connection reset instead of its answer
-
-    app.page.route(ENSURE_PATH, lose_first_response)
+    lose = LoseFirstAnswer()
+    app.page.route(ENSURE_PATH, lose)
     app.tab.allow_console_errors(r"net::ERR_CONNECTION_RESET")
     text = f"sent once despite a lost response {marker()}"
     app.send_until_delivered(text)
 
-    assert [200] == dropped
+    keys = [grpc_web_request(body, EnsureRequest).idempotency_key for body in lose.bodies]
+    assert [200] == lose.lost
     assert len(keys) >= 2, "the lost response was never retried"
     assert 1 == len(set(keys)), f"the retry used another idempotency key: {keys}"
     assert_one_chat_with_one_message(app, alice, artifact_id, text)

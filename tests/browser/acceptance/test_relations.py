@@ -11,8 +11,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ameide_core_proto.artifacts.v1.artifacts_service_pb2 import CreateArtifactRequest
 from tests.browser.acceptance.acc_backend import CREATED
-from tests.browser.acceptance.acc_page import assert_stayed, marker
+from tests.browser.acceptance.acc_page import (
+    CREATE_ARTIFACT_PATH,
+    LoseFirstAnswer,
+    assert_stayed,
+    grpc_web_request,
+    marker,
+)
 from tests.browser.acceptance.conftest import MakeBackend, OpenApp
 
 pytestmark = pytest.mark.browser
@@ -103,3 +110,34 @@ def test_an_artifact_created_from_a_chat_is_linked_as_created_on_both_pages(
     expect(app.chat_item(chat_id)).to_have_count(1)
     relation = app.chat_item(chat_id).evaluate("item => `${item.textContent} ${item.getAttribute('title') ?? ''}`")
     assert re.search("created", relation, re.IGNORECASE), f"the chat's entry does not say it created this: {relation!r}"
+
+
+def test_creating_an_artifact_again_after_a_lost_answer_creates_one(open_app: OpenApp, backend: MakeBackend) -> None:
+    """Submitting the creation form again after a lost answer reuses its key: one artifact, linked once.
+
+    The first CreateArtifact from the chat reaches the server and its answer is lost on the way back.
+    """
+    alice = backend()
+    chat_id = alice.create_chat(f"Retry design {marker()}")
+    app = open_app()
+    app.goto(f"/threads/{chat_id}")
+    app.expect_live()
+    lose = LoseFirstAnswer()
+    app.page.route(CREATE_ARTIFACT_PATH, lose)
+    app.tab.allow_console_errors(r"net::ERR_CONNECTION_RESET")
+
+    title = f"Escalation path {marker()}"
+    app.page.get_by_text(re.compile("create an artifact", re.IGNORECASE)).click()
+    app.page.get_by_label("Title").fill(title)
+    form = app.page.locator("form", has=app.page.get_by_label("Title"))
+    create = form.get_by_role("button", name=re.compile("create artifact", re.IGNORECASE))
+    create.click()
+    expect(form.get_by_role("alert")).to_be_visible()
+    create.click()
+    expect(app.artifact_items.filter(has_text=title)).to_have_count(1)
+
+    keys = {grpc_web_request(body, CreateArtifactRequest).idempotency_key for body in lose.bodies}
+    assert [200] == lose.lost
+    assert 2 == len(lose.bodies)
+    assert 1 == len(keys), f"the second submit used another idempotency key: {keys}"
+    assert [title] == [ref.title for ref in alice.chat_artifacts(chat_id)]
