@@ -40,6 +40,7 @@ def test_send_to_render_delay_across_tabs(open_app: OpenApp, backend: MakeBacken
     chat_id = alice.create_chat(f"Latency {marker()}")
     a, b = both_on(open_app, f"/threads/{chat_id}")
     delays: list[float] = []
+    own: list[float] = []
     texts = []
     for number in range(SENDS):
         mark = marker()
@@ -48,12 +49,18 @@ def test_send_to_render_delay_across_tabs(open_app: OpenApp, backend: MakeBacken
         a.type_message(text)
         clicked = a.click_now("send-button")
         delays.append(b.wait_seen(mark) - clicked)
+        own.append(a.wait_seen(mark) - clicked)
         expect(a.hook("message-input")).to_have_value("")
     record_samples(
         "cross-tab send-to-render (/threads, tab A composer -> tab B DOM)",
         delays,
         target="p95 <= 100 ms",
         notes=f"{SENDS} sequential sends, shared wall clock",
+    )
+    record_samples(
+        "same-tab send-to-render (baseline: tab A's own message, same sends)",
+        own,
+        notes="the write's round trip and A's render, without the live stream to B",
     )
     for app in (a, b):
         expect(app.messages).to_have_count(SENDS)
