@@ -320,14 +320,14 @@ class App:
 
     def wait_seen(self, mark: str) -> float:
         """Wait until ``mark`` appears in a message; when it did (wall-clock ms)."""
-        self.page.wait_for_function("m => m in window.__ameideProbe.seen", arg=mark, polling="raf")
+        self.page.wait_for_function("m => m in window.__ameideProbe.seen", arg=mark, polling=20)
         seen = self.seen_at(mark)
         assert seen is not None
         return seen
 
     def first_message_at(self) -> float:
         """Wait for the first message element; ms from navigation start until it appeared."""
-        self.page.wait_for_function("() => window.__ameideProbe.firstMessageAt !== null", polling="raf")
+        self.page.wait_for_function("() => window.__ameideProbe.firstMessageAt !== null", polling=20)
         return float(self.page.evaluate("() => window.__ameideProbe.firstMessageAt"))
 
     def click_now(self, testid: str) -> float:
