@@ -32,23 +32,17 @@ PRIVATE = threads_types.CHAT_VISIBILITY_PRIVATE
 TEAM = threads_types.CHAT_VISIBILITY_TEAM
 
 
-class _Paged(Protocol):
+class _Page(Protocol):
     @property
     def next_page_token(self) -> str: ...
 
 
-P = TypeVar("P", bound=_Paged)
+class _PageRequest(Protocol):
+    page_token: str
 
 
-def _pages(fetch: Callable[[str], P]) -> Iterator[P]:
-    """Every page of a list, following its page tokens."""
-    token = ""
-    while True:
-        page = fetch(token)
-        yield page
-        token = page.next_page_token
-        if not token:
-            return
+P = TypeVar("P", bound=_Page)
+R = TypeVar("R", bound=_PageRequest)
 
 
 def text_message(text: str) -> threads_types.ChatMessageInput:
@@ -216,52 +210,41 @@ class Backend:
         """A token naming the chat's stream as it is now (its title set to itself writes nothing)."""
         return self.rename_chat(chat_id, self.chat(chat_id).title)
 
+    def _pages(self, rpc: Callable[..., P], request: R) -> Iterator[P]:
+        """Every page ``rpc`` answers to ``request``, following the page tokens."""
+        while True:
+            page = rpc(request, metadata=self.auth)
+            yield page
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
     def artifact_chats(self, artifact_id: str) -> list[artifacts_types.ChatReference]:
         """Every chat linked to the artifact, every write to it so far included."""
-        token = self.artifact_barrier(artifact_id)
-
-        def fetch(page_token: str) -> artifacts_svc.GetArtifactChatsResponse:
-            request = artifacts_svc.GetArtifactChatsRequest(
-                artifact_id=artifact_id, page_size=PAGE_SIZE, page_token=page_token, consistency_token=token
-            )
-            return self.artifact_queries.GetArtifactChats(request, metadata=self.auth)
-
-        return [chat for page in _pages(fetch) for chat in page.threads]
+        request = artifacts_svc.GetArtifactChatsRequest(
+            artifact_id=artifact_id, page_size=PAGE_SIZE, consistency_token=self.artifact_barrier(artifact_id)
+        )
+        return [chat for page in self._pages(self.artifact_queries.GetArtifactChats, request) for chat in page.threads]
 
     def messages(self, chat_id: str) -> list[threads_types.ChatMessage]:
         """Every message of the chat, oldest first, every write to it so far included."""
-        token = self.chat_barrier(chat_id)
-
-        def fetch(page_token: str) -> threads_svc.GetMessagesResponse:
-            request = threads_svc.GetMessagesRequest(
-                threads_id=chat_id, page_size=PAGE_SIZE * 2, page_token=page_token, consistency_token=token
-            )
-            return self.chat_queries.GetMessages(request, metadata=self.auth)
-
-        return [message for page in _pages(fetch) for message in page.messages]
+        request = threads_svc.GetMessagesRequest(
+            threads_id=chat_id, page_size=PAGE_SIZE * 2, consistency_token=self.chat_barrier(chat_id)
+        )
+        return [message for page in self._pages(self.chat_queries.GetMessages, request) for message in page.messages]
 
     def chat_artifacts(self, chat_id: str) -> list[threads_types.ArtifactReference]:
         """Every artifact linked to the chat, every write to it so far included."""
-        token = self.chat_barrier(chat_id)
-
-        def fetch(page_token: str) -> threads_svc.GetChatArtifactsResponse:
-            request = threads_svc.GetChatArtifactsRequest(
-                threads_id=chat_id, page_size=PAGE_SIZE, page_token=page_token, consistency_token=token
-            )
-            return self.chat_queries.GetChatArtifacts(request, metadata=self.auth)
-
-        return [artifact for page in _pages(fetch) for artifact in page.artifacts]
+        request = threads_svc.GetChatArtifactsRequest(
+            threads_id=chat_id, page_size=PAGE_SIZE, consistency_token=self.chat_barrier(chat_id)
+        )
+        pages = self._pages(self.chat_queries.GetChatArtifacts, request)
+        return [artifact for page in pages for artifact in page.artifacts]
 
     def chats(self, consistency_token: str = "") -> list[threads_types.Chat]:
         """Every chat this user sees in the tenant."""
-
-        def fetch(page_token: str) -> threads_svc.ListChatsResponse:
-            request = threads_svc.ListChatsRequest(
-                page_size=PAGE_SIZE, page_token=page_token, consistency_token=consistency_token
-            )
-            return self.chat_queries.ListChats(request, metadata=self.auth)
-
-        return [chat for page in _pages(fetch) for chat in page.threads]
+        request = threads_svc.ListChatsRequest(page_size=PAGE_SIZE, consistency_token=consistency_token)
+        return [chat for page in self._pages(self.chat_queries.ListChats, request) for chat in page.threads]
 
 
 def new_key() -> str:
