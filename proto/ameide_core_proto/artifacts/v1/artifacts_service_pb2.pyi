@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as _artifacts_types_pb2
+from ameide_core_proto.live.v1 import live_types_pb2 as _live_types_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2 as _threads_types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -122,6 +123,8 @@ class ArtifactUpdate(_message.Message):
     THREADS_REMOVED_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     CONTROL_FIELD_NUMBER: _builtins.int
+    PRESENCE_CHANGED_FIELD_NUMBER: _builtins.int
+    PRESENCE_SNAPSHOT_FIELD_NUMBER: _builtins.int
     CHECKPOINT_TOKEN_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
@@ -146,6 +149,16 @@ class ArtifactUpdate(_message.Message):
         """Stream state: SUBSCRIBED, CAUGHT_UP, HEARTBEAT, FELL_BEHIND."""
 
     @_builtins.property
+    def presence_changed(self) -> _live_types_pb2.PresenceChange:
+        """Live signals (ameide_core_proto.live.v1), as on StreamChatUpdates: ephemeral, without a checkpoint_token.
+        A participant of the caller's tenant joined, left, started or stopped typing.
+        """
+
+    @_builtins.property
+    def presence_snapshot(self) -> _live_types_pb2.PresenceSnapshot:
+        """Everyone of the caller's tenant present now (replaces the client's list)."""
+
+    @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
@@ -156,15 +169,17 @@ class ArtifactUpdate(_message.Message):
         threads_removed: _artifacts_types_pb2.ChatReferenceRemoved | None = ...,
         deleted: _artifacts_types_pb2.ArtifactDeleted | None = ...,
         control: _threads_types_pb2.StreamControl | None = ...,
+        presence_changed: _live_types_pb2.PresenceChange | None = ...,
+        presence_snapshot: _live_types_pb2.PresenceSnapshot | None = ...,
         checkpoint_token: _builtins.str = ...,
         timestamp: _timestamp_pb2.Timestamp | None = ...,
         version: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content_updated", b"content_updated", "control", b"control", "deleted", b"deleted", "metadata_changed", b"metadata_changed", "threads_added", b"threads_added", "threads_removed", b"threads_removed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content_updated", b"content_updated", "control", b"control", "deleted", b"deleted", "metadata_changed", b"metadata_changed", "presence_changed", b"presence_changed", "presence_snapshot", b"presence_snapshot", "threads_added", b"threads_added", "threads_removed", b"threads_removed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_token", b"checkpoint_token", "content_updated", b"content_updated", "control", b"control", "deleted", b"deleted", "metadata_changed", b"metadata_changed", "threads_added", b"threads_added", "threads_removed", b"threads_removed", "timestamp", b"timestamp", "update", b"update", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_token", b"checkpoint_token", "content_updated", b"content_updated", "control", b"control", "deleted", b"deleted", "metadata_changed", b"metadata_changed", "presence_changed", b"presence_changed", "presence_snapshot", b"presence_snapshot", "threads_added", b"threads_added", "threads_removed", b"threads_removed", "timestamp", b"timestamp", "update", b"update", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["threads_added", "content_updated", "metadata_changed", "threads_removed", "deleted", "control"]  # noqa: Y015
+    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["threads_added", "content_updated", "metadata_changed", "threads_removed", "deleted", "control", "presence_changed", "presence_snapshot"]  # noqa: Y015
     _WhichOneofArgType_update: _TypeAlias = _typing.Literal["update", b"update"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_update) -> _WhichOneofReturnType_update | None: ...
 

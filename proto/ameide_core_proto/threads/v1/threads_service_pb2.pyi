@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from ameide_core_proto.live.v1 import live_types_pb2 as _live_types_pb2
 from ameide_core_proto.threads.v1 import threads_types_pb2 as _threads_types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -528,6 +529,12 @@ class ChatUpdate(_message.Message):
     STATE_CHANGED_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     RELATION_REMOVED_FIELD_NUMBER: _builtins.int
+    PRESENCE_CHANGED_FIELD_NUMBER: _builtins.int
+    PRESENCE_SNAPSHOT_FIELD_NUMBER: _builtins.int
+    DRAFT_STARTED_FIELD_NUMBER: _builtins.int
+    DRAFT_DELTA_FIELD_NUMBER: _builtins.int
+    DRAFT_COMPLETED_FIELD_NUMBER: _builtins.int
+    DRAFT_ABANDONED_FIELD_NUMBER: _builtins.int
     CHECKPOINT_TOKEN_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     checkpoint_token: _builtins.str
@@ -551,6 +558,33 @@ class ChatUpdate(_message.Message):
     @_builtins.property
     def relation_removed(self) -> _threads_types_pb2.ChatArtifactRelationRemoved: ...
     @_builtins.property
+    def presence_changed(self) -> _live_types_pb2.PresenceChange:
+        """Live signals (ameide_core_proto.live.v1): ephemeral, sent without a checkpoint_token (never a resume
+        position). After CAUGHT_UP every subscription gets a presence_snapshot and a draft_started per open draft.
+        A participant of the caller's tenant joined, left, started or stopped typing.
+        """
+
+    @_builtins.property
+    def presence_snapshot(self) -> _live_types_pb2.PresenceSnapshot:
+        """Everyone of the caller's tenant present now (replaces the client's list)."""
+
+    @_builtins.property
+    def draft_started(self) -> _live_types_pb2.DraftStarted:
+        """A draft assistant message exists, with its text so far (create or replace)."""
+
+    @_builtins.property
+    def draft_delta(self) -> _live_types_pb2.DraftDelta:
+        """A draft grew."""
+
+    @_builtins.property
+    def draft_completed(self) -> _live_types_pb2.DraftCompleted:
+        """A draft became the message `message_id` (delivered before this update)."""
+
+    @_builtins.property
+    def draft_abandoned(self) -> _live_types_pb2.DraftAbandoned:
+        """A draft ended without a message."""
+
+    @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
@@ -562,14 +596,20 @@ class ChatUpdate(_message.Message):
         state_changed: _threads_types_pb2.ChatStateChanged | None = ...,
         deleted: _threads_types_pb2.ChatDeleted | None = ...,
         relation_removed: _threads_types_pb2.ChatArtifactRelationRemoved | None = ...,
+        presence_changed: _live_types_pb2.PresenceChange | None = ...,
+        presence_snapshot: _live_types_pb2.PresenceSnapshot | None = ...,
+        draft_started: _live_types_pb2.DraftStarted | None = ...,
+        draft_delta: _live_types_pb2.DraftDelta | None = ...,
+        draft_completed: _live_types_pb2.DraftCompleted | None = ...,
+        draft_abandoned: _live_types_pb2.DraftAbandoned | None = ...,
         checkpoint_token: _builtins.str = ...,
         timestamp: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["control", b"control", "deleted", b"deleted", "message", b"message", "metadata", b"metadata", "relation", b"relation", "relation_removed", b"relation_removed", "state_changed", b"state_changed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["control", b"control", "deleted", b"deleted", "draft_abandoned", b"draft_abandoned", "draft_completed", b"draft_completed", "draft_delta", b"draft_delta", "draft_started", b"draft_started", "message", b"message", "metadata", b"metadata", "presence_changed", b"presence_changed", "presence_snapshot", b"presence_snapshot", "relation", b"relation", "relation_removed", b"relation_removed", "state_changed", b"state_changed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_token", b"checkpoint_token", "control", b"control", "deleted", b"deleted", "message", b"message", "metadata", b"metadata", "relation", b"relation", "relation_removed", b"relation_removed", "state_changed", b"state_changed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_token", b"checkpoint_token", "control", b"control", "deleted", b"deleted", "draft_abandoned", b"draft_abandoned", "draft_completed", b"draft_completed", "draft_delta", b"draft_delta", "draft_started", b"draft_started", "message", b"message", "metadata", b"metadata", "presence_changed", b"presence_changed", "presence_snapshot", b"presence_snapshot", "relation", b"relation", "relation_removed", b"relation_removed", "state_changed", b"state_changed", "timestamp", b"timestamp", "update", b"update"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["message", "metadata", "relation", "control", "state_changed", "deleted", "relation_removed"]  # noqa: Y015
+    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["message", "metadata", "relation", "control", "state_changed", "deleted", "relation_removed", "presence_changed", "presence_snapshot", "draft_started", "draft_delta", "draft_completed", "draft_abandoned"]  # noqa: Y015
     _WhichOneofArgType_update: _TypeAlias = _typing.Literal["update", b"update"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_update) -> _WhichOneofReturnType_update | None: ...
 
