@@ -31,6 +31,7 @@ class StreamArtifactRequest(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
     CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
+    INCLUDE_SIGNALS_FIELD_NUMBER: _builtins.int
     artifact_id: _builtins.str
     resume_token: _builtins.str
     """For resuming after disconnect"""
@@ -39,6 +40,8 @@ class StreamArtifactRequest(_message.Message):
     """Wait (bounded, as the reads do) until the write that returned this token is visible, then authorise and
     start: "write, then subscribe" never sees NOT_FOUND for the caller's own write.
     """
+    include_signals: _builtins.bool
+    """Also send presence signals after CAUGHT_UP, starting with a presence_snapshot (as StreamChatRequest)."""
     def __init__(
         self,
         *,
@@ -46,10 +49,11 @@ class StreamArtifactRequest(_message.Message):
         resume_token: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
         consistency_token: _builtins.str = ...,
+        include_signals: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "consistency_token", b"consistency_token", "resume_token", b"resume_token", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "consistency_token", b"consistency_token", "include_signals", b"include_signals", "resume_token", b"resume_token", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -150,13 +154,13 @@ class ArtifactUpdate(_message.Message):
 
     @_builtins.property
     def presence_changed(self) -> _live_types_pb2.PresenceChange:
-        """Live signals (ameide_core_proto.live.v1), as on StreamChatUpdates: ephemeral, without a checkpoint_token.
-        A participant of the caller's tenant joined, left, started or stopped typing.
+        """Live signals (ameide_core_proto.live.v1), only with `include_signals`, as on StreamChatUpdates: ephemeral,
+        without a checkpoint_token. A participant of the caller's tenant joined, left, started or stopped typing.
         """
 
     @_builtins.property
     def presence_snapshot(self) -> _live_types_pb2.PresenceSnapshot:
-        """Everyone of the caller's tenant present now (replaces the client's list)."""
+        """The presence starts over: replace the participants with these."""
 
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...

@@ -419,7 +419,7 @@ class ArtifactQueryServiceServicer:
 
     def StreamArtifactUpdates(self, request, context):
         """Live updates of one artifact, with the semantics of StreamChatUpdates (resume tokens, control messages,
-        errors, presence signals after CAUGHT_UP). The stream ends after an ArtifactDeleted update.
+        errors; presence signals after CAUGHT_UP with `include_signals`). The stream ends after an ArtifactDeleted update.
         buf:lint:ignore RPC_REQUEST_STANDARD_NAME
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         names fixed by the spec

@@ -208,7 +208,7 @@ class ArtifactQueryServiceStub:
     """The artifact's history (created, content and metadata changes, chat links, ...), oldest first."""
     StreamArtifactUpdates: _grpc.UnaryStreamMultiCallable[_artifacts_service_pb2.StreamArtifactRequest, _artifacts_service_pb2.ArtifactUpdate]
     """Live updates of one artifact, with the semantics of StreamChatUpdates (resume tokens, control messages,
-    errors, presence signals after CAUGHT_UP). The stream ends after an ArtifactDeleted update.
+    errors; presence signals after CAUGHT_UP with `include_signals`). The stream ends after an ArtifactDeleted update.
     buf:lint:ignore RPC_REQUEST_STANDARD_NAME
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     names fixed by the spec
@@ -231,7 +231,7 @@ class ArtifactQueryServiceAsyncStub(ArtifactQueryServiceStub):
     """The artifact's history (created, content and metadata changes, chat links, ...), oldest first."""
     StreamArtifactUpdates: _aio.UnaryStreamMultiCallable[_artifacts_service_pb2.StreamArtifactRequest, _artifacts_service_pb2.ArtifactUpdate]  # type: ignore[assignment]
     """Live updates of one artifact, with the semantics of StreamChatUpdates (resume tokens, control messages,
-    errors, presence signals after CAUGHT_UP). The stream ends after an ArtifactDeleted update.
+    errors; presence signals after CAUGHT_UP with `include_signals`). The stream ends after an ArtifactDeleted update.
     buf:lint:ignore RPC_REQUEST_STANDARD_NAME
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     names fixed by the spec
@@ -281,7 +281,7 @@ class ArtifactQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_artifacts_service_pb2.ArtifactUpdate], _abc.AsyncIterator[_artifacts_service_pb2.ArtifactUpdate]]:
         """Live updates of one artifact, with the semantics of StreamChatUpdates (resume tokens, control messages,
-        errors, presence signals after CAUGHT_UP). The stream ends after an ArtifactDeleted update.
+        errors; presence signals after CAUGHT_UP with `include_signals`). The stream ends after an ArtifactDeleted update.
         buf:lint:ignore RPC_REQUEST_STANDARD_NAME
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         names fixed by the spec

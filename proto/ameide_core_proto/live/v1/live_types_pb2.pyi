@@ -35,8 +35,9 @@ class _PresenceStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Presenc
 class PresenceState(_PresenceState, metaclass=_PresenceStateEnumTypeWrapper):
     """Live signals: who is looking at a chat or an artifact, who is typing, and assistant messages being drafted.
     They are ephemeral (kept in Redis with TTLs, never in the event log) and reach subscribers of
-    StreamChatUpdates / StreamArtifactUpdates as update cases without a checkpoint_token: a client never saves
-    them as a resume position, and every (re)subscription starts them over with a snapshot after CAUGHT_UP.
+    StreamChatUpdates / StreamArtifactUpdates that set `include_signals`, as update cases without a
+    checkpoint_token: a client never saves them as a resume position, and every (re)subscription starts them over
+    with a PresenceSnapshot after CAUGHT_UP.
 
     What a client is doing on the resource it announces.
     """
@@ -138,8 +139,10 @@ Global___PresenceChange: _TypeAlias = PresenceChange  # noqa: Y015
 
 @_typing.final
 class PresenceSnapshot(_message.Message):
-    """Everyone present now, replacing whatever the client showed: sent after CAUGHT_UP on every subscription, and
-    again whenever the server had to re-read the presence (e.g. after Redis came back).
+    """The live signals start over: everyone of the caller's tenant present now replaces the participants the client
+    showed, and every draft the client showed is dropped (on a chat, a DraftStarted follows at once for each open
+    draft, with its text so far). Sent after CAUGHT_UP on every subscription with signals, and again whenever the
+    server had to read them afresh (e.g. after Redis lost its data or the subscriber fell behind on signals).
     """
 
     DESCRIPTOR: _descriptor.Descriptor

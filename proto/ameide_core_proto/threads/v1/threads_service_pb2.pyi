@@ -494,6 +494,7 @@ class StreamChatRequest(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
     CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
+    INCLUDE_SIGNALS_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     resume_token: _builtins.str
     """Resume from checkpoint"""
@@ -502,6 +503,10 @@ class StreamChatRequest(_message.Message):
     """Wait (bounded, as the reads do) until the write that returned this token is visible, then authorise and
     start: "write, then subscribe" never sees NOT_FOUND for the caller's own write.
     """
+    include_signals: _builtins.bool
+    """Also send live signals (presence, typing, draft assistant messages) after CAUGHT_UP, starting with a
+    presence_snapshot. Off by default: a client that does not render them never receives them.
+    """
     def __init__(
         self,
         *,
@@ -509,10 +514,11 @@ class StreamChatRequest(_message.Message):
         resume_token: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
         consistency_token: _builtins.str = ...,
+        include_signals: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_token", b"consistency_token", "resume_token", b"resume_token", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_token", b"consistency_token", "include_signals", b"include_signals", "resume_token", b"resume_token", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -559,14 +565,17 @@ class ChatUpdate(_message.Message):
     def relation_removed(self) -> _threads_types_pb2.ChatArtifactRelationRemoved: ...
     @_builtins.property
     def presence_changed(self) -> _live_types_pb2.PresenceChange:
-        """Live signals (ameide_core_proto.live.v1): ephemeral, sent without a checkpoint_token (never a resume
-        position). After CAUGHT_UP every subscription gets a presence_snapshot and a draft_started per open draft.
+        """Live signals (ameide_core_proto.live.v1), only with `include_signals`: ephemeral, sent without a
+        checkpoint_token (never a resume position). After CAUGHT_UP the stream sends a presence_snapshot, then a
+        draft_started for each open draft; then changes as they happen.
         A participant of the caller's tenant joined, left, started or stopped typing.
         """
 
     @_builtins.property
     def presence_snapshot(self) -> _live_types_pb2.PresenceSnapshot:
-        """Everyone of the caller's tenant present now (replaces the client's list)."""
+        """The live signals start over: replace the participants with these and drop every draft shown (a
+        draft_started follows for each open draft).
+        """
 
     @_builtins.property
     def draft_started(self) -> _live_types_pb2.DraftStarted:

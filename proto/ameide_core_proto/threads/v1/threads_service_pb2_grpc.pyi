@@ -279,8 +279,8 @@ class ChatQueryServiceStub:
     RESUME_TOKEN_EXPIRED: reload with GetChat/GetMessages), INVALID_ARGUMENT (token forged or for another feed or
     tenant), NOT_FOUND (as GetChat), RESOURCE_EXHAUSTED (subscriber too slow: resume with the last token),
     UNAVAILABLE (server shutting down: resume elsewhere). The stream ends after a ChatDeleted update, or with
-    NOT_FOUND when the caller loses access. After CAUGHT_UP the stream also carries live signals (presence,
-    typing, draft assistant messages; see live/v1/live_service.proto), which have no checkpoint_token.
+    NOT_FOUND when the caller loses access. With `include_signals` the stream also carries live signals after
+    CAUGHT_UP (presence, typing, draft assistant messages; see live/v1/live_service.proto), without checkpoint_token.
     buf:lint:ignore RPC_REQUEST_STANDARD_NAME
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     names fixed by the spec
@@ -320,8 +320,8 @@ class ChatQueryServiceAsyncStub(ChatQueryServiceStub):
     RESUME_TOKEN_EXPIRED: reload with GetChat/GetMessages), INVALID_ARGUMENT (token forged or for another feed or
     tenant), NOT_FOUND (as GetChat), RESOURCE_EXHAUSTED (subscriber too slow: resume with the last token),
     UNAVAILABLE (server shutting down: resume elsewhere). The stream ends after a ChatDeleted update, or with
-    NOT_FOUND when the caller loses access. After CAUGHT_UP the stream also carries live signals (presence,
-    typing, draft assistant messages; see live/v1/live_service.proto), which have no checkpoint_token.
+    NOT_FOUND when the caller loses access. With `include_signals` the stream also carries live signals after
+    CAUGHT_UP (presence, typing, draft assistant messages; see live/v1/live_service.proto), without checkpoint_token.
     buf:lint:ignore RPC_REQUEST_STANDARD_NAME
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     names fixed by the spec
@@ -394,8 +394,8 @@ class ChatQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         RESUME_TOKEN_EXPIRED: reload with GetChat/GetMessages), INVALID_ARGUMENT (token forged or for another feed or
         tenant), NOT_FOUND (as GetChat), RESOURCE_EXHAUSTED (subscriber too slow: resume with the last token),
         UNAVAILABLE (server shutting down: resume elsewhere). The stream ends after a ChatDeleted update, or with
-        NOT_FOUND when the caller loses access. After CAUGHT_UP the stream also carries live signals (presence,
-        typing, draft assistant messages; see live/v1/live_service.proto), which have no checkpoint_token.
+        NOT_FOUND when the caller loses access. With `include_signals` the stream also carries live signals after
+        CAUGHT_UP (presence, typing, draft assistant messages; see live/v1/live_service.proto), without checkpoint_token.
         buf:lint:ignore RPC_REQUEST_STANDARD_NAME
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         names fixed by the spec

@@ -125,8 +125,10 @@ export const PresenceChange_KindSchema: GenEnum<PresenceChange_Kind> = /*@__PURE
   enumDesc(file_ameide_core_proto_live_v1_live_types, 1, 0);
 
 /**
- * Everyone present now, replacing whatever the client showed: sent after CAUGHT_UP on every subscription, and
- * again whenever the server had to re-read the presence (e.g. after Redis came back).
+ * The live signals start over: everyone of the caller's tenant present now replaces the participants the client
+ * showed, and every draft the client showed is dropped (on a chat, a DraftStarted follows at once for each open
+ * draft, with its text so far). Sent after CAUGHT_UP on every subscription with signals, and again whenever the
+ * server had to read them afresh (e.g. after Redis lost its data or the subscriber fell behind on signals).
  *
  * @generated from message ameide_core_proto.live.v1.PresenceSnapshot
  */
