@@ -60,6 +60,8 @@ class Stack:
             "AMEIDE_QUERY_PORT": str(self.ports["query"]),
             "AMEIDE_PROJECTOR_HEALTH_PORT": str(self.ports["projector"]),
             "AMEIDE_WEB_PORT": str(self.ports["web"]),
+            # Completed drafts reach the command service from the query service.
+            "AMEIDE_COMMAND_TARGET": f"127.0.0.1:{self.ports['command']}",
             "AMEIDE_COMMAND_METRICS_PORT": "0",
             "AMEIDE_QUERY_METRICS_PORT": "0",
             "AMEIDE_PROJECTOR_METRICS_PORT": "0",

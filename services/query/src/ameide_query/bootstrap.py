@@ -1,8 +1,9 @@
 """Composition root of the query deployable: QuerySettings -> pools, Redis, handlers, live updates, servicers.
 
 ``ameide serve query`` enters ``bootstrap(settings)`` and serves ``app.bindings``; ``app.on_shutdown`` ends live
-streams with a resumable UNAVAILABLE. The query service only reads (``AMEIDE_QUERY_DATABASE_URL`` may point at a
-replica). Tests may pass their own ``redis`` / pools.
+streams with a resumable UNAVAILABLE. The query service only reads the read model (``AMEIDE_QUERY_DATABASE_URL`` may
+point at a replica); its live signals (presence, drafts) live in Redis, and a completed draft is sent to the command
+service (``AMEIDE_COMMAND_TARGET``) with the caller's credentials. Tests may pass their own ``redis`` / pools / clock.
 """
 
 from __future__ import annotations
@@ -11,13 +12,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import grpc.aio
 from redis.asyncio import Redis
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc
+from ameide_core_proto.live.v1 import live_service_pb2_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc
 from ameide_pg.pool import DEFAULT_TIMEOUT_SECONDS
 from ameide_query.config import QuerySettings
-from ameide_query.entrypoints import artifact_servicer, chat_servicer
+from ameide_query.entrypoints import artifact_servicer, chat_servicer, draft_servicer, presence_servicer
+from ameide_query.live.access import ResourceAccess
+from ameide_query.live.clock import Clock, wall_clock
+from ameide_query.live.completion import MessageSender
+from ameide_query.live.draft_handlers import DraftHandlers
+from ameide_query.live.drafts import DraftStore
+from ameide_query.live.limits import MessageLimits
+from ameide_query.live.presence import PresenceStore
+from ameide_query.live.presence_handlers import PresenceHandlers
+from ameide_query.live.scripts import Scripts
+from ameide_query.live.snapshots import Snapshots
+from ameide_query.live.sweeper import Sweeper
 from ameide_query.reads.artifacts import ArtifactReads
 from ameide_query.reads.chats import ChatReads
 from ameide_query.streams import LiveUpdates
@@ -43,6 +57,7 @@ class QueryApp:
     chats: ChatReads
     artifacts: ArtifactReads
     live: LiveUpdates
+    sweeper: Sweeper
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -53,6 +68,7 @@ async def bootstrap(
     redis: Redis | None = None,
     read_pool: ReadPool | None = None,
     stream_pool: ReadPool | None = None,
+    clock: Clock = wall_clock,
 ) -> AsyncIterator[QueryApp]:
     """Build the query app; everything opened here is closed on exit, in reverse order."""
     async with AsyncExitStack() as stack:
@@ -74,6 +90,16 @@ async def bootstrap(
         )
         await live.start()
         stack.push_async_callback(live.stop)
+        commands = grpc.aio.insecure_channel(
+            settings.live.command_target,
+            options=[("grpc.max_send_message_length", settings.server.grpc_max_message_bytes)],
+        )
+        stack.push_async_callback(commands.close)
+        signal_bindings, sweeper = _live_signals(
+            settings, redis, read_pool=read_pool, consistency=waiter, commands=commands, clock=clock
+        )
+        await sweeper.start()
+        stack.push_async_callback(sweeper.stop)
         bindings = [
             ServiceBinding(
                 chat_servicer.SERVICE,
@@ -85,5 +111,47 @@ async def bootstrap(
                 artifacts_service_pb2_grpc.add_ArtifactQueryServiceServicer_to_server,
                 artifact_servicer.ArtifactQueryServicer(artifacts, live),
             ),
+            *signal_bindings,
         ]
-        yield QueryApp(bindings, chats, artifacts, live, on_shutdown=[live.stop])
+        yield QueryApp(bindings, chats, artifacts, live, sweeper, on_shutdown=[live.stop, sweeper.stop])
+
+
+def _live_signals(
+    settings: QuerySettings,
+    redis: Redis,
+    *,
+    read_pool: ReadPool,
+    consistency: ConsistencyWaiter,
+    commands: grpc.aio.Channel,
+    clock: Clock,
+) -> tuple[list[ServiceBinding], Sweeper]:
+    """PresenceService and DraftService, and the sweeper that expires what they store."""
+    live = settings.live
+    scripts = Scripts.register(redis)
+    presence = PresenceStore(
+        redis,
+        scripts,
+        viewing_ttl_seconds=live.presence_viewing_ttl_seconds,
+        typing_ttl_seconds=live.presence_typing_ttl_seconds,
+        clock=clock,
+    )
+    drafts = DraftStore(redis, scripts, ttl_seconds=live.draft_ttl_seconds, clock=clock)
+    limits = MessageLimits(live.max_parts, live.max_text_part_bytes, live.max_message_bytes)
+    access = ResourceAccess(read_pool)
+    sender = MessageSender(threads_service_pb2_grpc.ChatCommandServiceStub(commands), limits)
+    bindings = [
+        ServiceBinding(
+            presence_servicer.SERVICE,
+            live_service_pb2_grpc.add_PresenceServiceServicer_to_server,
+            presence_servicer.PresenceServicer(PresenceHandlers(presence, Snapshots(redis, scripts), access)),
+        ),
+        ServiceBinding(
+            draft_servicer.SERVICE,
+            live_service_pb2_grpc.add_DraftServiceServicer_to_server,
+            draft_servicer.DraftServicer(
+                DraftHandlers(drafts, access, sender, limits, db=read_pool, consistency=consistency)
+            ),
+            errors=draft_servicer.ERRORS,
+        ),
+    ]
+    return bindings, Sweeper(presence, drafts, clock=clock)

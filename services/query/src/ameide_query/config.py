@@ -1,4 +1,4 @@
-"""The query deployable's settings: its server, who may call it, where it reads, and its live streams."""
+"""The query deployable's settings: its server, who may call it, where it reads, its live streams and signals."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Self
 from ameide_runtime.settings import (
     AuthSettings,
     ServerSettings,
+    SettingsError,
     StoreSettings,
     database_url,
     port,
@@ -16,6 +17,36 @@ from ameide_runtime.settings import (
     read,
     setting,
 )
+
+
+def positive_seconds(raw: str) -> float:
+    """A duration in seconds above zero (fractions allowed)."""
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSignalSettings:
+    """Presence and draft assistant messages (``ameide_query.live``): their TTLs, and where drafts end up.
+
+    The message limits are the command service's (same variables): a draft may not outgrow one message, and its
+    completion is sent to ``command_target`` as such a message.
+    """
+
+    presence_viewing_ttl_seconds: float = setting(30.0, parse=positive_seconds)
+    presence_typing_ttl_seconds: float = setting(6.0, parse=positive_seconds)
+    draft_ttl_seconds: float = setting(60.0, parse=positive_seconds)
+    command_target: str = "127.0.0.1:50051"
+    max_parts: int = setting(64, parse=positive_int)
+    max_text_part_bytes: int = setting(64 * 1024, parse=positive_int)
+    max_message_bytes: int = setting(1024 * 1024, parse=positive_int)
+
+    def validate(self) -> None:
+        """Typing must end before viewing does (a typing client is a viewing one)."""
+        if self.presence_typing_ttl_seconds >= self.presence_viewing_ttl_seconds:
+            raise SettingsError("AMEIDE_PRESENCE_TYPING_TTL_SECONDS: must be below AMEIDE_PRESENCE_VIEWING_TTL_SECONDS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +63,7 @@ class QuerySettings:
     resume_token_ttl_seconds: int = setting(24 * 3600, parse=positive_int)
     heartbeat_seconds: float = 15.0
     subscriber_queue_size: int = setting(256, parse=positive_int)
+    live: LiveSignalSettings = field(default_factory=LiveSignalSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Self:

@@ -5,6 +5,10 @@ adding a feed XADDs to the wake key so the blocked read returns and is re-issued
 of idle subscribers therefore cost one Redis connection, not one each. When Redis fails, the hub polls
 ``rm_feed_heads`` for the subscribed feeds instead and subscribers fetch from ``rm_feed``: correctness never
 depends on Redis, only latency does.
+
+The same read follows the live-signal stream of every resource whose subscribers asked for signals
+(``follow_signals``): presence and draft signals reach those subscribers as fast as feed entries do, and cost no
+connection of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ameide_pg.pool import ConnectionPool
+from ameide_query.live import keys as live_keys
+from ameide_query.live import signals, streamids
 from ameide_query.streams import reads
 from ameide_query.streams.subscription import Subscription
 from ameide_query.streams.wake import ReaderWake
@@ -55,10 +61,14 @@ class FeedHub:
         block_ms: int = 1000,
         count: int = 100,
         poll_interval: float = 0.5,
+        signal_prefix: str = live_keys.KEY_PREFIX,
     ) -> None:
         self._redis = redis
         self._db = db
         self._prefix = key_prefix
+        self._signal_prefix = signal_prefix
+        self._signal_keys = live_keys.signals_key("", signal_prefix)
+        self._with_signals: set[str] = set()
         self._block_ms = block_ms
         self._read_count = count
         self._poll_interval = poll_interval
@@ -102,6 +112,26 @@ class FeedHub:
             del self._subs[sub.feed_key]
             del self._last[sub.feed_key]
             del self._read_ids[keys.stream_key(sub.feed_key, self._prefix)]
+            if sub.feed_key in self._with_signals:
+                self._with_signals.discard(sub.feed_key)
+                del self._read_ids[live_keys.signals_key(sub.feed_key, self._signal_prefix)]
+
+    async def follow_signals(self, feed_key: str) -> None:
+        """Also read ``feed_key``'s signal stream, from its current end on (its subscribers must be added first).
+
+        Once this returns, every signal appended afterwards reaches the feed's subscribers that want signals, so a
+        snapshot read next misses nothing (the subscriber skips what the snapshot already holds by stream id).
+        """
+        if feed_key in self._with_signals or feed_key not in self._subs:
+            return
+        key = live_keys.signals_key(feed_key, self._signal_prefix)
+        last: Any = await self._redis.xrevrange(key, count=1)
+        if feed_key in self._with_signals or feed_key not in self._subs:
+            return  # another subscriber got here first, or everyone left meanwhile
+        self._read_ids[key] = streamids.text(streamids.parse(last[0][0])) if last else "0-0"
+        self._with_signals.add(feed_key)
+        if self._task is not None and not self.degraded:
+            self._wake.send()
 
     def _advance(self, feed_key: str, seq: int) -> None:
         """Read ``feed_key`` after ``seq`` from now on."""
@@ -171,6 +201,9 @@ class FeedHub:
                     last_id = raw_entries[-1][0]
                     self._read_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
                 continue
+            if key.startswith(self._signal_keys):
+                self._offer_signals(key, raw_entries)
+                continue
             feed_key = key[len(self._prefix) :]
             entries: list[FeedEntry] = []
             for entry_id, fields in raw_entries:
@@ -179,6 +212,24 @@ class FeedHub:
                 except (KeyError, ValueError):
                     _log.warning("skipping malformed entry %s of feed %s", entry_id, feed_key)
             await self._offer(feed_key, entries)
+
+    def _offer_signals(self, key: str, raw_entries: list[Any]) -> None:
+        """Decode each signal once and hand it to the resource's subscribers that want signals."""
+        feed_key = key[len(self._signal_keys) :]
+        if feed_key not in self._with_signals or not raw_entries:
+            return
+        last_id = raw_entries[-1][0]
+        self._read_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+        subs = [sub for sub in self._subs.get(feed_key, ()) if sub.signals]
+        for entry_id, fields in raw_entries:
+            try:
+                signal = signals.decode(feed_key, entry_id, fields)
+            except (KeyError, ValueError):
+                _log.warning("skipping malformed signal %s of %s", entry_id, feed_key)
+                continue
+            if signal is not None:
+                for sub in subs:
+                    sub.offer_signal(signal)
 
     async def _offer(self, feed_key: str, entries: list[FeedEntry]) -> None:
         """Offer new entries in sequence order, filling a gap from rm_feed once for every subscriber."""
@@ -223,6 +274,9 @@ class FeedHub:
         # What was committed while Redis was away comes from rm_feed; continue reading Redis after it.
         await self._poll_db()
         self._set_degraded(value=False)
+        # Signals sent while Redis was away are lost, and Redis may have lost presence and drafts too.
+        for sub in self.subscriptions():
+            sub.start_signals_over()
 
     async def _poll_db(self) -> None:
         """Offer what rm_feed has beyond each followed feed's last entry (the Redis-less path)."""

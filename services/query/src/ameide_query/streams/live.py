@@ -14,6 +14,10 @@ from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_pg.pool import ConnectionPool
 from ameide_query.config import QuerySettings
+from ameide_query.live import keys as live_keys
+from ameide_query.live.drafts import DraftStore
+from ameide_query.live.scripts import Scripts
+from ameide_query.live.snapshots import Snapshots
 from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
@@ -50,13 +54,15 @@ class LiveUpdates:
         access: AccessRules,
         consistency: ConsistencyWaiter,
         key_prefix: str = keys.KEY_PREFIX,
+        signal_prefix: str = live_keys.KEY_PREFIX,
         fetch_batch: int = 200,
         poll_interval: float = 0.5,
         drain_timeout: float = 5.0,
     ) -> None:
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
             raise ValueError("LiveUpdates needs a Redis client with decode_responses=False (payloads are bytes)")
-        self._hub = FeedHub(redis, db, key_prefix=key_prefix, poll_interval=poll_interval)
+        self._hub = FeedHub(redis, db, key_prefix=key_prefix, poll_interval=poll_interval, signal_prefix=signal_prefix)
+        scripts = Scripts.register(redis)
         self._deps = StreamDeps(
             db=db,
             hub=self._hub,
@@ -69,6 +75,8 @@ class LiveUpdates:
             fetch_batch=fetch_batch,
             # Within the jitter window: a shared result is never older than a quarter of a heartbeat.
             heartbeat_checks=SharedChecks(settings.heartbeat_seconds * HEARTBEAT_JITTER),
+            snapshots=Snapshots(redis, scripts, prefix=signal_prefix),
+            drafts=DraftStore(redis, scripts, ttl_seconds=settings.live.draft_ttl_seconds, prefix=signal_prefix),
         )
         self._consistency = consistency
         self._chat = chat_kind(access)
@@ -126,7 +134,7 @@ class LiveUpdates:
         await self._consistency.wait(request.consistency_token)
         if self._closing:
             raise self._shutdown_error()
-        session = Session(self._deps, kind, caller, resource_id)
+        session = Session(self._deps, kind, caller, resource_id, signals=request.include_signals)
         async for update in session.run(request.resume_token):
             yield update
 

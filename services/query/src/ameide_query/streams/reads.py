@@ -8,9 +8,10 @@ from sqlalchemy import text
 
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
+from ameide_query.views.feeds import head
 from ameide_readmodel.feed.entries import FeedEntry
 
-_HEAD = compiled(text("SELECT seq FROM rm_feed_heads WHERE feed_key = :feed_key"))
+__all__ = ["entries", "head", "heads"]
 
 _HEADS = compiled(text("SELECT feed_key, seq FROM rm_feed_heads WHERE feed_key = ANY(CAST(:feed_keys AS text[]))"))
 
@@ -23,12 +24,6 @@ _RANGE = compiled(
     """
     )
 )
-
-
-async def head(conn: Conn, feed_key: str) -> int:
-    """The latest sequence of a feed (0 when it has none yet)."""
-    row = await (await conn.execute(_HEAD, {"feed_key": feed_key})).fetchone()
-    return int(row.seq) if row is not None else 0
 
 
 async def heads(conn: Conn, feed_keys: Sequence[str]) -> dict[str, int]:

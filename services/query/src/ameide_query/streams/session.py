@@ -13,11 +13,15 @@ from prometheus_client import Counter
 
 from ameide_core_proto.threads.v1 import threads_types_pb2
 from ameide_pg.pool import ConnectionPool
+from ameide_query.live.drafts import DraftStore
+from ameide_query.live.snapshots import Snapshots
 from ameide_query.streams import reads
 from ameide_query.streams.checks import CheckResult, SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import FeedKind, Update
+from ameide_query.streams.live_view import LiveView
 from ameide_query.streams.rendering import Renderer
+from ameide_query.streams.signal_follower import NoSignals, SignalFollower
 from ameide_query.streams.source import EntrySource
 from ameide_query.streams.subscription import Subscription
 from ameide_readmodel.feed.entries import FeedEntry
@@ -51,6 +55,8 @@ class StreamDeps:
     queue_size: int
     fetch_batch: int
     heartbeat_checks: SharedChecks
+    snapshots: Snapshots
+    drafts: DraftStore
 
 
 class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
@@ -60,8 +66,12 @@ class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
 class Session:
     """The state of one live stream: the caller, the feed and the next sequence the client needs."""
 
-    def __init__(self, deps: StreamDeps, kind: FeedKind, caller: Identity, resource_id: uuid.UUID) -> None:
+    def __init__(
+        self, deps: StreamDeps, kind: FeedKind, caller: Identity, resource_id: uuid.UUID, *, signals: bool = False
+    ) -> None:
         self._deps = deps
+        self._with_signals = signals
+        self._signals = NoSignals()
         self._kind = kind
         self._caller = caller
         self._id = resource_id
@@ -88,8 +98,10 @@ class Session:
         else:
             start, token, valid_until = head, self._token(head), time.time() + self._deps.ttl_seconds
         self._expected = start + 1
-        sub = Subscription(self._feed, maxsize=self._deps.queue_size)
+        sub = Subscription(self._feed, maxsize=self._deps.queue_size, signals=self._with_signals)
         self._deps.hub.add(sub, head)
+        if self._with_signals:
+            self._signals = self._follower(sub)
         try:
             yield self._control(Kind.KIND_SUBSCRIBED, token, valid_until)
             # Replay what existed when the call started; later entries are live.
@@ -102,6 +114,8 @@ class Session:
                     await self._after(update)
             sub.go_live(self._expected)
             yield self._control(Kind.KIND_CAUGHT_UP, self._token(self._expected - 1))
+            for signal in await self._signals.begin():
+                yield signal
             async for update in self._follow(sub):
                 yield update
         except _Ended:
@@ -119,25 +133,54 @@ class Session:
                 raise ResourceExhausted(
                     "subscriber fell too far behind; resume with the last checkpoint_token", reason="FELL_BEHIND"
                 )
-            entry = sub.pop()
-            if entry is not None and entry.seq < self._expected:
-                continue
-            pending: list[FeedEntry] = []
-            if entry is not None and entry.seq == self._expected:
-                pending = [self._coalesce(sub, entry)]
-            elif entry is not None or sub.known_head >= self._expected:
-                # A gap (an entry that never reached the queue) or entries only known by their sequence.
-                pending = await self._fetch(max(sub.known_head, entry.seq if entry else 0))
-            if pending:
-                for item in pending:
-                    update = self._render(item)
-                    yield update
-                    await self._after(update)
+            # Durable updates first; live signals when none is waiting.
+            sent = False
+            async for update in self._durable(sub):
+                sent = True
+                yield update
+            if not sent:
+                for signal in await self._signals.drain(self._expected - 1):
+                    sent = True
+                    yield signal
+            if sent:
                 continue
             idle = self._heartbeat_due - time.monotonic()
             if idle <= 0 or not await sub.wait(idle):
                 await self._check_access(sub)
                 yield self._control(Kind.KIND_HEARTBEAT, self._token(self._expected - 1))
+                for signal in await self._signals.heartbeat(self._expected - 1):
+                    yield signal
+
+    async def _durable(self, sub: Subscription) -> AsyncIterator[Update]:
+        """The next durable updates, each followed by the signals that waited for it."""
+        for item in await self._next_entries(sub):
+            update = self._render(item)
+            yield update
+            await self._after(update)
+            for signal in self._signals.after_durable(update, self._expected - 1):
+                yield signal
+
+    async def _next_entries(self, sub: Subscription) -> list[FeedEntry]:
+        """The entries to send next: the queued one that follows, else what is known to exist but not queued."""
+        entry = sub.pop()
+        while entry is not None and entry.seq < self._expected:
+            entry = sub.pop()
+        if entry is not None and entry.seq == self._expected:
+            return [self._coalesce(sub, entry)]
+        if entry is not None or sub.known_head >= self._expected:
+            # A gap (an entry that never reached the queue) or entries only known by their sequence.
+            return await self._fetch(max(sub.known_head, entry.seq if entry else 0))
+        return []
+
+    def _follower(self, sub: Subscription) -> SignalFollower:
+        view = LiveView(
+            feed_key=self._feed,
+            tenant_id=self._caller.tenant_id,
+            is_chat=self._kind.id_field == "threads_id",
+            snapshots=self._deps.snapshots,
+            drafts=self._deps.drafts,
+        )
+        return SignalFollower(view, self._deps.hub, sub, self._deps.snapshots)
 
     def _coalesce(self, sub: Subscription, entry: FeedEntry) -> FeedEntry:
         """Under load, skip a full-state update that the next queued one replaces (its checkpoint covers both)."""

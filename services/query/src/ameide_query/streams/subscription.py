@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections import deque
 
+from ameide_query.live.signals import Signal
 from ameide_readmodel.feed.entries import FeedEntry
 from ameide_runtime.errors import AmeideError
 
@@ -17,12 +18,31 @@ class Subscription:
     received up to it (from Redis, else ``rm_feed``), so an entry that never reached the queue (dropped during
     replay, missed while Redis was down) is never lost. Once ``live``, a full queue means the subscriber cannot
     keep up: it is marked ``overflowed`` and its stream ends with RESOURCE_EXHAUSTED.
+
+    Live signals (``signals``: subscribers that asked for them) queue beside the entries, bounded the same way;
+    they are ephemeral, so a full queue cuts nobody: it is emptied and ``signals_lost`` makes the stream start its
+    signals over from a snapshot.
     """
 
-    __slots__ = ("_event", "_maxsize", "_queue", "closed", "feed_key", "known_head", "live", "overflowed")
+    __slots__ = (
+        "_event",
+        "_maxsize",
+        "_queue",
+        "_signals",
+        "closed",
+        "feed_key",
+        "known_head",
+        "live",
+        "overflowed",
+        "signals",
+        "signals_lost",
+    )
 
-    def __init__(self, feed_key: str, *, maxsize: int) -> None:
+    def __init__(self, feed_key: str, *, maxsize: int, signals: bool = False) -> None:
         self.feed_key = feed_key
+        self.signals = signals
+        self.signals_lost = False
+        self._signals: deque[Signal] = deque()
         self.known_head = 0
         self.live = False
         self.overflowed = False
@@ -57,6 +77,26 @@ class Subscription:
         """The feed has entries up to ``seq`` (learned without their content, e.g. by polling rm_feed)."""
         if seq > self.known_head:
             self.known_head = seq
+            self._event.set()
+
+    def offer_signal(self, signal: Signal) -> None:
+        """Called by the shared reader for each signal of the resource (only when ``signals`` is on)."""
+        if len(self._signals) < self._maxsize:
+            self._signals.append(signal)
+        else:
+            self._signals.clear()
+            self.signals_lost = True
+        self._event.set()
+
+    def pop_signal(self) -> Signal | None:
+        """The oldest queued signal, if any."""
+        return self._signals.popleft() if self._signals else None
+
+    def start_signals_over(self) -> None:
+        """What the subscriber was told about signals may be stale (Redis lost data or came back): read afresh."""
+        if self.signals:
+            self._signals.clear()
+            self.signals_lost = True
             self._event.set()
 
     def close(self, error: AmeideError) -> None:

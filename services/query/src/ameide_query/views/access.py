@@ -45,6 +45,11 @@ def can_list_chat(chat: ChatRow, caller: Identity) -> bool:
     return chat.tenant_id == caller.tenant_id and can_read_chat(chat, caller)
 
 
+def can_write_chat(chat: ChatRow, caller: Identity) -> bool:
+    """Whether ``caller`` may send to ``chat``: the command side's rule (anyone who may read it in its tenant)."""
+    return can_list_chat(chat, caller)
+
+
 def can_read_artifact(artifact: ArtifactRow, caller: Identity) -> bool:
     """Whether ``caller`` may read ``artifact``."""
     return not artifact.deleted and artifact.tenant_id == caller.tenant_id
@@ -72,3 +77,9 @@ async def readable_chat(conn: Conn, caller: Identity, threads_id: uuid.UUID) -> 
 async def readable_artifact(conn: Conn, caller: Identity, artifact_id: uuid.UUID) -> ArtifactRow | None:
     """The artifact (without content) if ``caller`` may read it, else ``None``."""
     return _artifact_if_readable(await (await conn.execute(_ARTIFACT_SQL, {"id": artifact_id})).fetchone(), caller)
+
+
+async def writable_chat(conn: Conn, caller: Identity, threads_id: uuid.UUID) -> ChatRow | None:
+    """The chat if ``caller`` may send to it (a draft there becomes a message), else ``None``."""
+    chat = await readable_chat(conn, caller, threads_id)
+    return chat if chat is not None and can_write_chat(chat, caller) else None
