@@ -70,9 +70,22 @@ class _UnaryStreamAuth(grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(_with_metadata(client_call_details, self._extra), request)
 
 
+class _StreamUnaryAuth(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, extra: Metadata) -> None:
+        self._extra = extra
+
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,  # noqa: ANN401 - any request stream passes through
+    ) -> Any:  # noqa: ANN401 - the call object of the continuation
+        return await continuation(_with_metadata(client_call_details, self._extra), request_iterator)
+
+
 def auth_interceptors(token: str | None, headers: Mapping[str, str] | None) -> list[grpc.aio.ClientInterceptor]:
-    """Interceptors adding the credentials to unary and server-streaming calls (empty when there are none)."""
+    """Interceptors adding the credentials to every kind of call the services take (empty when there are none)."""
     extra = auth_metadata(token, headers)
     if not extra:
         return []
-    return [_UnaryUnaryAuth(extra), _UnaryStreamAuth(extra)]
+    return [_UnaryUnaryAuth(extra), _UnaryStreamAuth(extra), _StreamUnaryAuth(extra)]

@@ -10,12 +10,15 @@ import grpc
 import grpc.aio
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc
+from ameide_core_proto.live.v1 import live_service_pb2, live_service_pb2_grpc, live_types_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2, threads_service_pb2_grpc
 from ameide_sdk.auth import auth_interceptors
 from ameide_sdk.chat_artifact import ChatArtifactHelper, RetryPolicy
 from ameide_sdk.checkpoints import CheckpointStore
+from ameide_sdk.drafts import DraftWriter
+from ameide_sdk.presence import PresenceHeartbeat
 from ameide_sdk.subscriptions import ReconnectPolicy, Subscription
-from ameide_sdk.validation import require_uuid
+from ameide_sdk.validation import optional_uuid, require_text, require_uuid
 
 
 class ChatWrite(Protocol):
@@ -65,8 +68,9 @@ class AmeideClient:
     """Client of Ameide Threads.
 
     The command services (``threads_commands``, ``artifact_commands``) talk to ``target``; the query services
-    (``threads_queries``, ``artifact_queries``) to ``query_target`` when given (the deployables are separate),
-    else to ``target`` (one gateway). Use ``async with`` to close the channels.
+    (``threads_queries``, ``artifact_queries``) and the live-signal services (``presence``, ``drafts``) to
+    ``query_target`` when given (the deployables are separate), else to ``target`` (one gateway). Use
+    ``async with`` to close the channels.
 
     Example (the artifact-first flow: send, then follow the chat the send created)::
 
@@ -104,6 +108,8 @@ class AmeideClient:
         self.artifact_commands = artifacts_service_pb2_grpc.ArtifactCommandServiceStub(self._command_channel)
         self.threads_queries = threads_service_pb2_grpc.ChatQueryServiceStub(self._query_channel)
         self.artifact_queries = artifacts_service_pb2_grpc.ArtifactQueryServiceStub(self._query_channel)
+        self.presence = live_service_pb2_grpc.PresenceServiceStub(self._query_channel)
+        self.drafts = live_service_pb2_grpc.DraftServiceStub(self._query_channel)
         self.threads_artifact = ChatArtifactHelper(self, retry=retry)
         self._reconnect = reconnect or ReconnectPolicy()
 
@@ -115,6 +121,7 @@ class AmeideClient:
         resume_token: str | None = None,
         checkpoint_store: CheckpointStore | None = None,
         include_control: bool = False,
+        include_signals: bool = False,
     ) -> Subscription[threads_service_pb2.ChatUpdate]:
         """Live updates of a chat that reconnect, resume and dedupe by themselves.
 
@@ -124,13 +131,14 @@ class AmeideClient:
         NOT_FOUND); past the server's bound it answers UNAVAILABLE and the subscription retries like any
         reconnect. Starts after ``resume_token``, else after the checkpoint saved in ``checkpoint_store`` for
         this chat, else from now (after the write). Raises ``ResumeExpired`` (while iterating) when that
-        checkpoint is too old.
+        checkpoint is too old. With ``include_signals`` it also yields presence, typing and draft updates
+        (``ameide_sdk.live`` lists them; ``LiveSignals`` folds them), starting over after every reconnect.
         """
         chat_id, written = _target(threads_id, "threads_id", consistency_token)
 
         def open_stream(token: str) -> grpc.aio.UnaryStreamCall[Any, threads_service_pb2.ChatUpdate]:
             request = threads_service_pb2.StreamChatRequest(
-                threads_id=chat_id, resume_token=token, consistency_token=written
+                threads_id=chat_id, resume_token=token, consistency_token=written, include_signals=include_signals
             )
             return self.threads_queries.StreamChatUpdates(request)
 
@@ -151,17 +159,18 @@ class AmeideClient:
         resume_token: str | None = None,
         checkpoint_store: CheckpointStore | None = None,
         include_control: bool = False,
+        include_signals: bool = False,
     ) -> Subscription[artifacts_service_pb2.ArtifactUpdate]:
         """Live updates of an artifact, with the behaviour of ``subscribe_chat``.
 
         ``artifact_id`` is an artifact id, or the answer of a write naming the artifact (e.g. CreateArtifact's):
-        then the subscription waits for that write.
+        then the subscription waits for that write. ``include_signals`` adds who is present on the artifact.
         """
         target_id, written = _target(artifact_id, "artifact_id", consistency_token)
 
         def open_stream(token: str) -> grpc.aio.UnaryStreamCall[Any, artifacts_service_pb2.ArtifactUpdate]:
             request = artifacts_service_pb2.StreamArtifactRequest(
-                artifact_id=target_id, resume_token=token, consistency_token=written
+                artifact_id=target_id, resume_token=token, consistency_token=written, include_signals=include_signals
             )
             return self.artifact_queries.StreamArtifactUpdates(request)
 
@@ -172,6 +181,78 @@ class AmeideClient:
             store=checkpoint_store,
             include_control=include_control,
             policy=self._reconnect,
+        )
+
+    def stream_draft(
+        self,
+        threads_id: str,
+        *,
+        agent_id: str,
+        draft_id: str | None = None,
+        artifact_id: str | None = None,
+    ) -> DraftWriter:
+        """A draft assistant message of ``agent_id`` in a chat the caller may write, streamed as it is written.
+
+        ``async with`` it and ``append`` text: the chat's subscribers see it grow. Leaving the block normally sends
+        the draft as one assistant message (``draft.completed``), whose idempotency key is ``draft_id`` (a fresh
+        UUID by default; pass one derived from what the agent answers, and a restarted agent completing again
+        stores nothing twice); leaving it with an exception abandons the draft. A dropped stream is reopened and
+        resumed by itself.
+        """
+        return DraftWriter(
+            self.drafts,
+            require_uuid("threads_id", threads_id),
+            agent_id=require_text("agent_id", agent_id),
+            draft_id=optional_uuid("draft_id", draft_id) or None,
+            artifact_id=optional_uuid("artifact_id", artifact_id),
+            policy=self._reconnect,
+        )
+
+    async def announce_presence(
+        self,
+        *,
+        threads_id: str | None = None,
+        artifact_id: str | None = None,
+        client_id: str,
+        typing: bool = False,
+        display_name: str = "",
+    ) -> live_service_pb2.AnnouncePresenceResponse:
+        """Announce one client on a chat or an artifact once (``presence_heartbeat`` keeps announcing).
+
+        Example::
+
+            answer = await client.announce_presence(threads_id=chat_id, client_id="tab-1", display_name="Ada")
+            print(answer.renew_after_ms)  # announce again within this, or the presence expires
+        """
+        state = live_types_pb2.PRESENCE_STATE_TYPING if typing else live_types_pb2.PRESENCE_STATE_VIEWING
+        request = live_service_pb2.AnnouncePresenceRequest(
+            client_id=client_id, state=state, display_name=display_name, **_resource(threads_id, artifact_id)
+        )
+        return await self.presence.AnnouncePresence(request)
+
+    async def leave_presence(
+        self, *, threads_id: str | None = None, artifact_id: str | None = None, client_id: str
+    ) -> None:
+        """Remove one client at once (the user leaves when it was their last)."""
+        await self.presence.LeavePresence(
+            live_service_pb2.LeavePresenceRequest(client_id=client_id, **_resource(threads_id, artifact_id))
+        )
+
+    def presence_heartbeat(
+        self,
+        *,
+        threads_id: str | None = None,
+        artifact_id: str | None = None,
+        display_name: str = "",
+        client_id: str | None = None,
+    ) -> PresenceHeartbeat:
+        """Keep one client present on a chat or an artifact while the ``async with`` block runs.
+
+        A background task announces it again as often as the server asks; ``typing()`` / ``viewing()`` say what the
+        user does; the client leaves when the block ends.
+        """
+        return PresenceHeartbeat(
+            self.presence, _resource(threads_id, artifact_id), display_name=display_name, client_id=client_id
         )
 
     async def close(self) -> None:
@@ -204,3 +285,12 @@ def _target(target: str | ChatWrite | ArtifactWrite, field: str, consistency_tok
     if resource_id is None:
         raise ValueError(f"{field} must be a UUID or a write's answer naming one, got {type(target).__name__}")
     return require_uuid(field, resource_id), consistency_token or target.consistency_token
+
+
+def _resource(threads_id: str | None, artifact_id: str | None) -> dict[str, str]:
+    """The request field naming exactly one of a chat and an artifact (checked)."""
+    if bool(threads_id) == bool(artifact_id):
+        raise ValueError("pass exactly one of threads_id and artifact_id")
+    if threads_id:
+        return {"threads_id": require_uuid("threads_id", threads_id)}
+    return {"artifact_id": require_uuid("artifact_id", artifact_id)}
