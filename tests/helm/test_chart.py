@@ -291,9 +291,17 @@ def test_network_policy_present_only_when_enabled() -> None:
     assert set(policies) == {f"{PREFIX}-{c}" for c in ("command", "query", "projector", "migrate", "gateway", "web")}
     command = policies[f"{PREFIX}-command"]
     assert command["policyTypes"] == ["Ingress", "Egress"]
-    grpc_rule, gateway_rule, metrics_rule = command["ingress"]
+    grpc_rule, gateway_rule, query_rule, metrics_rule = command["ingress"]
     assert gateway_rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "gateway"
     assert gateway_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
+    # The query service completes drafts through the command service, and may reach nothing else of it.
+    assert query_rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "query"
+    assert query_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
+    query_egress = policies[f"{PREFIX}-query"]["egress"]
+    to_command = [rule for rule in query_egress if rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get(
+        "app.kubernetes.io/component") == "command"]
+    assert [rule["ports"] for rule in to_command] == [[{"port": 50051, "protocol": "TCP"}]]
+    assert not any("podSelector" in peer for rule in command["egress"][:2] for peer in rule["to"])
     assert grpc_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
     assert len(grpc_rule["from"]) == 2
     assert metrics_rule["ports"] == [{"port": 9464, "protocol": "TCP"}]
@@ -304,6 +312,15 @@ def test_network_policy_present_only_when_enabled() -> None:
     # The projector serves no RPC: only metrics may come in.
     assert len(policies[f"{PREFIX}-projector"]["ingress"]) == 1
     assert policies[f"{PREFIX}-migrate"]["ingress"] == []
+
+
+def test_query_reaches_the_command_service_for_completed_drafts() -> None:
+    """AMEIDE_COMMAND_TARGET names the command Service's gRPC port; the live-signal TTLs come from values."""
+    docs = render({"config": {"draftTtlSeconds": 90}})
+    data = one(docs, "ConfigMap", PREFIX)["data"]
+    service = one(docs, "Service", f"{PREFIX}-command")
+    assert data["AMEIDE_COMMAND_TARGET"] == f"{PREFIX}-command:{service['spec']['ports'][0]['port']}"
+    assert (data["AMEIDE_PRESENCE_VIEWING_TTL_SECONDS"], data["AMEIDE_DRAFT_TTL_SECONDS"]) == ("30", "90")
 
 
 def test_grace_period_must_exceed_the_drain_time() -> None:
@@ -336,6 +353,8 @@ def test_grpc_route_sends_each_service_to_its_deployable() -> None:
         "ameide_core_proto.artifacts.v1.ArtifactCommandService": f"{PREFIX}-command",
         "ameide_core_proto.threads.v1.ChatQueryService": f"{PREFIX}-query",
         "ameide_core_proto.artifacts.v1.ArtifactQueryService": f"{PREFIX}-query",
+        "ameide_core_proto.live.v1.PresenceService": f"{PREFIX}-query",
+        "ameide_core_proto.live.v1.DraftService": f"{PREFIX}-query",
     }
 
 

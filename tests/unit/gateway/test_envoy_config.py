@@ -16,6 +16,8 @@ SERVICES = {
     "ameide_core_proto.artifacts.v1.ArtifactCommandService": "command",
     "ameide_core_proto.threads.v1.ChatQueryService": "query",
     "ameide_core_proto.artifacts.v1.ArtifactQueryService": "query",
+    "ameide_core_proto.live.v1.PresenceService": "query",
+    "ameide_core_proto.live.v1.DraftService": "query",
 }
 
 

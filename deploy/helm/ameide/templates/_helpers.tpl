@@ -265,6 +265,8 @@ command:
 query:
   - ameide_core_proto.threads.v1.ChatQueryService
   - ameide_core_proto.artifacts.v1.ArtifactQueryService
+  - ameide_core_proto.live.v1.PresenceService
+  - ameide_core_proto.live.v1.DraftService
 {{- end -}}
 
 {{/* The gateway's Envoy configuration: files/envoy.yaml (the template `ameide dev` renders too, D51) with its
