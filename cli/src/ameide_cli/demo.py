@@ -4,8 +4,10 @@ Once the services answer, the demo seeds the dev tenant with a BPMN diagram (a r
 policy document, subscribes to the diagram from the checkpoint of its first read, then: Ensure (a chat about the
 diagram is created with the first message) -> the chat is loaded and subscribed to from its checkpoint (no gap) ->
 a second message -> the policy is associated -> the diagram's content is updated. Each update the subscribers
-receive is printed as it arrives. The subscribers keep running until Ctrl-C, so writes made with the printed calls
-show up too. A failing demo prints one line; the services keep running.
+receive is printed as it arrives. The chat's subscriber asks for live signals too, so the demo agent's answers
+(``ameide_cli.demo_agent``, which ``ameide dev --demo`` runs) show as drafts that grow, then become messages. The
+subscribers keep running until Ctrl-C, so writes made with the printed calls show up too. A failing demo prints
+one line; the services keep running.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ameide_cli.dev_output import WIDTH, Endpoints
 from ameide_cli.errors import first_line
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as arts
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_core_proto.live.v1 import live_types_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chats
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_sdk import AmeideClient
@@ -33,6 +36,7 @@ WAIT_FOR_UPDATES = 60.0
 BPMN_MIME = "application/bpmn+xml"
 # The updates the flow causes on the two feeds, in the order they are committed.
 EXPECTED = (("artifact", "threads_added"), ("chat", "message"), ("chat", "relation"), ("artifact", "content_updated"))
+PresenceKind = live_types_pb2.PresenceChange.Kind
 
 
 def bpmn(*, with_approval: bool) -> bytes:
@@ -96,9 +100,30 @@ def _message_text(message: types.ChatMessage) -> str:
     return " ".join(part.text.text for part in message.parts if part.WhichOneof("kind") == "text")
 
 
-def describe_chat_update(update: chats.ChatUpdate, titles: dict[str, str]) -> str:
-    """One line for a chat update."""
+def describe_signal(update: chats.ChatUpdate) -> str | None:
+    """One line for a live signal worth printing (a delta only when it is the draft's first)."""
     kind = update.WhichOneof("update")
+    if kind == "draft_started":
+        return f"draft by agent {update.draft_started.agent_id} started: {update.draft_started.draft_id}"
+    if kind == "draft_delta":
+        delta = update.draft_delta
+        return f'draft growing, delta {delta.seq}: "{delta.text.strip()}" ...' if delta.seq == 1 else None
+    if kind == "draft_completed":
+        done = update.draft_completed
+        return f"draft {done.draft_id} became message #{done.message_sequence}"
+    if kind == "draft_abandoned":
+        return f"draft {update.draft_abandoned.draft_id} abandoned"
+    if kind == "presence_changed":
+        change = update.presence_changed
+        return f"presence: {change.participant.user_id} {PresenceKind.Name(change.kind).removeprefix('KIND_').lower()}"
+    return None
+
+
+def describe_chat_update(update: chats.ChatUpdate, titles: dict[str, str]) -> str | None:
+    """One line for a chat update (None for a signal not worth a line)."""
+    kind = update.WhichOneof("update")
+    if kind is not None and kind.startswith(("draft_", "presence_")):
+        return describe_signal(update)
     if kind == "message":
         m = update.message
         return f'message #{m.sequence} from {m.role} {m.user_id}: "{_message_text(m)}"'
@@ -144,7 +169,8 @@ class Watch:
         async for update in updates:
             chat = feed == "chat"
             text = describe_chat_update(update, self.titles) if chat else describe_artifact_update(update)
-            self.printer.live(feed, text)
+            if text is not None:
+                self.printer.live(feed, text)
             self.seen.append((feed, str(update.WhichOneof("update"))))
             self._changed.set()
 
@@ -247,7 +273,7 @@ async def _flow(client: AmeideClient, printer: Printer, tasks: list[asyncio.Task
         chats.GetMessagesRequest(threads_id=first.threads_id, consistency_token=first.consistency_token)
     )
     printer.call(f"GetMessages -> {page.total_count} message(s); subscribing to the chat from its checkpoint")
-    chat_feed = client.subscribe_chat(first.threads_id, resume_token=page.checkpoint_token)
+    chat_feed = client.subscribe_chat(first.threads_id, resume_token=page.checkpoint_token, include_signals=True)
     tasks.append(asyncio.create_task(watch.follow("chat", chat_feed)))
 
     second = await helper.send_message_from_artifact(
@@ -275,9 +301,10 @@ async def _flow(client: AmeideClient, printer: Printer, tasks: list[asyncio.Task
         missing = ", ".join(f"{feed} {kind}" for feed, kind in watch.missing())
         printer.fail(f"demo incomplete: no live update for {missing} within {WAIT_FOR_UPDATES:.0f}s")
         return
-    printer.done(f"{COMPLETE}: {len(watch.seen)} live updates arrived")
+    printer.done(f"{COMPLETE}: {len(EXPECTED)} live updates arrived")
     printer.note(f"chat {first.threads_id} and artifact {diagram.artifact_id} stay in the dev database")
     printer.note(
         f"the subscribers keep running: send to the chat (calls above, token of {endpoints.user_id}) to see it here"
     )
+    printer.note("the demo agent answers every message of this chat with a draft that streams, then becomes a message")
     printer.note("Ctrl-C stops everything")

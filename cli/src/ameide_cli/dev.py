@@ -3,7 +3,8 @@
 Embedded PostgreSQL and Redis (or ``AMEIDE_DATABASE_URL`` / ``AMEIDE_REDIS_URL``), migrations, then the three
 services as supervised child processes (``python -m ameide_cli serve ...``, JWT auth with a secret persisted in
 the data directory), the web deployable (``serve web``, development tokens on) on an internal port, and the Envoy
-gateway on ``--web-port``: the web app and the four services' gRPC-Web paths on one origin. A crashed child is
+gateway on ``--web-port``: the web app and the services' gRPC-Web paths on one origin. With ``--demo`` the demo
+agent (``ameide_cli.demo_agent``) runs as one more child and chats about BPMN diagrams get it. A crashed child is
 reported and restarted. Once every child answers its health check, the endpoints, a token and calls to paste are
 printed. Ctrl-C stops the children, then the embedded servers.
 """
@@ -43,6 +44,7 @@ PORT_FLAGS = {
     "web": "--web-port",
 }
 TOKEN_TTL_SECONDS = 7 * 24 * 3600
+DEMO_AGENT = "demo"  # the agent id ameide_cli.demo_agent answers for
 SLOW_START_SECONDS = 60.0
 METRICS_PORTS = {"COMMAND": 9464, "QUERY": 9465, "PROJECTOR": 9466}
 HealthCheck = Callable[[], Awaitable[bool]]
@@ -59,7 +61,9 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=Path(".ameide-dev"), help="data directory (./.ameide-dev)")
     parser.add_argument("--reset", action="store_true", help="delete the data directory's contents first")
-    parser.add_argument("--demo", action="store_true", help="then run the artifact-first flow with live subscribers")
+    parser.add_argument(
+        "--demo", action="store_true", help="then run the artifact-first flow with live subscribers, and the demo agent"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
             upgrade(sqlalchemy_url(stores.database_url))
             out.say("database migrated")
-            env = _child_env(environ, stores, keys, ports)
+            env = _child_env(environ, stores, keys, ports, demo=args.demo)
             web = _WebChildren.plan(data_dir, ports, env)
             token = mint_token(keys.jwt_secret, user_id=DEV_USER, tenant_id=DEV_TENANT, ttl_seconds=TOKEN_TTL_SECONDS)
             endpoints = Endpoints(
@@ -116,9 +120,17 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _child_env(
-    environ: Mapping[str, str], stores: dev_env.Stores, keys: dev_env.DevSecrets, ports: Mapping[str, int]
+    environ: Mapping[str, str],
+    stores: dev_env.Stores,
+    keys: dev_env.DevSecrets,
+    ports: Mapping[str, int],
+    *,
+    demo: bool = False,
 ) -> dict[str, str]:
     env = dict(environ)
+    if demo and not environ.get("AMEIDE_AGENT_BY_KIND"):
+        # Chats about the demo's BPMN diagram get the demo agent, which answers them with streamed drafts.
+        env["AMEIDE_AGENT_BY_KIND"] = f"bpmn={DEMO_AGENT}"
     env.update(
         {
             "AMEIDE_DATABASE_URL": stores.database_url,
@@ -129,6 +141,7 @@ def _child_env(
             "AMEIDE_BIND_HOST": "127.0.0.1",
             "AMEIDE_COMMAND_PORT": str(ports["command"]),
             "AMEIDE_QUERY_PORT": str(ports["query"]),
+            "AMEIDE_COMMAND_TARGET": f"127.0.0.1:{ports['command']}",
             "AMEIDE_PROJECTOR_HEALTH_PORT": str(ports["projector"]),
             "AMEIDE_LOG_FORMAT": environ.get("AMEIDE_LOG_FORMAT", "text"),
             "AMEIDE_SHUTDOWN_GRACE_SECONDS": "3",
@@ -184,6 +197,8 @@ async def _supervise(
     env: dict[str, str], endpoints: Endpoints, out: DevConsole, web: _WebChildren, *, demo: bool = False
 ) -> None:
     specs = [ChildSpec(name, [sys.executable, "-m", "ameide_cli", "serve", name], env) for name in SERVICES]
+    if demo:
+        specs.append(ChildSpec("agent", [sys.executable, "-m", "ameide_cli.demo_agent"], env))
     supervisor = Supervisor([*specs, *web.specs], grace_seconds=10, on_output=out.log_line, on_event=out.event)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

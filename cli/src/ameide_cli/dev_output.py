@@ -15,6 +15,7 @@ COLORS = {
     "projector": "yellow",
     "web": "blue",
     "gateway": "bright_blue",
+    "agent": "green",
     "dev": "bold green",
 }
 WIDTH = max(len(name) for name in COLORS)
@@ -68,9 +69,9 @@ def _banner(e: Endpoints) -> str:
     return f"""
 Ameide Threads is running. Ctrl-C stops everything.
 
-  web app           {e.web}   (and gRPC-Web for the four services, through Envoy)
+  web app           {e.web}   (and gRPC-Web for the services, through Envoy)
   command service   {e.command}   (ChatCommandService, ArtifactCommandService)
-  query service     {e.query}   (ChatQueryService, ArtifactQueryService)
+  query service     {e.query}   (ChatQueryService, ArtifactQueryService, PresenceService, DraftService)
   projector health  {e.projector_health}
   PostgreSQL        {redact(e.database_url)}
   Redis             {e.redis_url}
