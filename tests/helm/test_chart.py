@@ -298,8 +298,11 @@ def test_network_policy_present_only_when_enabled() -> None:
     assert query_rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "query"
     assert query_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
     query_egress = policies[f"{PREFIX}-query"]["egress"]
-    to_command = [rule for rule in query_egress if rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get(
-        "app.kubernetes.io/component") == "command"]
+    to_command = [
+        rule
+        for rule in query_egress
+        if rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "command"
+    ]
     assert [rule["ports"] for rule in to_command] == [[{"port": 50051, "protocol": "TCP"}]]
     assert not any("podSelector" in peer for rule in command["egress"][:2] for peer in rule["to"])
     assert grpc_rule["ports"] == [{"port": 50051, "protocol": "TCP"}]

@@ -199,10 +199,20 @@ def health_status(target: str, service: str = "") -> int | None:
 
 @contextlib.contextmanager
 def running_stack(
-    database_url: str, redis_url: str, log_dir: Path, *, services: Mapping[str, bool] | None = None
+    database_url: str,
+    redis_url: str,
+    log_dir: Path,
+    *,
+    services: Mapping[str, bool] | None = None,
+    env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[Stack]:
-    """Start every deployable (or those ``services`` enables), yield the stack, stop them, report failures."""
+    """Start every deployable (or those ``services`` enables); yield the stack, stop them, report failures.
+
+    ``env`` adds settings per deployable (``{"query": {...}}``).
+    """
     stack = Stack(database_url, redis_url, log_dir)
+    for name, settings in (env or {}).items():
+        stack.configure(name, settings)
     try:
         for name in SERVICES:
             if services is None or services.get(name, False):

@@ -75,6 +75,13 @@ def test_demo_prints_the_flow_live_then_stops_cleanly(
         assert any("is_new_chat=True" in line for line in lines), lines
         assert any("is_new_chat=False" in line for line in lines), lines
         assert "demo complete: 4 live updates arrived" in output
+        # The demo agent answers both messages with drafts that stream, then become assistant messages.
+        output = _wait_for(log, "answered message #2", process)
+        live = [line for line in _demo_lines(output) if line.startswith("⚡")]
+        assert any("draft by agent demo started" in line for line in live), live
+        assert any("draft growing, delta 1" in line for line in live), live
+        assert sum("became message #" in line for line in live) >= 1, live
+        assert any("from assistant dev-user" in line for line in live), live
 
         second_log = tmp_path / "second.log"
         second = _dev(demo_database_url, redis_url, data_dir, second_log, "--demo")

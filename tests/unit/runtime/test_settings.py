@@ -75,6 +75,8 @@ class TestFromEnv:
             ("AMEIDE_OUTBOX_SHARDS", "0"),
             ("AMEIDE_LOG_FORMAT", "xml"),
             ("AMEIDE_SHUTDOWN_GRACE_SECONDS", "soon"),
+            ("AMEIDE_DRAFT_TTL_SECONDS", "0"),
+            ("AMEIDE_PRESENCE_VIEWING_TTL_SECONDS", "-1"),
         ],
     )
     def test_invalid_value_names_the_variable(self, name: str, value: str) -> None:
@@ -121,6 +123,13 @@ class TestFromEnv:
             with pytest.raises(SettingsError, match=r"^AMEIDE_TOKEN_SECRET"):
                 service.from_env(JWT).auth.token_key()
 
+    def test_typing_must_end_before_viewing(self) -> None:
+        """A typing client is a viewing one: its TTL must be the shorter."""
+        with pytest.raises(SettingsError, match=r"^AMEIDE_PRESENCE_TYPING_TTL_SECONDS"):
+            QuerySettings.from_env({**JWT, "AMEIDE_PRESENCE_TYPING_TTL_SECONDS": "30"})
+        live = QuerySettings.from_env({**JWT, "AMEIDE_PRESENCE_TYPING_TTL_SECONDS": "0.5"}).live
+        assert (live.presence_typing_ttl_seconds, live.presence_viewing_ttl_seconds) == (0.5, 30.0)
+
     def test_query_database_defaults_to_primary(self) -> None:
         """Without a replica URL the query service reads the primary."""
         settings = QuerySettings.from_env({**JWT, "AMEIDE_DATABASE_URL": "postgresql://u@h/db"})
@@ -151,4 +160,4 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     every = {name for deployable in DEPLOYABLES for name in variables(deployable)}
     missing = sorted(name for name in every if f"`{name}`" not in text)
     assert missing == []
-    assert len(every) == 45  # with AMEIDE_GROUP_COMMIT (D65)
+    assert len(every) == 49  # with AMEIDE_GROUP_COMMIT (D65) and the live-signal settings (D70-D74)

@@ -21,6 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2, artifacts_service_pb2_grpc, artifacts_types_pb2
+from ameide_core_proto.live.v1 import live_service_pb2, live_service_pb2_grpc
 from ameide_core_proto.threads.v1 import (
     threads_service_pb2,
     threads_service_pb2_grpc,
@@ -184,6 +185,108 @@ class FakeArtifactQueries(artifacts_service_pb2_grpc.ArtifactQueryServiceService
 
 
 @dataclass
+class FakeDrafts(live_service_pb2_grpc.DraftServiceServicer):
+    """DraftService with the server's bookkeeping (deltas applied once by number) and scripted stream breaks.
+
+    Connection number i (0-based) fails with UNAVAILABLE after ``breaks[i]`` steps when listed; the first
+    ``lost_answers`` streams that get to the end do all their steps and then fail with UNAVAILABLE anyway (the answer
+    is lost on the way back).
+    """
+
+    breaks: list[int] = field(default_factory=list)
+    lost_answers: int = 0
+    text: dict[str, str] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+    ended: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, live_service_pb2.CompleteDraftResponse] = field(default_factory=dict)
+    connections: int = 0
+    metadata: list[dict[str, str]] = field(default_factory=list)
+
+    async def StreamDraft(
+        self,
+        request_iterator: AsyncIterator[live_service_pb2.StreamDraftRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> live_service_pb2.StreamDraftResponse:
+        """Apply each step; break as scripted."""
+        connection, self.connections = self.connections, self.connections + 1
+        self.metadata.append({key: str(value) for key, value in context.invocation_metadata() or ()})
+        cut = self.breaks[connection] if connection < len(self.breaks) else -1
+        draft_id, steps, response = "", 0, live_service_pb2.StreamDraftResponse()
+        async for step in request_iterator:
+            if steps == cut:
+                await abort_with_reason(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
+            steps += 1
+            case = step.WhichOneof("step")
+            if case == "start":
+                draft_id = step.start.draft_id
+                if draft_id in self.ended:
+                    await abort_with_reason(context, grpc.StatusCode.FAILED_PRECONDITION, "DRAFT_ENDED")
+                self.text.setdefault(draft_id, "")
+                self.last.setdefault(draft_id, 0)
+            elif case == "delta" and step.delta.seq == self.last[draft_id] + 1:
+                self.text[draft_id] += step.delta.text
+                self.last[draft_id] = step.delta.seq
+            elif case == "complete":
+                response.completed.CopyFrom(self._complete(draft_id))
+            elif case == "abandon":
+                self.ended[draft_id] = "abandoned"
+                response.abandoned = True
+        if self.lost_answers:
+            self.lost_answers -= 1
+            await abort_with_reason(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
+        response.seq = self.last.get(draft_id, 0)
+        return response
+
+    def _complete(self, draft_id: str) -> live_service_pb2.CompleteDraftResponse:
+        self.ended[draft_id] = "completed"
+        if draft_id not in self.answers:
+            self.answers[draft_id] = live_service_pb2.CompleteDraftResponse(message_id=str(uuid.uuid4()))
+        return self.answers[draft_id]
+
+    async def StartDraft(
+        self, request: live_service_pb2.StartDraftRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> live_service_pb2.StartDraftResponse:
+        """How far the draft got; DRAFT_ENDED once it ended."""
+        if request.draft_id in self.ended:
+            await abort_with_reason(context, grpc.StatusCode.FAILED_PRECONDITION, "DRAFT_ENDED")
+        self.metadata.append({key: str(value) for key, value in context.invocation_metadata() or ()})
+        return live_service_pb2.StartDraftResponse(seq=self.last.get(request.draft_id, 0))
+
+    async def CompleteDraft(
+        self, request: live_service_pb2.CompleteDraftRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> live_service_pb2.CompleteDraftResponse:
+        """The stored answer of a completed draft; DRAFT_ENDED for an abandoned one."""
+        if self.ended.get(request.draft_id) == "abandoned":
+            await abort_with_reason(context, grpc.StatusCode.FAILED_PRECONDITION, "DRAFT_ENDED")
+        return self._complete(request.draft_id)
+
+
+@dataclass
+class FakePresence(live_service_pb2_grpc.PresenceServiceServicer):
+    """Records announcements and leaves; asks for renewals every ``renew_after_ms``."""
+
+    renew_after_ms: int = 20
+    announced: list[live_service_pb2.AnnouncePresenceRequest] = field(default_factory=list)
+    left: list[live_service_pb2.LeavePresenceRequest] = field(default_factory=list)
+
+    async def AnnouncePresence(
+        self, request: live_service_pb2.AnnouncePresenceRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> live_service_pb2.AnnouncePresenceResponse:
+        """Record it."""
+        del context
+        self.announced.append(request)
+        return live_service_pb2.AnnouncePresenceResponse(renew_after_ms=self.renew_after_ms)
+
+    async def LeavePresence(
+        self, request: live_service_pb2.LeavePresenceRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> live_service_pb2.LeavePresenceResponse:
+        """Record it."""
+        del context
+        self.left.append(request)
+        return live_service_pb2.LeavePresenceResponse()
+
+
+@dataclass
 class FakeServer:
     """The running fake: its address and the servicers to script and inspect."""
 
@@ -191,6 +294,8 @@ class FakeServer:
     commands: FakeChatCommands
     queries: FakeChatQueries
     artifacts: FakeArtifactQueries
+    drafts: FakeDrafts
+    presence: FakePresence
 
 
 @contextlib.asynccontextmanager
@@ -201,12 +306,16 @@ async def fake_server() -> AsyncIterator[FakeServer]:
     commands = FakeChatCommands()  # type: ignore[abstract]
     queries = FakeChatQueries()  # type: ignore[abstract]
     artifacts = FakeArtifactQueries()  # type: ignore[abstract]
+    drafts = FakeDrafts()  # type: ignore[abstract]
+    presence = FakePresence()  # type: ignore[abstract]
+    live_service_pb2_grpc.add_DraftServiceServicer_to_server(drafts, server)
+    live_service_pb2_grpc.add_PresenceServiceServicer_to_server(presence, server)
     threads_service_pb2_grpc.add_ChatCommandServiceServicer_to_server(commands, server)
     threads_service_pb2_grpc.add_ChatQueryServiceServicer_to_server(queries, server)
     artifacts_service_pb2_grpc.add_ArtifactQueryServiceServicer_to_server(artifacts, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        yield FakeServer(f"127.0.0.1:{port}", commands, queries, artifacts)
+        yield FakeServer(f"127.0.0.1:{port}", commands, queries, artifacts, drafts, presence)
     finally:
         await server.stop(None)

@@ -185,11 +185,12 @@ class AmeideClient:
 
     def stream_draft(
         self,
-        threads_id: str,
+        threads_id: str | ChatWrite,
         *,
         agent_id: str,
         draft_id: str | None = None,
         artifact_id: str | None = None,
+        consistency_token: str | None = None,
     ) -> DraftWriter:
         """A draft assistant message of ``agent_id`` in a chat the caller may write, streamed as it is written.
 
@@ -197,14 +198,17 @@ class AmeideClient:
         the draft as one assistant message (``draft.completed``), whose idempotency key is ``draft_id`` (a fresh
         UUID by default; pass one derived from what the agent answers, and a restarted agent completing again
         stores nothing twice); leaving it with an exception abandons the draft. A dropped stream is reopened and
-        resumed by itself.
+        resumed by itself. ``threads_id`` may be the answer of the write that created the chat (or pass its
+        ``consistency_token``): the draft then starts once that write is visible.
         """
+        chat_id, written = _target(threads_id, "threads_id", consistency_token)
         return DraftWriter(
             self.drafts,
-            require_uuid("threads_id", threads_id),
+            chat_id,
             agent_id=require_text("agent_id", agent_id),
             draft_id=optional_uuid("draft_id", draft_id) or None,
             artifact_id=optional_uuid("artifact_id", artifact_id),
+            consistency_token=written,
             policy=self._reconnect,
         )
 
@@ -216,6 +220,7 @@ class AmeideClient:
         client_id: str,
         typing: bool = False,
         display_name: str = "",
+        consistency_token: str = "",
     ) -> live_service_pb2.AnnouncePresenceResponse:
         """Announce one client on a chat or an artifact once (``presence_heartbeat`` keeps announcing).
 
@@ -226,7 +231,11 @@ class AmeideClient:
         """
         state = live_types_pb2.PRESENCE_STATE_TYPING if typing else live_types_pb2.PRESENCE_STATE_VIEWING
         request = live_service_pb2.AnnouncePresenceRequest(
-            client_id=client_id, state=state, display_name=display_name, **_resource(threads_id, artifact_id)
+            client_id=client_id,
+            state=state,
+            display_name=display_name,
+            consistency_token=consistency_token,
+            **_resource(threads_id, artifact_id),
         )
         return await self.presence.AnnouncePresence(request)
 
@@ -245,14 +254,20 @@ class AmeideClient:
         artifact_id: str | None = None,
         display_name: str = "",
         client_id: str | None = None,
+        consistency_token: str = "",
     ) -> PresenceHeartbeat:
         """Keep one client present on a chat or an artifact while the ``async with`` block runs.
 
         A background task announces it again as often as the server asks; ``typing()`` / ``viewing()`` say what the
-        user does; the client leaves when the block ends.
+        user does; the client leaves when the block ends. ``consistency_token`` (of the write that created the
+        resource) makes the first announcement wait until the resource is visible.
         """
         return PresenceHeartbeat(
-            self.presence, _resource(threads_id, artifact_id), display_name=display_name, client_id=client_id
+            self.presence,
+            _resource(threads_id, artifact_id),
+            display_name=display_name,
+            client_id=client_id,
+            consistency_token=consistency_token,
         )
 
     async def close(self) -> None:

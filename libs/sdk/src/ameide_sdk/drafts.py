@@ -3,7 +3,9 @@
 Deltas are numbered from 1 and kept, so a stream broken by the network or a server restart is opened again (same
 draft id) and every delta re-sent: the server applies each number once. Leaving the ``async with`` block normally
 completes the draft (one assistant message, the draft id being its idempotency key, so a completion repeated after
-a lost answer stores nothing twice); leaving it with an exception abandons the draft and re-raises.
+a lost answer stores nothing twice); leaving it with an exception abandons the draft and re-raises. A draft id that
+was completed before (an agent restarted after its completion) yields a writer whose ``completed`` is that message
+from the start: its appends are ignored and nothing is sent again.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class DraftWriter:
         agent_id: str,
         draft_id: str | None = None,
         artifact_id: str = "",
+        consistency_token: str = "",
         policy: ReconnectPolicy | None = None,
     ) -> None:
         self._stub = stub
@@ -55,6 +58,8 @@ class DraftWriter:
         self.agent_id = agent_id
         self.draft_id = draft_id or str(uuid.uuid4())
         self._artifact_id = artifact_id
+        # Sent with every (re)start: a reopened stream may reach a replica whose read model is further behind.
+        self._consistency_token = consistency_token
         self._policy = policy or ReconnectPolicy()
         self._chunks: list[str] = []
         self._queue: asyncio.Queue[object] = asyncio.Queue()
@@ -74,6 +79,15 @@ class DraftWriter:
         return "".join(self._chunks)
 
     async def __aenter__(self) -> Self:
+        start = self._start_request()
+        try:
+            await self._stub.StartDraft(start)
+        except grpc.aio.AioRpcError as error:
+            if error_reason(error) != "DRAFT_ENDED":
+                raise
+            # Ended before: completed (the stored message is the answer) or abandoned (CompleteDraft refuses).
+            self.completed = await self._stub.CompleteDraft(live.CompleteDraftRequest(draft_id=self.draft_id))
+            return self
         self._open()
         return self
 
@@ -89,8 +103,8 @@ class DraftWriter:
                 await self.abandon(f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS])
 
     async def append(self, text: str) -> None:
-        """Add ``text`` to the draft (subscribers see it at once). Empty text is skipped."""
-        if not text:
+        """Add ``text`` to the draft (subscribers see it at once); skipped when empty or the draft was completed."""
+        if not text or self.completed is not None:
             return
         await self._raise_if_failed()
         self._chunks.append(text)
@@ -108,11 +122,18 @@ class DraftWriter:
         await self._finish(live.StreamDraftRequest(abandon=live.AbandonDraftRequest(reason=reason)))
         self.abandoned = True
 
+    def _start_request(self) -> live.StartDraftRequest:
+        return live.StartDraftRequest(
+            draft_id=self.draft_id,
+            threads_id=self.threads_id,
+            agent_id=self.agent_id,
+            consistency_token=self._consistency_token,
+        )
+
     def _open(self) -> None:
         """A new stream: start, then every delta so far (the server skips those it has)."""
         self._queue = asyncio.Queue()
-        start = live.StartDraftRequest(draft_id=self.draft_id, threads_id=self.threads_id, agent_id=self.agent_id)
-        self._queue.put_nowait(live.StreamDraftRequest(start=start))
+        self._queue.put_nowait(live.StreamDraftRequest(start=self._start_request()))
         for seq, chunk in enumerate(self._chunks, start=1):
             self._queue.put_nowait(live.StreamDraftRequest(delta=live.DraftChunk(seq=seq, text=chunk)))
         self._call = self._stub.StreamDraft(self._requests(self._queue))

@@ -51,8 +51,10 @@ class PresenceHeartbeat:
         *,
         display_name: str = "",
         client_id: str | None = None,
+        consistency_token: str = "",
     ) -> None:
         self._stub = stub
+        self._consistency_token = consistency_token
         self._resource = resource  # {"threads_id": id} or {"artifact_id": id}
         self.display_name = display_name
         self.client_id = client_id or uuid.uuid4().hex[:16]
@@ -93,7 +95,11 @@ class PresenceHeartbeat:
     async def announce(self, state: live_types_pb2.PresenceState.ValueType) -> live.AnnouncePresenceResponse:
         """Announce ``state`` now (the heartbeat does this by itself)."""
         request = live.AnnouncePresenceRequest(
-            client_id=self.client_id, state=state, display_name=self.display_name, **self._resource
+            client_id=self.client_id,
+            state=state,
+            display_name=self.display_name,
+            consistency_token=self._consistency_token,
+            **self._resource,
         )
         response = await self._stub.AnnouncePresence(request)
         self._renew = max(0.1, response.renew_after_ms / 1000)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ameide_core_proto.live.v1 import live_types_pb2 as ameide__core__proto_dot_live_dot_v1_dot_live__types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,ameide_core_proto/live/v1/live_service.proto\x12\x19\x61meide_core_proto.live.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a*ameide_core_proto/live/v1/live_types.proto\"\xc7\x01\n\x17\x41nnouncePresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x37\n\x05state\x18\x04 \x01(\x0e\x32(.ameide_core_proto.live.v1.PresenceState\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x11\n\ttenant_id\x18\x06 \x01(\tB\n\n\x08resource\"b\n\x18\x41nnouncePresenceResponse\x12\x16\n\x0erenew_after_ms\x18\x01 \x01(\x05\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x14LeavePresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\tB\n\n\x08resource\"\x17\n\x15LeavePresenceResponse\"a\n\x13ListPresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\ttenant_id\x18\x03 \x01(\tB\n\n\x08resource\"T\n\x14ListPresenceResponse\x12<\n\x0cparticipants\x18\x01 \x03(\x0b\x32&.ameide_core_proto.live.v1.Participant\"^\n\x11StartDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x12\n\nthreads_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\t\"Q\n\x12StartDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x12\x41ppendDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\"\n\x13\x41ppendDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\"=\n\x14\x43ompleteDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x02 \x01(\t\"\x90\x01\n\x15\x43ompleteDraftResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x18\n\x10message_sequence\x18\x02 \x01(\x03\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63onsistency_token\x18\x04 \x01(\t\"7\n\x13\x41\x62\x61ndonDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x16\n\x14\x41\x62\x61ndonDraftResponse\"\'\n\nDraftChunk\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x9b\x02\n\x12StreamDraftRequest\x12=\n\x05start\x18\x01 \x01(\x0b\x32,.ameide_core_proto.live.v1.StartDraftRequestH\x00\x12\x36\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32%.ameide_core_proto.live.v1.DraftChunkH\x00\x12\x43\n\x08\x63omplete\x18\x03 \x01(\x0b\x32/.ameide_core_proto.live.v1.CompleteDraftRequestH\x00\x12\x41\n\x07\x61\x62\x61ndon\x18\x04 \x01(\x0b\x32..ameide_core_proto.live.v1.AbandonDraftRequestH\x00\x42\x06\n\x04step\"z\n\x13StreamDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x43\n\tcompleted\x18\x02 \x01(\x0b\x32\x30.ameide_core_proto.live.v1.CompleteDraftResponse\x12\x11\n\tabandoned\x18\x03 \x01(\x08\x32\xf3\x02\n\x0fPresenceService\x12{\n\x10\x41nnouncePresence\x12\x32.ameide_core_proto.live.v1.AnnouncePresenceRequest\x1a\x33.ameide_core_proto.live.v1.AnnouncePresenceResponse\x12r\n\rLeavePresence\x12/.ameide_core_proto.live.v1.LeavePresenceRequest\x1a\x30.ameide_core_proto.live.v1.LeavePresenceResponse\x12o\n\x0cListPresence\x12..ameide_core_proto.live.v1.ListPresenceRequest\x1a/.ameide_core_proto.live.v1.ListPresenceResponse2\xbc\x04\n\x0c\x44raftService\x12n\n\x0bStreamDraft\x12-.ameide_core_proto.live.v1.StreamDraftRequest\x1a..ameide_core_proto.live.v1.StreamDraftResponse(\x01\x12i\n\nStartDraft\x12,.ameide_core_proto.live.v1.StartDraftRequest\x1a-.ameide_core_proto.live.v1.StartDraftResponse\x12l\n\x0b\x41ppendDraft\x12-.ameide_core_proto.live.v1.AppendDraftRequest\x1a..ameide_core_proto.live.v1.AppendDraftResponse\x12r\n\rCompleteDraft\x12/.ameide_core_proto.live.v1.CompleteDraftRequest\x1a\x30.ameide_core_proto.live.v1.CompleteDraftResponse\x12o\n\x0c\x41\x62\x61ndonDraft\x12..ameide_core_proto.live.v1.AbandonDraftRequest\x1a/.ameide_core_proto.live.v1.AbandonDraftResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,ameide_core_proto/live/v1/live_service.proto\x12\x19\x61meide_core_proto.live.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a*ameide_core_proto/live/v1/live_types.proto\"\xe2\x01\n\x17\x41nnouncePresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x37\n\x05state\x18\x04 \x01(\x0e\x32(.ameide_core_proto.live.v1.PresenceState\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x11\n\ttenant_id\x18\x06 \x01(\t\x12\x19\n\x11\x63onsistency_token\x18\x07 \x01(\tB\n\n\x08resource\"b\n\x18\x41nnouncePresenceResponse\x12\x16\n\x0erenew_after_ms\x18\x01 \x01(\x05\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x14LeavePresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\tB\n\n\x08resource\"\x17\n\x15LeavePresenceResponse\"|\n\x13ListPresenceRequest\x12\x14\n\nthreads_id\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x61rtifact_id\x18\x02 \x01(\tH\x00\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x19\n\x11\x63onsistency_token\x18\x04 \x01(\tB\n\n\x08resource\"T\n\x14ListPresenceResponse\x12<\n\x0cparticipants\x18\x01 \x03(\x0b\x32&.ameide_core_proto.live.v1.Participant\"y\n\x11StartDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x12\n\nthreads_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\t\x12\x19\n\x11\x63onsistency_token\x18\x05 \x01(\t\"Q\n\x12StartDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x12\x41ppendDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\"\n\x13\x41ppendDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\"=\n\x14\x43ompleteDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x02 \x01(\t\"\x90\x01\n\x15\x43ompleteDraftResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x18\n\x10message_sequence\x18\x02 \x01(\x03\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63onsistency_token\x18\x04 \x01(\t\"7\n\x13\x41\x62\x61ndonDraftRequest\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x16\n\x14\x41\x62\x61ndonDraftResponse\"\'\n\nDraftChunk\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x9b\x02\n\x12StreamDraftRequest\x12=\n\x05start\x18\x01 \x01(\x0b\x32,.ameide_core_proto.live.v1.StartDraftRequestH\x00\x12\x36\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32%.ameide_core_proto.live.v1.DraftChunkH\x00\x12\x43\n\x08\x63omplete\x18\x03 \x01(\x0b\x32/.ameide_core_proto.live.v1.CompleteDraftRequestH\x00\x12\x41\n\x07\x61\x62\x61ndon\x18\x04 \x01(\x0b\x32..ameide_core_proto.live.v1.AbandonDraftRequestH\x00\x42\x06\n\x04step\"z\n\x13StreamDraftResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x43\n\tcompleted\x18\x02 \x01(\x0b\x32\x30.ameide_core_proto.live.v1.CompleteDraftResponse\x12\x11\n\tabandoned\x18\x03 \x01(\x08\x32\xf3\x02\n\x0fPresenceService\x12{\n\x10\x41nnouncePresence\x12\x32.ameide_core_proto.live.v1.AnnouncePresenceRequest\x1a\x33.ameide_core_proto.live.v1.AnnouncePresenceResponse\x12r\n\rLeavePresence\x12/.ameide_core_proto.live.v1.LeavePresenceRequest\x1a\x30.ameide_core_proto.live.v1.LeavePresenceResponse\x12o\n\x0cListPresence\x12..ameide_core_proto.live.v1.ListPresenceRequest\x1a/.ameide_core_proto.live.v1.ListPresenceResponse2\xbc\x04\n\x0c\x44raftService\x12n\n\x0bStreamDraft\x12-.ameide_core_proto.live.v1.StreamDraftRequest\x1a..ameide_core_proto.live.v1.StreamDraftResponse(\x01\x12i\n\nStartDraft\x12,.ameide_core_proto.live.v1.StartDraftRequest\x1a-.ameide_core_proto.live.v1.StartDraftResponse\x12l\n\x0b\x41ppendDraft\x12-.ameide_core_proto.live.v1.AppendDraftRequest\x1a..ameide_core_proto.live.v1.AppendDraftResponse\x12r\n\rCompleteDraft\x12/.ameide_core_proto.live.v1.CompleteDraftRequest\x1a\x30.ameide_core_proto.live.v1.CompleteDraftResponse\x12o\n\x0c\x41\x62\x61ndonDraft\x12..ameide_core_proto.live.v1.AbandonDraftRequest\x1a/.ameide_core_proto.live.v1.AbandonDraftResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,41 +34,41 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ameide_core_proto.live.v1.l
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ANNOUNCEPRESENCEREQUEST']._serialized_start=153
-  _globals['_ANNOUNCEPRESENCEREQUEST']._serialized_end=352
-  _globals['_ANNOUNCEPRESENCERESPONSE']._serialized_start=354
-  _globals['_ANNOUNCEPRESENCERESPONSE']._serialized_end=452
-  _globals['_LEAVEPRESENCEREQUEST']._serialized_start=454
-  _globals['_LEAVEPRESENCEREQUEST']._serialized_end=571
-  _globals['_LEAVEPRESENCERESPONSE']._serialized_start=573
-  _globals['_LEAVEPRESENCERESPONSE']._serialized_end=596
-  _globals['_LISTPRESENCEREQUEST']._serialized_start=598
-  _globals['_LISTPRESENCEREQUEST']._serialized_end=695
-  _globals['_LISTPRESENCERESPONSE']._serialized_start=697
-  _globals['_LISTPRESENCERESPONSE']._serialized_end=781
-  _globals['_STARTDRAFTREQUEST']._serialized_start=783
-  _globals['_STARTDRAFTREQUEST']._serialized_end=877
-  _globals['_STARTDRAFTRESPONSE']._serialized_start=879
-  _globals['_STARTDRAFTRESPONSE']._serialized_end=960
-  _globals['_APPENDDRAFTREQUEST']._serialized_start=962
-  _globals['_APPENDDRAFTREQUEST']._serialized_end=1027
-  _globals['_APPENDDRAFTRESPONSE']._serialized_start=1029
-  _globals['_APPENDDRAFTRESPONSE']._serialized_end=1063
-  _globals['_COMPLETEDRAFTREQUEST']._serialized_start=1065
-  _globals['_COMPLETEDRAFTREQUEST']._serialized_end=1126
-  _globals['_COMPLETEDRAFTRESPONSE']._serialized_start=1129
-  _globals['_COMPLETEDRAFTRESPONSE']._serialized_end=1273
-  _globals['_ABANDONDRAFTREQUEST']._serialized_start=1275
-  _globals['_ABANDONDRAFTREQUEST']._serialized_end=1330
-  _globals['_ABANDONDRAFTRESPONSE']._serialized_start=1332
-  _globals['_ABANDONDRAFTRESPONSE']._serialized_end=1354
-  _globals['_DRAFTCHUNK']._serialized_start=1356
-  _globals['_DRAFTCHUNK']._serialized_end=1395
-  _globals['_STREAMDRAFTREQUEST']._serialized_start=1398
-  _globals['_STREAMDRAFTREQUEST']._serialized_end=1681
-  _globals['_STREAMDRAFTRESPONSE']._serialized_start=1683
-  _globals['_STREAMDRAFTRESPONSE']._serialized_end=1805
-  _globals['_PRESENCESERVICE']._serialized_start=1808
-  _globals['_PRESENCESERVICE']._serialized_end=2179
-  _globals['_DRAFTSERVICE']._serialized_start=2182
-  _globals['_DRAFTSERVICE']._serialized_end=2754
+  _globals['_ANNOUNCEPRESENCEREQUEST']._serialized_end=379
+  _globals['_ANNOUNCEPRESENCERESPONSE']._serialized_start=381
+  _globals['_ANNOUNCEPRESENCERESPONSE']._serialized_end=479
+  _globals['_LEAVEPRESENCEREQUEST']._serialized_start=481
+  _globals['_LEAVEPRESENCEREQUEST']._serialized_end=598
+  _globals['_LEAVEPRESENCERESPONSE']._serialized_start=600
+  _globals['_LEAVEPRESENCERESPONSE']._serialized_end=623
+  _globals['_LISTPRESENCEREQUEST']._serialized_start=625
+  _globals['_LISTPRESENCEREQUEST']._serialized_end=749
+  _globals['_LISTPRESENCERESPONSE']._serialized_start=751
+  _globals['_LISTPRESENCERESPONSE']._serialized_end=835
+  _globals['_STARTDRAFTREQUEST']._serialized_start=837
+  _globals['_STARTDRAFTREQUEST']._serialized_end=958
+  _globals['_STARTDRAFTRESPONSE']._serialized_start=960
+  _globals['_STARTDRAFTRESPONSE']._serialized_end=1041
+  _globals['_APPENDDRAFTREQUEST']._serialized_start=1043
+  _globals['_APPENDDRAFTREQUEST']._serialized_end=1108
+  _globals['_APPENDDRAFTRESPONSE']._serialized_start=1110
+  _globals['_APPENDDRAFTRESPONSE']._serialized_end=1144
+  _globals['_COMPLETEDRAFTREQUEST']._serialized_start=1146
+  _globals['_COMPLETEDRAFTREQUEST']._serialized_end=1207
+  _globals['_COMPLETEDRAFTRESPONSE']._serialized_start=1210
+  _globals['_COMPLETEDRAFTRESPONSE']._serialized_end=1354
+  _globals['_ABANDONDRAFTREQUEST']._serialized_start=1356
+  _globals['_ABANDONDRAFTREQUEST']._serialized_end=1411
+  _globals['_ABANDONDRAFTRESPONSE']._serialized_start=1413
+  _globals['_ABANDONDRAFTRESPONSE']._serialized_end=1435
+  _globals['_DRAFTCHUNK']._serialized_start=1437
+  _globals['_DRAFTCHUNK']._serialized_end=1476
+  _globals['_STREAMDRAFTREQUEST']._serialized_start=1479
+  _globals['_STREAMDRAFTREQUEST']._serialized_end=1762
+  _globals['_STREAMDRAFTRESPONSE']._serialized_start=1764
+  _globals['_STREAMDRAFTRESPONSE']._serialized_end=1886
+  _globals['_PRESENCESERVICE']._serialized_start=1889
+  _globals['_PRESENCESERVICE']._serialized_end=2260
+  _globals['_DRAFTSERVICE']._serialized_start=2263
+  _globals['_DRAFTSERVICE']._serialized_end=2835
 # @@protoc_insertion_point(module_scope)

@@ -30,6 +30,7 @@ class AnnouncePresenceRequest(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     artifact_id: _builtins.str
     client_id: _builtins.str
@@ -38,6 +39,10 @@ class AnnouncePresenceRequest(_message.Message):
     display_name: _builtins.str
     """Shown to the other participants (at most 64 characters; empty: clients show the user id)."""
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """Wait (bounded, as the reads do) until the write that returned this token is visible, then check access: a
+    client announcing itself on a chat it has just created is never told NOT_FOUND.
+    """
     def __init__(
         self,
         *,
@@ -47,10 +52,11 @@ class AnnouncePresenceRequest(_message.Message):
         state: _live_types_pb2.PresenceState.ValueType = ...,
         display_name: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "resource", b"resource", "threads_id", b"threads_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "client_id", b"client_id", "display_name", b"display_name", "resource", b"resource", "state", b"state", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "client_id", b"client_id", "consistency_token", b"consistency_token", "display_name", b"display_name", "resource", b"resource", "state", b"state", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["threads_id", "artifact_id"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
@@ -136,19 +142,23 @@ class ListPresenceRequest(_message.Message):
     THREADS_ID_FIELD_NUMBER: _builtins.int
     ARTIFACT_ID_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     artifact_id: _builtins.str
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """As AnnouncePresenceRequest.consistency_token."""
     def __init__(
         self,
         *,
         threads_id: _builtins.str = ...,
         artifact_id: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "resource", b"resource", "threads_id", b"threads_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "resource", b"resource", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_id", b"artifact_id", "consistency_token", b"consistency_token", "resource", b"resource", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["threads_id", "artifact_id"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
@@ -184,12 +194,17 @@ class StartDraftRequest(_message.Message):
     THREADS_ID_FIELD_NUMBER: _builtins.int
     AGENT_ID_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_TOKEN_FIELD_NUMBER: _builtins.int
     draft_id: _builtins.str
     """Chosen by the agent (a UUID), e.g. derived from the message it answers, so a restarted agent finds its draft."""
     threads_id: _builtins.str
     agent_id: _builtins.str
     """The agent drafting (shown to subscribers; at most 128 characters)."""
     tenant_id: _builtins.str
+    consistency_token: _builtins.str
+    """Wait (bounded) until the write that returned this token is visible before checking the chat: an agent
+    answering in a chat created a moment ago (EnsureChatForArtifactAndSendMessage) is never told NOT_FOUND.
+    """
     def __init__(
         self,
         *,
@@ -197,10 +212,11 @@ class StartDraftRequest(_message.Message):
         threads_id: _builtins.str = ...,
         agent_id: _builtins.str = ...,
         tenant_id: _builtins.str = ...,
+        consistency_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "draft_id", b"draft_id", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "consistency_token", b"consistency_token", "draft_id", b"draft_id", "tenant_id", b"tenant_id", "threads_id", b"threads_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -143,7 +143,9 @@ def _live_signals(
         ServiceBinding(
             presence_servicer.SERVICE,
             live_service_pb2_grpc.add_PresenceServiceServicer_to_server,
-            presence_servicer.PresenceServicer(PresenceHandlers(presence, Snapshots(redis, scripts), access)),
+            presence_servicer.PresenceServicer(
+                PresenceHandlers(presence, Snapshots(redis, scripts), access, consistency)
+            ),
         ),
         ServiceBinding(
             draft_servicer.SERVICE,

@@ -74,6 +74,7 @@ class DraftHandlers:
         checks.text("agent_id", request.agent_id, validation.MAX_AGENT_CHARS, required=True)
         checks.check()
         assert chat_id is not None  # noqa: S101 - check() raised otherwise
+        await self._consistency.wait(request.consistency_token)
         await self._access.require_writable_chat(caller, chat_id)
         opened = await self._store.start(draft_id, caller, str(chat_id), chat_feed(str(chat_id)), request.agent_id)
         if opened.status == "reused":

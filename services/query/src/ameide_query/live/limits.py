@@ -13,7 +13,7 @@ from dataclasses import dataclass
 # Serialized framing: role "assistant" (tag, length, 9 bytes), an artifact id (tag, length, 36), and per part three
 # tags with three length varints of at most 3 bytes each (parts are below 2 MiB).
 _FIXED_OVERHEAD = 11 + 38
-_PART_OVERHEAD = 9
+_PART_OVERHEAD = 3 + 3 * 3
 _UTF8_MAX_CHAR = 4
 # UTF-8 continuation bytes are 0b10xxxxxx: a cut before one would split a character.
 _CONTINUATION_MASK, _CONTINUATION = 0xC0, 0x80

@@ -9,26 +9,36 @@ from ameide_query.live import validation
 from ameide_query.live.access import Resource, ResourceAccess
 from ameide_query.live.presence import PresenceStore
 from ameide_query.live.snapshots import Snapshots
+from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_runtime import identity
 
 
 class PresenceHandlers:
     """The three RPCs over the presence store, after the read check."""
 
-    def __init__(self, store: PresenceStore, snapshots: Snapshots, access: ResourceAccess) -> None:
+    def __init__(
+        self, store: PresenceStore, snapshots: Snapshots, access: ResourceAccess, consistency: ConsistencyWaiter
+    ) -> None:
         self._store = store
         self._snapshots = snapshots
         self._access = access
+        self._consistency = consistency
 
     def renew_after_ms(self) -> int:
         """How often a client should announce itself: a third of the viewing TTL (two renewals may be lost)."""
         return max(1, self._store.viewing_ttl_ms // 3)
 
-    async def _authorised(self, request: validation.PresenceRequest, checks: validation.Violations) -> Resource:
+    async def _authorised(
+        self,
+        request: svc.AnnouncePresenceRequest | svc.ListPresenceRequest,
+        checks: validation.Violations,
+    ) -> Resource:
         caller = identity.reconcile(tenant_id=request.tenant_id)
         target = validation.resource(request, checks)
         checks.check()
         assert target is not None  # noqa: S101 - check() raised otherwise
+        # Read your writes, as the reads do: a chat the caller has just created is found.
+        await self._consistency.wait(request.consistency_token)
         await self._access.require_readable(caller, target)
         return target
 

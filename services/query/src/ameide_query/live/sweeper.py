@@ -37,6 +37,8 @@ class Sweeper:
         self._longest_sleep = min(presence.typing_ttl_ms, drafts.ttl_ms) / 1000
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self.failures = 0
+        """Passes that could not reach Redis (the loop goes on; for metrics and tests)."""
 
     async def sweep(self) -> int:
         """Settle everything due now; how many presences and drafts were settled."""
@@ -78,6 +80,7 @@ class Sweeper:
                 pause = await self.seconds_until_due()
             except (RedisError, OSError) as exc:
                 # Presence rebuilds from the next announcements once Redis is back; nothing to repair here.
+                self.failures += 1
                 _log.warning("live-signal sweeper cannot reach Redis: %s", exc)
                 pause = _RETRY_SECONDS
             except Exception:  # noqa: BLE001 - logged with its traceback; the loop must outlive surprises

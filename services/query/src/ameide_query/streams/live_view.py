@@ -15,16 +15,31 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ameide_core_proto.live.v1 import live_types_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_query.live import streamids
-from ameide_query.live.drafts import DraftState, DraftStore
+from ameide_query.live.drafts import DraftState
 from ameide_query.live.signals import Signal, Update, new_update
-from ameide_query.live.snapshots import Snapshot, Snapshots
+from ameide_query.live.snapshots import Snapshot
 from ameide_query.live.streamids import StreamId
 
 Change = live_types_pb2.PresenceChange
+
+
+class SnapshotReader(Protocol):
+    """Reads snapshots (``ameide_query.live.snapshots.Snapshots``)."""
+
+    async def read(self, feed_key: str, tenant_id: str, *, with_drafts: bool = True) -> Snapshot:
+        """The snapshot of a resource for a caller of ``tenant_id``."""
+
+
+class DraftReader(Protocol):
+    """Reads one draft (``ameide_query.live.drafts.DraftStore``)."""
+
+    async def read(self, draft_id: str) -> DraftState:
+        """The draft's current state."""
 
 
 @dataclass(slots=True)
@@ -39,7 +54,7 @@ class LiveView:
     """The signals of one stream."""
 
     def __init__(
-        self, *, feed_key: str, tenant_id: str, is_chat: bool, snapshots: Snapshots, drafts: DraftStore
+        self, *, feed_key: str, tenant_id: str, is_chat: bool, snapshots: SnapshotReader, drafts: DraftReader
     ) -> None:
         self._feed = feed_key
         self._tenant = tenant_id
