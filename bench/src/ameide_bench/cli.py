@@ -58,6 +58,7 @@ SCENARIOS: dict[str, Scenario] = {
     "projector": Scenario("projector vs raw INSERT", (8, 30)),
     "capacity": Scenario("command deployable at 1-3 processes vs the capacity model", (30, 90)),
     "streams": Scenario("commit -> subscriber propagation", (15, 70)),
+    "live": Scenario("presence and draft signals -> subscriber, 50 concurrent drafts", (25, 80)),
 }
 
 

@@ -337,9 +337,19 @@ async def _until_serving(target: str, within: float = 120.0) -> None:
             await asyncio.sleep(0.1)
 
 
+class Deployables(dict[str, str]):
+    """The running deployables' targets by name, and their process ids (``pids``) for CPU accounting."""
+
+    def __init__(self, targets: dict[str, str], pids: dict[str, int]) -> None:
+        super().__init__(targets)
+        self.pids = pids
+
+
 @contextlib.asynccontextmanager
-async def deployables(database_url: str, redis_url: str) -> AsyncIterator[dict[str, str]]:
-    """Run ``ameide serve command|projector|query`` (insecure-headers mode); yield their targets."""
+async def deployables(
+    database_url: str, redis_url: str, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Deployables]:
+    """Run ``ameide serve command|projector|query`` (insecure-headers mode, ``extra_env`` added); yield them."""
     ports = {"command": _free_port(), "query": _free_port(), "projector": _free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")} | {
         "AMEIDE_DATABASE_URL": database_url, "AMEIDE_REDIS_URL": redis_url, "AMEIDE_AUTH": "insecure-headers",
@@ -347,24 +357,25 @@ async def deployables(database_url: str, redis_url: str) -> AsyncIterator[dict[s
         "AMEIDE_COMMAND_PORT": str(ports["command"]), "AMEIDE_QUERY_PORT": str(ports["query"]),
         "AMEIDE_PROJECTOR_HEALTH_PORT": str(ports["projector"]), "AMEIDE_COMMAND_METRICS_PORT": "0",
         "AMEIDE_QUERY_METRICS_PORT": "0", "AMEIDE_PROJECTOR_METRICS_PORT": "0",
-    }  # fmt: skip
-    procs: list[asyncio.subprocess.Process] = []
+        "AMEIDE_COMMAND_TARGET": f"127.0.0.1:{ports['command']}",
+    } | (extra_env or {})  # fmt: skip
+    procs: dict[str, asyncio.subprocess.Process] = {}
     try:
         for name in ports:
             # One by one, so that the ones already started are stopped below if a later one fails.
-            proc = await asyncio.create_subprocess_exec(
+            procs[name] = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "ameide_cli", "serve", name, env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
-            procs.append(proc)
         for port in ports.values():
             await _until_serving(f"127.0.0.1:{port}")
-        yield {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+        targets = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+        yield Deployables(targets, {name: proc.pid for name, proc in procs.items()})
     finally:
-        for proc in procs:
+        for proc in procs.values():
             if proc.returncode is None:
                 proc.terminate()
-        for proc in procs:
+        for proc in procs.values():
             try:
                 await asyncio.wait_for(proc.wait(), timeout=30)
             except TimeoutError:

@@ -111,6 +111,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "p95 < 20 ms", r"(commit->subscriber, (?!100 subscribers)|SendMessage->subscriber).*", p95, "<", 20.0, " ms"
     ),
+    Target("p95 < 20 ms", r"(presence change|draft delta)->subscriber.*", p95, "<", 20.0, " ms"),
     Target("p95 <= 1.2x floor p95", r"gRPC (GetMessages|ListChats) c=\d+", p95_ratio, "<=", 1.2, "x", baseline=_FLOOR),
     Target("p95 <= 1.5x floor p95", r"gRPC SearchChats c=\d+", p95_ratio, "<=", 1.5, "x", baseline=_FLOOR),
     Target(">= 10,000 events/s", r"projector \(.*", figure, ">=", 10000.0, " ev/s"),

@@ -8,7 +8,6 @@ signal is for every reader of the chat.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.live.v1 import live_types_pb2
@@ -41,7 +40,7 @@ def update_type(feed_key: str) -> type[Update]:
 def new_update(feed_key: str, millis: int) -> Update:
     """An empty update of the feed's type stamped at ``millis``."""
     update = update_type(feed_key)()
-    update.timestamp.FromDatetime(datetime.fromtimestamp(millis / 1000, UTC))
+    update.timestamp.FromMilliseconds(millis)
     return update
 
 
@@ -74,7 +73,7 @@ def _draft_signal(
         started.threads_id = feed_key.removeprefix("thread:")
         started.agent_id = _str(fields[keys.AGENT])
         started.user_id = _str(fields[keys.USER])
-        started.started_at.FromDatetime(datetime.fromtimestamp(int(fields[keys.JOINED]) / 1000, UTC))
+        started.started_at.FromMilliseconds(int(fields[keys.JOINED]))
         return Signal(entry_id, "draft_started", update, draft_id=draft_id)
     if kind == keys.DRAFT_DELTA:
         seq = int(fields[keys.SEQ])
@@ -105,7 +104,7 @@ def fill_participant(
     target.state = state  # type: ignore[assignment]
     target.display_name = display_name
     if joined_ms:
-        target.joined_at.FromDatetime(datetime.fromtimestamp(joined_ms / 1000, UTC))
+        target.joined_at.FromMilliseconds(joined_ms)
     return target
 
 
