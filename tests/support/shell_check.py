@@ -35,6 +35,7 @@ from google.protobuf.message import Message
 from ameide_cli import delegates
 from ameide_cli.main import build_parser
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
+from ameide_core_proto.live.v1 import live_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from tests.support.doc_blocks import ROOT, Example
 
@@ -55,7 +56,7 @@ command_not_found_handle() {
 
 _SERVICES = {
     service.full_name: service
-    for module in (threads_service_pb2, artifacts_service_pb2)
+    for module in (threads_service_pb2, artifacts_service_pb2, live_service_pb2)
     for service in module.DESCRIPTOR.services_by_name.values()
 }
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ameide_bench import live_load
+from ameide_bench.ceiling import cores
 from ameide_bench.cpu import process_cpu_seconds
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row, print_table
@@ -148,6 +149,30 @@ async def signal_latencies(running: Deployables, chats: list[str], plan: Plan, b
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class CpuSample:
+    """CPU seconds so far of everything a delta costs: the query service, Redis, the subscribers, the agents."""
+
+    query: float
+    redis: float
+    subscribers: float
+    agents: float
+
+    @classmethod
+    async def take(cls, query_pid: int, subscribers_pid: int, redis: Redis) -> CpuSample:
+        """Now."""
+        return cls(
+            process_cpu_seconds(query_pid) or 0.0,
+            await redis_cpu_seconds(redis),
+            process_cpu_seconds(subscribers_pid) or 0.0,
+            time.process_time(),  # this process: the agents' streams (and the pacer)
+        )
+
+    def per(self, later: CpuSample, count: int) -> CpuSample:
+        """Microseconds per operation between this sample and ``later``."""
+        return CpuSample(*((b - a) / count * 1e6 for a, b in zip(astuple(self), astuple(later), strict=True)))
+
+
 async def many_drafts(
     running: Deployables, redis_url: str, chats: list[str], plan: Plan, base: tuple[float, float]
 ) -> list[Row]:
@@ -155,29 +180,35 @@ async def many_drafts(
     base_p95, base_redis_us = base
     label = f"{plan.drafts} drafts x {plan.rate_per_draft:.0f} deltas/s, {PER_CHAT} subscribers/chat"
     redis = Redis.from_url(redis_url)
-    query_pid = running.pids["query"]
     try:
         async with subscribers(running["query"], chats[: plan.drafts], PER_CHAT) as proc:
-            query_before, redis_before = process_cpu_seconds(query_pid), await redis_cpu_seconds(redis)
+            before = await CpuSample.take(running.pids["query"], proc.pid, redis)
             started = time.perf_counter()
             sent = await live_load.draft_deltas(
                 running["query"], chats[: plan.drafts], rate_per_draft=plan.rate_per_draft, seconds=plan.seconds
             )
             elapsed = time.perf_counter() - started
             latencies = await collect(proc, sent, PER_CHAT)
-            query_after, redis_after = process_cpu_seconds(query_pid), await redis_cpu_seconds(redis)
+            after = await CpuSample.take(running.pids["query"], proc.pid, redis)
     finally:
         await redis.aclose()
     deltas = max(1, len(sent))
+    cost = before.per(after, deltas)
     achieved = f"{deltas / elapsed:,.0f} deltas/s sent, {len(latencies) / elapsed:,.0f} deliveries/s"
-    rows = [latency_row(f"draft delta->subscriber, {label}", latencies, base_p95, achieved)]
-    if query_before is not None and query_after is not None:
-        rows.append(Row(f"query service CPU per delta, {label}", (query_after - query_before) / deltas * 1e6, "µs",
-                        note="its process (/proc), fan-out to the subscribers included"))  # fmt: skip
-    rows.append(Row(f"Redis CPU per delta, {label}", (redis_after - redis_before) / deltas * 1e6, "µs",
-                    "Redis CPU per raw XADD (same run)", base_redis_us,
-                    note="INFO cpu; the delta's Lua script and the live reader's XREAD"))  # fmt: skip
-    return rows
+    wanted = plan.drafts * plan.rate_per_draft
+    return [
+        latency_row(f"draft delta->subscriber, {label}", latencies, base_p95, achieved),
+        Row(f"query service CPU per delta, {label}", cost.query, "µs",
+            note=f"its process (/proc): the delta in, its {PER_CHAT} deliveries out"),
+        Row(f"Redis CPU per delta, {label}", cost.redis, "µs", "Redis CPU per raw XADD (same run)", base_redis_us,
+            note="INFO cpu (the whole server): the delta's script and the live reader's XREAD"),
+        Row(f"client CPU per delta, {label}", cost.subscribers + cost.agents, "µs",
+            note=f"subscribers' process {cost.subscribers:,.0f} µs + agents' {cost.agents:,.0f} µs"),
+        Row(f"ceiling: deltas/s at these CPU costs ({cores()} cores)",
+            cores() / max(1e-9, (cost.query + cost.redis + cost.subscribers + cost.agents) / 1e6), "deltas/s",
+            f"wanted: {plan.drafts} x {plan.rate_per_draft:.0f} deltas/s", wanted,
+            note="cores / every process's CPU per delta: no implementation on this machine does more (D41)"),
+    ]  # fmt: skip
 
 
 async def raw_xadd_cpu_us(redis_url: str, count: int) -> float:
