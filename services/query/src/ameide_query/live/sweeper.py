@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from ameide_query.live.clock import Clock, millis, wall_clock
@@ -22,6 +23,10 @@ from ameide_query.live.presence import PresenceStore
 
 _log = logging.getLogger(__name__)
 
+EXPIRED = Counter(
+    "ameide_live_expired_total", "Presences settled and drafts abandoned because a deadline passed", ["what"]
+)
+SWEEP_FAILURES = Counter("ameide_live_sweeper_failures_total", "Sweeper passes that could not reach Redis")
 BATCH = 100
 _MIN_SLEEP = 0.005
 _RETRY_SECONDS = 1.0
@@ -43,10 +48,11 @@ class Sweeper:
     async def sweep(self) -> int:
         """Settle everything due now; how many presences and drafts were settled."""
         settled = 0
-        for expire in (self._presence.expire, self._drafts.expire):
+        for what, expire in (("presence", self._presence.expire), ("draft", self._drafts.expire)):
             while True:
                 count = await expire(BATCH)
                 settled += count
+                EXPIRED.labels(what).inc(count)
                 if count < BATCH:
                     break
         return settled
@@ -81,6 +87,7 @@ class Sweeper:
             except (RedisError, OSError) as exc:
                 # Presence rebuilds from the next announcements once Redis is back; nothing to repair here.
                 self.failures += 1
+                SWEEP_FAILURES.inc()
                 _log.warning("live-signal sweeper cannot reach Redis: %s", exc)
                 pause = _RETRY_SECONDS
             except Exception:  # noqa: BLE001 - logged with its traceback; the loop must outlive surprises
