@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from hypothesis import strategies as st
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
+from ameide_core_proto.live.v1 import live_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 
 SERVICES = (
@@ -27,6 +28,9 @@ SERVICES = (
     threads_service_pb2.DESCRIPTOR.services_by_name["ChatQueryService"],
     artifacts_service_pb2.DESCRIPTOR.services_by_name["ArtifactCommandService"],
     artifacts_service_pb2.DESCRIPTOR.services_by_name["ArtifactQueryService"],
+    # Live signals: StreamDraft is client streaming; a raw call sends it a stream of one message.
+    live_service_pb2.DESCRIPTOR.services_by_name["PresenceService"],
+    live_service_pb2.DESCRIPTOR.services_by_name["DraftService"],
 )
 METHODS: list[MethodDescriptor] = [method for service in SERVICES for method in service.methods]
 COMMAND_SERVICES = frozenset({"ChatCommandService", "ArtifactCommandService"})

@@ -6,6 +6,7 @@ wait for.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -29,14 +30,21 @@ SHORT_TTLS = {
 CallerFactory = Callable[[str, str], Caller]
 
 
-@pytest.fixture(name="callers")
-async def fixture_callers(stack: Stack) -> AsyncIterator[CallerFactory]:
-    """``callers(user, tenant)`` on the session's deployables (fresh tenant names keep tests apart)."""
+@contextlib.asynccontextmanager
+async def caller_factory(stack: Stack) -> AsyncIterator[CallerFactory]:
+    """``callers(user, tenant)`` on ``stack``'s deployables, over one channel to each."""
     async with (
         grpc.aio.insecure_channel(stack.command_target) as commands,
         grpc.aio.insecure_channel(stack.query_target) as queries,
     ):
         yield lambda user, tenant: Caller(stack, commands, queries, user, tenant)
+
+
+@pytest.fixture(name="callers")
+async def fixture_callers(stack: Stack) -> AsyncIterator[CallerFactory]:
+    """Callers on the session's deployables (fresh tenant names keep tests apart)."""
+    async with caller_factory(stack) as callers:
+        yield callers
 
 
 @pytest.fixture(name="tenant")
@@ -68,9 +76,6 @@ def fixture_short_stack(
 
 @pytest.fixture(name="short_callers")
 async def fixture_short_callers(short_stack: Stack) -> AsyncIterator[CallerFactory]:
-    """``short_callers(user, tenant)`` on the short-TTL stack."""
-    async with (
-        grpc.aio.insecure_channel(short_stack.command_target) as commands,
-        grpc.aio.insecure_channel(short_stack.query_target) as queries,
-    ):
-        yield lambda user, tenant: Caller(short_stack, commands, queries, user, tenant)
+    """Callers on the short-TTL stack."""
+    async with caller_factory(short_stack) as callers:
+        yield callers

@@ -22,7 +22,7 @@ from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_query.live import streamids
 from ameide_query.live.drafts import DraftState
 from ameide_query.live.signals import Signal, Update, new_update
-from ameide_query.live.snapshots import Snapshot
+from ameide_query.live.snapshots import OpenDraft, Snapshot
 from ameide_query.live.streamids import StreamId
 
 Change = live_types_pb2.PresenceChange
@@ -82,16 +82,17 @@ class LiveView:
         self._held.clear()
         first = self._new()
         first.presence_snapshot.participants.extend(snapshot.participants)
-        updates = [first]
-        for draft in snapshot.drafts:
-            update = self._new()
-            started = update.draft_started  # type: ignore[union-attr]
-            started.draft_id, started.threads_id = draft.draft_id, self._feed.removeprefix("thread:")
-            started.agent_id, started.user_id = draft.agent_id, draft.user_id
-            started.started_at.FromMilliseconds(draft.started_ms)
-            started.text, started.seq = draft.text, draft.seq
-            updates.append(update)
-        return updates
+        return [first, *(self._started(draft) for draft in snapshot.drafts)]
+
+    def _started(self, draft: OpenDraft) -> Update:
+        """A draft as it is now, as a draft_started (which replaces what the client shows of it)."""
+        update = self._new()
+        started = update.draft_started  # type: ignore[union-attr]
+        started.draft_id, started.threads_id = draft.draft_id, self._feed.removeprefix("thread:")
+        started.agent_id, started.user_id = draft.agent_id, draft.user_id
+        started.started_at.FromMilliseconds(draft.started_ms)
+        started.text, started.seq = draft.text, draft.seq
+        return update
 
     def _new(self) -> Update:
         return new_update(self._feed, int(time.time() * 1000))
@@ -141,13 +142,8 @@ class LiveView:
         state = await self._drafts.read(draft_id)
         if state.state in {"active", "completing"}:
             self._shown[draft_id] = state.seq
-            update = self._new()
-            started = update.draft_started  # type: ignore[union-attr]
-            started.draft_id, started.threads_id = draft_id, self._feed.removeprefix("thread:")
-            started.agent_id, started.user_id = state.agent_id, state.user_id
-            started.started_at.FromMilliseconds(state.started_ms)
-            started.text, started.seq = state.text, state.seq
-            return [update]
+            return [self._started(OpenDraft(draft_id, state.agent_id, state.user_id, state.started_ms, state.seq,
+                                            state.text))]  # fmt: skip
         return self._ended(draft_id, state, delivered)
 
     def _ended(self, draft_id: str, state: DraftState, delivered: int) -> list[Update]:
