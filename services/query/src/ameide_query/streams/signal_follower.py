@@ -52,17 +52,22 @@ class SignalFollower(NoSignals):
         self._hub = hub
         self._sub = sub
         self._snapshots = snapshots
+        # Signals could not start (Redis unreachable): try again at the next heartbeat, or when the live reader
+        # reaches Redis again, not at every update the stream sends meanwhile.
+        self._waiting_for_redis = False
 
     async def begin(self) -> list[Update]:
         """Follow the resource's signals, then the snapshot that starts them (none while Redis is unreachable)."""
         self._sub.signals_lost = False
         try:
             await self._hub.follow_signals(self._sub.feed_key)
-            return await self._view.start_over()
+            updates = await self._view.start_over()
         except (RedisError, OSError) as exc:
             _log.warning("live signals of %s wait for Redis: %s", self._sub.feed_key, exc)
-            self._sub.signals_lost = True
+            self._waiting_for_redis = True
             return []
+        self._waiting_for_redis = False
+        return updates
 
     async def drain(self, delivered: int) -> list[Update]:
         """The updates of the queued signals (or of a fresh start when the queue could not be trusted)."""
@@ -73,7 +78,7 @@ class SignalFollower(NoSignals):
             try:
                 out.extend(await self._view.on_signal(signal, delivered))
             except (RedisError, OSError):
-                self._sub.signals_lost = True
+                self._waiting_for_redis = True  # the rest of the queue is stale by the time Redis is back
                 break
         return out
 
@@ -84,7 +89,7 @@ class SignalFollower(NoSignals):
     async def heartbeat(self, delivered: int) -> list[Update]:
         """A start over when Redis lost its data since the snapshot (or signals are still waiting to start)."""
         try:
-            if self._sub.signals_lost or await self._snapshots.epoch() != self._view.epoch:
+            if self._waiting_for_redis or await self._snapshots.epoch() != self._view.epoch:
                 return await self.begin()
         except (RedisError, OSError):
             return []
