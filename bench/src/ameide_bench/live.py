@@ -107,14 +107,23 @@ async def subscribers(target: str, chats: Sequence[str], per_chat: int) -> Async
         Path(handle.name).unlink()  # noqa: ASYNC240 - one small local file, once
 
 
-async def collect(proc: asyncio.subprocess.Process, sent: dict[str, float], per_chat: int) -> list[float]:
-    """Latencies (s) of every arrival of a mark in ``sent``."""
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What the subscribers got: one latency (s) per arrival, and the CPU seconds their process spent."""
+
+    latencies: list[float]
+    cpu_seconds: float
+
+
+async def collect(proc: asyncio.subprocess.Process, sent: dict[str, float], per_chat: int) -> Received:
+    """Latencies of every arrival of a mark in ``sent``, once all arrived (or a bound passed)."""
     assert proc.stdin is not None  # noqa: S101 - requested at start
     assert proc.stdout is not None  # noqa: S101 - requested at start
     proc.stdin.write(f"EXPECT {len(sent) * per_chat}\n".encode())
     await proc.stdin.drain()
-    arrivals = json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=120))
-    return [at - sent[mark] for mark, at in arrivals if mark in sent]
+    report = json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=120))
+    latencies = [at - sent[mark] for mark, at in report["arrivals"] if mark in sent]
+    return Received(latencies, float(report["cpu_seconds"]))
 
 
 async def redis_cpu_seconds(redis: Redis) -> float:
@@ -138,12 +147,12 @@ async def signal_latencies(running: Deployables, chats: list[str], plan: Plan, b
     few = chats[:5]
     async with subscribers(running["query"], few, PER_CHAT) as proc:
         sent = await live_load.presence_changes(running["query"], few, rate=50, seconds=plan.seconds)
-        latencies = await collect(proc, sent, PER_CHAT)
+        latencies = (await collect(proc, sent, PER_CHAT)).latencies
         rows.append(latency_row(f"presence change->subscriber, {PER_CHAT} subscribers/chat", latencies, base_p95,
                                 "50 changes/s over 5 chats, announce sent -> stream received"))  # fmt: skip
     async with subscribers(running["query"], few, PER_CHAT) as proc:
         sent = await live_load.draft_deltas(running["query"], few, rate_per_draft=10, seconds=plan.seconds)
-        latencies = await collect(proc, sent, PER_CHAT)
+        latencies = (await collect(proc, sent, PER_CHAT)).latencies
         rows.append(latency_row(f"draft delta->subscriber, {PER_CHAT} subscribers/chat", latencies, base_p95,
                                 "5 drafts x 10 deltas/s, delta written -> stream received"))  # fmt: skip
     return rows
@@ -151,22 +160,16 @@ async def signal_latencies(running: Deployables, chats: list[str], plan: Plan, b
 
 @dataclass(frozen=True, slots=True)
 class CpuSample:
-    """CPU seconds so far of everything a delta costs: the query service, Redis, the subscribers, the agents."""
+    """CPU seconds so far of the query service, Redis and this process (the agents)."""
 
     query: float
     redis: float
-    subscribers: float
     agents: float
 
     @classmethod
-    async def take(cls, query_pid: int, subscribers_pid: int, redis: Redis) -> CpuSample:
+    async def take(cls, query_pid: int, redis: Redis) -> CpuSample:
         """Now."""
-        return cls(
-            process_cpu_seconds(query_pid) or 0.0,
-            await redis_cpu_seconds(redis),
-            process_cpu_seconds(subscribers_pid) or 0.0,
-            time.process_time(),  # this process: the agents' streams (and the pacer)
-        )
+        return cls(process_cpu_seconds(query_pid) or 0.0, await redis_cpu_seconds(redis), time.process_time())
 
     def per(self, later: CpuSample, count: int) -> CpuSample:
         """Microseconds per operation between this sample and ``later``."""
@@ -182,30 +185,31 @@ async def many_drafts(
     redis = Redis.from_url(redis_url)
     try:
         async with subscribers(running["query"], chats[: plan.drafts], PER_CHAT) as proc:
-            before = await CpuSample.take(running.pids["query"], proc.pid, redis)
+            before = await CpuSample.take(running.pids["query"], redis)
             started = time.perf_counter()
             sent = await live_load.draft_deltas(
                 running["query"], chats[: plan.drafts], rate_per_draft=plan.rate_per_draft, seconds=plan.seconds
             )
             elapsed = time.perf_counter() - started
-            latencies = await collect(proc, sent, PER_CHAT)
-            after = await CpuSample.take(running.pids["query"], proc.pid, redis)
+            received = await collect(proc, sent, PER_CHAT)
+            after = await CpuSample.take(running.pids["query"], redis)
     finally:
         await redis.aclose()
     deltas = max(1, len(sent))
     cost = before.per(after, deltas)
-    achieved = f"{deltas / elapsed:,.0f} deltas/s sent, {len(latencies) / elapsed:,.0f} deliveries/s"
+    subscribers_us = received.cpu_seconds / deltas * 1e6
+    achieved = f"{deltas / elapsed:,.0f} deltas/s sent, {len(received.latencies) / elapsed:,.0f} deliveries/s"
     wanted = plan.drafts * plan.rate_per_draft
     return [
-        latency_row(f"draft delta->subscriber, {label}", latencies, base_p95, achieved),
+        latency_row(f"draft delta->subscriber, {label}", received.latencies, base_p95, achieved),
         Row(f"query service CPU per delta, {label}", cost.query, "µs",
             note=f"its process (/proc): the delta in, its {PER_CHAT} deliveries out"),
         Row(f"Redis CPU per delta, {label}", cost.redis, "µs", "Redis CPU per raw XADD (same run)", base_redis_us,
             note="INFO cpu (the whole server): the delta's script and the live reader's XREAD"),
-        Row(f"client CPU per delta, {label}", cost.subscribers + cost.agents, "µs",
-            note=f"subscribers' process {cost.subscribers:,.0f} µs + agents' {cost.agents:,.0f} µs"),
+        Row(f"client CPU per delta, {label}", subscribers_us + cost.agents, "µs",
+            note=f"subscribers' process {subscribers_us:,.0f} µs + agents' {cost.agents:,.0f} µs"),
         Row(f"ceiling: deltas/s at these CPU costs ({cores()} cores)",
-            cores() / max(1e-9, (cost.query + cost.redis + cost.subscribers + cost.agents) / 1e6), "deltas/s",
+            cores() / max(1e-9, (cost.query + cost.redis + subscribers_us + cost.agents) / 1e6), "deltas/s",
             f"wanted: {plan.drafts} x {plan.rate_per_draft:.0f} deltas/s", wanted,
             note="cores / every process's CPU per delta: no implementation on this machine does more (D41)"),
     ]  # fmt: skip

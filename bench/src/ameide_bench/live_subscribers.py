@@ -2,9 +2,10 @@
 
 ``python -m ameide_bench.live_subscribers TARGET --chats-file FILE --per-chat N`` opens N StreamChatUpdates with
 ``include_signals`` per chat (users ``sub-<i>`` of the bench tenant), prints ``READY`` once every stream has its
-presence snapshot, then on ``EXPECT n`` waits (bounded) until ``n`` marked signals arrived and prints them as JSON:
-``[mark, arrival time]`` pairs. A mark is a presence change's display name or a draft delta's text: the load sets
-both to a unique string, and records when it sent each.
+presence snapshot, then on ``EXPECT n`` waits (bounded) until ``n`` marked signals arrived and prints one JSON
+object: ``arrivals`` ([mark, arrival time] pairs) and ``cpu_seconds`` (the process's CPU since READY). A mark is a
+presence change's display name or a draft delta's text: the load sets both to a unique string, and records when it
+sent each.
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ async def main(target: str, chats: Sequence[str], per_chat: int) -> None:
         for i, event in enumerate(events)
     ]
     await asyncio.gather(*(event.wait() for event in events))
+    ready_cpu = time.process_time()
     print("READY", flush=True)
     line = await asyncio.to_thread(sys.stdin.readline)
     expected = int(line.split()[1]) if line.startswith("EXPECT") else 0
     deadline = time.monotonic() + EXPECT_SECONDS
     while len(arrivals) < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - other tasks' state, bounded
         await asyncio.sleep(0.02)
-    print(json.dumps(arrivals), flush=True)
+    print(json.dumps({"arrivals": arrivals, "cpu_seconds": time.process_time() - ready_cpu}), flush=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
