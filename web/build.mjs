@@ -47,15 +47,20 @@ const oneCopyOfEachPackage = {
 
 // `import href from "pkg/file.css?url"`: the file is emitted as is (content-hashed, under assets/) and the import
 // is its absolute URL. Used for stylesheets a lazily loaded chunk links itself (bpmn-js's), which esbuild would
-// otherwise emit beside the chunk without telling the page.
+// otherwise emit beside the chunk without telling the page. The path in the "url" namespace is relative to web/:
+// esbuild hashes a plugin namespace's paths as they are, so an absolute path would make the chunk names depend on
+// where the checkout lives (and the drift check fail in any other clone).
 const importAsUrl = {
   name: "import-as-url",
   setup(build) {
     build.onResolve({ filter: /\?url$/ }, async (args) => {
       const result = await build.resolve(args.path.slice(0, -"?url".length), { kind: args.kind, resolveDir: args.resolveDir });
-      return result.errors.length > 0 ? { errors: result.errors } : { path: result.path, namespace: "url" };
+      return result.errors.length > 0 ? { errors: result.errors } : { path: relative(WEB, result.path), namespace: "url" };
     });
-    build.onLoad({ filter: /.*/, namespace: "url" }, (args) => ({ contents: readFileSync(args.path), loader: "file" }));
+    build.onLoad({ filter: /.*/, namespace: "url" }, (args) => ({
+      contents: readFileSync(resolve(WEB, args.path)),
+      loader: "file",
+    }));
   },
 };
 

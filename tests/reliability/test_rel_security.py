@@ -18,6 +18,8 @@ from google.protobuf.message import Message
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_core_proto.live.v1 import live_service_pb2 as live
+from ameide_core_proto.live.v1 import live_types_pb2 as live_types
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from tests.reliability.auditor import Auditor
@@ -55,10 +57,18 @@ def _by_chat(chat_id: str, artifact: str) -> dict[str, Message]:
         "EnsureChatForArtifactAndSendMessage": chat.EnsureChatForArtifactAndSendMessageRequest(
             artifact_id=artifact, threads_id=chat_id, message=text_message("probe"), idempotency_key=str(uuid.uuid4())
         ),
+        # Live signals: looking at a chat is reading it; drafting an answer into it is writing to it.
+        "AnnouncePresence": live.AnnouncePresenceRequest(
+            threads_id=chat_id, client_id="probe", state=live_types.PRESENCE_STATE_VIEWING
+        ),
+        "ListPresence": live.ListPresenceRequest(threads_id=chat_id),
+        "StartDraft": live.StartDraftRequest(draft_id=str(uuid.uuid4()), threads_id=chat_id, agent_id="probe"),
     }
 
 
-READS = frozenset({"GetChat", "GetMessages", "GetChatArtifacts", "StreamChatUpdates"})
+READS = frozenset(
+    {"GetChat", "GetMessages", "GetChatArtifacts", "StreamChatUpdates", "AnnouncePresence", "ListPresence"}
+)
 OWNER_ONLY = frozenset({"UpdateChatTitle", "UpdateVisibility", "DeleteChat"})
 
 
@@ -208,6 +218,13 @@ def _one_request_per_rpc(tenancy: Tenancy) -> dict[str, Message]:
         "GetArtifactChats": art.GetArtifactChatsRequest(artifact_id=tenancy.artifact),
         "GetArtifactHistory": art.GetArtifactHistoryRequest(artifact_id=tenancy.artifact),
         "StreamArtifactUpdates": art.StreamArtifactRequest(artifact_id=tenancy.artifact),
+        "LeavePresence": live.LeavePresenceRequest(threads_id=tenancy.chats[TEAM], client_id="probe"),
+        "AppendDraft": live.AppendDraftRequest(draft_id=str(uuid.uuid4()), seq=1, text="probe"),
+        "CompleteDraft": live.CompleteDraftRequest(draft_id=str(uuid.uuid4())),
+        "AbandonDraft": live.AbandonDraftRequest(draft_id=str(uuid.uuid4())),
+        "StreamDraft": live.StreamDraftRequest(
+            start=live.StartDraftRequest(draft_id=str(uuid.uuid4()), threads_id=tenancy.chats[TEAM], agent_id="probe")
+        ),
     }
     assert set(requests) == {m.name for m in METHODS}
     return requests
@@ -242,5 +259,5 @@ async def test_isolation_probes_leave_no_trace(tenancy: Tenancy, auditor: Audito
         auditor,
         TALLY,
         "7a isolation matrix, bad JWTs, forged identity, SQL-shaped input",
-        load="24 RPCs x (2 callers x 3 visibilities, 17 credential faults, 2 identity forgeries)",
+        load=f"{len(METHODS)} RPCs x (2 callers x 3 visibilities, 17 credential faults, 2 identity forgeries)",
     )
