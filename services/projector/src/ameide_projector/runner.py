@@ -64,8 +64,10 @@ class ReadModelProjector:
             for event in decoded.unknown:
                 metrics.EVENTS_UNKNOWN.labels(event.event_type).inc()
                 logger.warning("skipped unknown event type %s at position %d", event.event_type, event.global_position)
-            chats, artifacts = await writer.load_state(batch, decoded.chat_ids(), decoded.artifact_ids())
-            plan = plan_batch(decoded, chats, artifacts)
+            # A chat's links are needed only to announce its changes on its artifacts' feeds.
+            announcing = decoded.announcing_chat_ids() if self._append_feed is not None else ()
+            loaded = await writer.load_state(batch, decoded.chat_ids(), decoded.artifact_ids(), announcing)
+            plan = plan_batch(decoded, loaded.chats, loaded.artifacts, loaded.links)
             await writer.write_plan(batch, plan, decoded.heads)
             after_commit = await self._feed(conn, plan)
         metrics.EVENTS_APPLIED.inc(len(decoded.envelopes))
@@ -75,7 +77,12 @@ class ReadModelProjector:
     async def _feed(self, conn: AsyncConnection, plan: Plan) -> AfterCommit | None:
         if self._append_feed is None or not plan.publish:
             return None
-        updates = [FeedUpdate(p.feed_key, p.tenant_id, p.update, p.occurred_at) for p in plan.publish]
+        updates = [
+            FeedUpdate(
+                p.feed_key, p.tenant_id, p.update, p.occurred_at, chat_visibility_before=p.chat_visibility_before
+            )
+            for p in plan.publish
+        ]
         entries = await self._append_feed(conn, updates)
         metrics.FEED_UPDATES.inc(len(entries))
         publisher = self._publisher

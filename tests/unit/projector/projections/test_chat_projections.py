@@ -13,7 +13,15 @@ from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_projector.projections.batch import decode_batch, plan_batch
 from ameide_projector.projections.chats import CHAT_PROJECTIONS, message_text
-from ameide_projector.projections.effects import AddMessage, Link, MissingStateError, Publish, PutChat, Unlink
+from ameide_projector.projections.effects import (
+    AddMessage,
+    AnnounceChat,
+    Link,
+    MissingStateError,
+    Publish,
+    PutChat,
+    Unlink,
+)
 from ameide_projector.projections.envelope import decode
 from ameide_projector.projections.protos import message_update
 from ameide_readmodel.chats import ChatRow

@@ -17,6 +17,8 @@ EPOCH_SUFFIX = "__epoch__"
 FIELD_PAYLOAD = b"p"
 FIELD_TENANT = b"t"
 FIELD_OCCURRED = b"o"
+# Only on an update that reports a change of who may read a chat (FeedUpdate.chat_visibility_before): absent = 0.
+FIELD_CHAT_VISIBILITY_BEFORE = b"v"
 
 
 def stream_key(feed_key: str, prefix: str = KEY_PREFIX) -> str:
@@ -40,15 +42,19 @@ def seq_of(entry_id_value: bytes | str) -> int:
     return int(text.partition("-")[0])
 
 
-def field_values(entry: FeedEntry) -> tuple[bytes, bytes, bytes]:
-    """The values of a feed entry's stream fields, in the order payload, tenant, occurred-at."""
-    return entry.payload, entry.tenant_id.encode(), str(to_micros(entry.occurred_at)).encode()
+def field_values(entry: FeedEntry) -> tuple[bytes, bytes, bytes, bytes]:
+    """The values of a feed entry's stream fields: payload, tenant, occurred-at, chat visibility before (b"" = 0)."""
+    before = str(entry.chat_visibility_before).encode() if entry.chat_visibility_before else b""
+    return entry.payload, entry.tenant_id.encode(), str(to_micros(entry.occurred_at)).encode(), before
 
 
 def encode_fields(entry: FeedEntry) -> dict[bytes, bytes]:
     """The stream entry fields of a feed entry."""
-    payload, tenant, occurred = field_values(entry)
-    return {FIELD_PAYLOAD: payload, FIELD_TENANT: tenant, FIELD_OCCURRED: occurred}
+    payload, tenant, occurred, before = field_values(entry)
+    fields = {FIELD_PAYLOAD: payload, FIELD_TENANT: tenant, FIELD_OCCURRED: occurred}
+    if before:
+        fields[FIELD_CHAT_VISIBILITY_BEFORE] = before
+    return fields
 
 
 def decode_fields(feed_key: str, entry_id_value: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
@@ -60,4 +66,5 @@ def decode_fields(feed_key: str, entry_id_value: bytes | str, fields: dict[bytes
         payload=bytes(fields[FIELD_PAYLOAD]),
         occurred_at=from_micros(micros),
         seq=seq_of(entry_id_value),
+        chat_visibility_before=int(fields.get(FIELD_CHAT_VISIBILITY_BEFORE, 0)),
     )

@@ -8,7 +8,7 @@ than the resume-token TTL; heads are kept forever so sequences never restart. A 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Table, Text, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Table, Text, text
 
 from ameide_readmodel.base import TIMESTAMP, metadata
 
@@ -21,6 +21,8 @@ rm_feed = Table(
     # A serialized ChatUpdate / ArtifactUpdate without checkpoint_token (added per subscriber when sent).
     Column("payload", LargeBinary, nullable=False),
     Column("occurred_at", TIMESTAMP, nullable=False),
+    # FeedUpdate.chat_visibility_before: 0 unless the update reports a change of who may read a chat.
+    Column("chat_visibility_before", SmallInteger, nullable=False, server_default=text("0")),
     # BRIN: rows arrive roughly in time order, and the pruner only needs coarse ranges.
     Index("rm_feed_occurred_at_brin", "occurred_at", postgresql_using="brin"),
 )

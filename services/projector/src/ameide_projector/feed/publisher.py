@@ -46,12 +46,19 @@ _SCRIPT_ENTRIES = 500
 _PUBLISH_SCRIPT = f"""
 local maxlen, ttl = ARGV[1], ARGV[2]
 local failed = {{}}
-for i = 3, #ARGV, 5 do
-    local reply = redis.pcall('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1],
-        '{keys.FIELD_PAYLOAD.decode()}', ARGV[i + 2], '{keys.FIELD_TENANT.decode()}', ARGV[i + 3],
-        '{keys.FIELD_OCCURRED.decode()}', ARGV[i + 4])
+for i = 3, #ARGV, 6 do
+    local reply
+    if ARGV[i + 5] == '' then
+        reply = redis.pcall('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1],
+            '{keys.FIELD_PAYLOAD.decode()}', ARGV[i + 2], '{keys.FIELD_TENANT.decode()}', ARGV[i + 3],
+            '{keys.FIELD_OCCURRED.decode()}', ARGV[i + 4])
+    else
+        reply = redis.pcall('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1],
+            '{keys.FIELD_PAYLOAD.decode()}', ARGV[i + 2], '{keys.FIELD_TENANT.decode()}', ARGV[i + 3],
+            '{keys.FIELD_OCCURRED.decode()}', ARGV[i + 4], '{keys.FIELD_CHAT_VISIBILITY_BEFORE.decode()}', ARGV[i + 5])
+    end
     if type(reply) == 'table' and reply.err then
-        failed[#failed + 1] = (i - 3) / 5 + 1
+        failed[#failed + 1] = (i - 3) / 6 + 1
         failed[#failed + 1] = reply.err
     end
 end
@@ -156,8 +163,8 @@ class FeedPublisher:
             slot = index.get(entry.feed_key)
             if slot is None:
                 slot = index[entry.feed_key] = str(len(index) + 1).encode()
-            payload, tenant, occurred = keys.field_values(entry)
-            args += (slot, keys.entry_id(entry.seq).encode(), payload, tenant, occurred)
+            payload, tenant, occurred, before = keys.field_values(entry)
+            args += (slot, keys.entry_id(entry.seq).encode(), payload, tenant, occurred, before)
         stream_keys = [keys.stream_key(feed_key, self._prefix) for feed_key in index]
         failed = await self._script(keys=stream_keys, args=args)
         results: list[object] = [None] * len(entries)

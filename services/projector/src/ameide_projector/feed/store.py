@@ -35,7 +35,7 @@ _UNPUBLISHED = text(
 
 _ENTRIES_AFTER = text(
     """
-    SELECT f.feed_key, f.seq, f.tenant_id, f.payload, f.occurred_at
+    SELECT f.feed_key, f.seq, f.tenant_id, f.payload, f.occurred_at, f.chat_visibility_before
     FROM unnest(CAST(:feed_keys AS text[]), CAST(:after AS bigint[]), CAST(:upto AS bigint[]))
          AS v(feed_key, after_seq, upto_seq)
     JOIN rm_feed AS f ON f.feed_key = v.feed_key AND f.seq > v.after_seq AND f.seq <= v.upto_seq
@@ -95,6 +95,7 @@ async def entries_between(conn: AsyncConnection, ranges: list[tuple[str, int, in
             payload=bytes(r.payload),
             occurred_at=r.occurred_at,
             seq=int(r.seq),
+            chat_visibility_before=int(r.chat_visibility_before),
         )
         for r in result
     ]

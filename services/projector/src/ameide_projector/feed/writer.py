@@ -18,12 +18,12 @@ from ameide_readmodel.feed.entries import FeedEntry, FeedUpdate
 _APPEND = compiled(
     text("""
 WITH batch AS (
-    SELECT u.feed_key, u.tenant_id, u.payload, u.occurred_at,
+    SELECT u.feed_key, u.tenant_id, u.payload, u.occurred_at, u.chat_visibility_before,
            count(*) OVER (PARTITION BY u.feed_key) AS n,
            row_number() OVER (PARTITION BY u.feed_key ORDER BY u.ord) AS k
     FROM unnest(CAST(:feed_keys AS text[]), CAST(:tenant_ids AS text[]), CAST(:payloads AS bytea[]),
-                CAST(:occurred AS timestamptz[]))
-         WITH ORDINALITY AS u(feed_key, tenant_id, payload, occurred_at, ord)
+                CAST(:occurred AS timestamptz[]), CAST(:visibility_before AS smallint[]))
+         WITH ORDINALITY AS u(feed_key, tenant_id, payload, occurred_at, chat_visibility_before, ord)
 ),
 heads AS (
     INSERT INTO rm_feed_heads AS h (feed_key, tenant_id, seq)
@@ -32,8 +32,8 @@ heads AS (
     RETURNING h.feed_key, h.seq
 ),
 stored AS (
-    INSERT INTO rm_feed (feed_key, seq, tenant_id, payload, occurred_at)
-    SELECT b.feed_key, hd.seq - b.n + b.k, b.tenant_id, b.payload, b.occurred_at
+    INSERT INTO rm_feed (feed_key, seq, tenant_id, payload, occurred_at, chat_visibility_before)
+    SELECT b.feed_key, hd.seq - b.n + b.k, b.tenant_id, b.payload, b.occurred_at, b.chat_visibility_before
     FROM batch AS b JOIN heads AS hd ON hd.feed_key = b.feed_key
 )
 SELECT feed_key, seq FROM heads
@@ -61,6 +61,7 @@ async def append_feed_entries(conn: AsyncConnection, updates: Sequence[FeedUpdat
         "tenant_ids": [u.tenant_id for u in updates],
         "payloads": [u.payload for u in updates],
         "occurred": [u.occurred_at for u in updates],
+        "visibility_before": [u.chat_visibility_before for u in updates],
     }
     async with raw.cursor() as cursor:
         await cursor.execute(_APPEND, params)
@@ -80,6 +81,7 @@ async def append_feed_entries(conn: AsyncConnection, updates: Sequence[FeedUpdat
                 payload=update.payload,
                 occurred_at=update.occurred_at,
                 seq=seq,
+                chat_visibility_before=update.chat_visibility_before,
             )
         )
     return entries

@@ -151,8 +151,10 @@ def _chat_linked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[u
         linked_by=event.user_id,
     )
     chat = chats.get(chat_id)
-    # The chat's row may not be projected yet (its stream can be in a later batch): the title is then empty here;
-    # GetArtifact(include_chats)/GetArtifactChats read it from rm_chats.
+    # The chat's row may not be projected yet (a chat created in the same command, whose events can be in a later
+    # batch or on another shard): the title is then empty here. Subscribers never see that: the query service sends
+    # this update only to callers who may read the chat, with its title read when it is sent (waiting a moment for
+    # a chat that is not in the read model yet).
     reference = types.ChatReference(
         threads_id=payload.threads_id,
         threads_title=chat.title if chat is not None else "",
@@ -169,15 +171,18 @@ def _chat_linked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[u
 
 
 def _chat_unlinked(event: Envelope, artifact: ArtifactRow | None, chats: Mapping[uuid.UUID, ChatRow]) -> list[Effect]:
-    del chats
     payload = _cast(event, ev.ArtifactChatUnlinkedEvent)
+    chat_id = uuid.UUID(payload.threads_id)
     update = svc.ArtifactUpdate(threads_removed=types.ChatReferenceRemoved(threads_id=payload.threads_id))
     row = _touch(event, artifact)
+    # Who could see the chat listed here until now: they, and only they, learn that it is gone.
+    chat = chats.get(chat_id)
+    before = chat.visibility if chat is not None else 0
     return [
         PutArtifact(row),
-        Unlink(chat_id=uuid.UUID(payload.threads_id), artifact_id=event.stream_id),
+        Unlink(chat_id=chat_id, artifact_id=event.stream_id),
         _history(event, THREADS_UNLINKED, chat_id=payload.threads_id),
-        artifact_update(event, update, row.version),
+        artifact_update(event, update, row.version, chat_visibility_before=before),
     ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ameide_core_proto.artifacts.v1 import artifacts_events_pb2 as art_events
+from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_events
 from ameide_eventstore import RecordedEvent
 from ameide_projector.projections.artifacts import ARTIFACT_PROJECTIONS
 from ameide_projector.projections.chats import CHAT_PROJECTIONS
@@ -19,6 +20,7 @@ from ameide_projector.projections.effects import (
     AddArtifactVersion,
     AddHistory,
     AddMessage,
+    AnnounceChat,
     Effect,
     Link,
     Publish,
@@ -27,6 +29,7 @@ from ameide_projector.projections.effects import (
     Unlink,
 )
 from ameide_projector.projections.envelope import Envelope, decode
+from ameide_projector.projections.protos import chat_reference_update
 from ameide_readmodel.artifacts import ArtifactRow, ArtifactVersionRow, HistoryRow
 from ameide_readmodel.chats import ChatRow, MessageRow
 from ameide_readmodel.links import LinkRow
@@ -49,16 +52,40 @@ class Decoded:
     heads: dict[uuid.UUID, tuple[str, int]]
 
     def chat_ids(self) -> set[uuid.UUID]:
-        """Chats whose prior state the batch needs (its chat streams, and chats its artifacts link to)."""
+        """Chats whose prior state the batch needs (its chat streams, and chats its artifacts link or unlink)."""
         ids = {e.stream_id for e in self.envelopes if e.event_type in CHAT_PROJECTIONS}
         for e in self.envelopes:
-            if isinstance(e.payload, art_events.ArtifactChatLinkedEvent) and e.payload.threads_id:
+            if isinstance(e.payload, _LINK_EVENTS) and e.payload.threads_id:
                 ids.add(uuid.UUID(e.payload.threads_id))
         return ids
+
+    def announcing_chat_ids(self) -> set[uuid.UUID]:
+        """Chats that change as their artifacts show them: the batch needs their links (``AnnounceChat``)."""
+        return {e.stream_id for e in self.envelopes if e.event_type in _ANNOUNCING}
 
     def artifact_ids(self) -> set[uuid.UUID]:
         """Artifacts whose prior state the batch needs."""
         return {e.stream_id for e in self.envelopes if e.event_type in ARTIFACT_PROJECTIONS}
+
+
+_LINK_EVENTS = (art_events.ArtifactChatLinkedEvent, art_events.ArtifactChatUnlinkedEvent)
+# The chat events whose projection may return AnnounceChat.
+_ANNOUNCING = frozenset(
+    cls.DESCRIPTOR.full_name
+    for cls in (
+        chat_events.ChatUpdatedEvent,
+        chat_events.ChatVisibilityChangedEvent,
+        chat_events.ChatDeletedEvent,
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedArtifact:
+    """An artifact a chat is linked to, as loaded before the batch: the link and the artifact's version then."""
+
+    link: LinkRow
+    version: int
 
 
 def decode_batch(events: Sequence[RecordedEvent], applied: Mapping[uuid.UUID, int]) -> Decoded:
@@ -93,31 +120,47 @@ class Plan:
     publish: list[Publish] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _State:
+    """The rows as the batch has changed them so far, and the links of the chats that announce changes."""
+
+    chats: dict[uuid.UUID, ChatRow]
+    artifacts: dict[uuid.UUID, ArtifactRow]
+    # chat id -> artifact id -> link, for ``Decoded.announcing_chat_ids`` only (the others' links are not needed).
+    links: dict[uuid.UUID, dict[uuid.UUID, LinkRow]]
+    versions: dict[uuid.UUID, int]
+
+
 def plan_batch(
-    decoded: Decoded, chats: Mapping[uuid.UUID, ChatRow], artifacts: Mapping[uuid.UUID, ArtifactRow]
+    decoded: Decoded,
+    chats: Mapping[uuid.UUID, ChatRow],
+    artifacts: Mapping[uuid.UUID, ArtifactRow],
+    links: Mapping[uuid.UUID, Sequence[LinkedArtifact]] | None = None,
 ) -> Plan:
-    """Apply every decoded event, in order, over the loaded state."""
+    """Apply every decoded event, in order, over the loaded state.
+
+    ``links`` holds the artifacts linked to each of ``decoded.announcing_chat_ids()`` before the batch; without
+    them (a rebuild without live updates) a chat's changes are announced to no artifact.
+    """
     plan = Plan()
-    chat_state = dict(chats)
-    artifact_state = dict(artifacts)
+    state = _State(dict(chats), dict(artifacts), {}, {})
+    for chat_id, linked in (links or {}).items():
+        state.links[chat_id] = {item.link.artifact_id: item.link for item in linked}
+        state.versions.update((item.link.artifact_id, item.version) for item in linked)
     for envelope in decoded.envelopes:
         chat_projection = CHAT_PROJECTIONS.get(envelope.event_type)
         if chat_projection is not None:
-            effects = chat_projection(envelope, chat_state.get(envelope.stream_id))
+            effects = chat_projection(envelope, state.chats.get(envelope.stream_id))
         else:
             artifact_projection = ARTIFACT_PROJECTIONS[envelope.event_type]
-            effects = artifact_projection(envelope, artifact_state.get(envelope.stream_id), chat_state)
+            effects = artifact_projection(envelope, state.artifacts.get(envelope.stream_id), state.chats)
         for effect in effects:
-            _fold(plan, effect, chat_state, artifact_state)
+            _fold(plan, effect, state)
     return plan
 
 
-def _fold(
-    plan: Plan,
-    effect: Effect,
-    chats: dict[uuid.UUID, ChatRow],
-    artifacts: dict[uuid.UUID, ArtifactRow],
-) -> None:
+def _fold(plan: Plan, effect: Effect, state: _State) -> None:
+    chats, artifacts = state.chats, state.artifacts
     if isinstance(effect, PutChat):
         before, after = chats.get(effect.row.id), effect.row
         if before is None or (before.title, before.description, before.tags) != (
@@ -137,15 +180,47 @@ def _fold(
         plan.history.append(effect.row)
     elif isinstance(effect, Publish):
         plan.publish.append(effect)
-    elif isinstance(effect, Link):
+    else:
+        _fold_links(plan, effect, state)
+
+
+def _fold_links(plan: Plan, effect: Link | Unlink | AnnounceChat, state: _State) -> None:
+    if isinstance(effect, Link):
         change = plan.links.setdefault((effect.row.chat_id, effect.row.artifact_id), LinkChange())
         if change.put is None or effect.row.linked_at < change.put.linked_at:
             change.put = effect.row
+        tracked = state.links.get(effect.row.chat_id)
+        if tracked is not None:
+            tracked.setdefault(effect.row.artifact_id, effect.row)
+    elif isinstance(effect, Unlink):
+        change = plan.links.setdefault((effect.chat_id, effect.artifact_id), LinkChange())
+        change.delete_first = True
+        change.put = None
+        tracked = state.links.get(effect.chat_id)
+        if tracked is not None:
+            tracked.pop(effect.artifact_id, None)
     else:
-        _fold_unlink(plan, effect)
+        _announce(plan, effect, state)
 
 
-def _fold_unlink(plan: Plan, effect: Unlink) -> None:
-    change = plan.links.setdefault((effect.chat_id, effect.artifact_id), LinkChange())
-    change.delete_first = True
-    change.put = None
+def _announce(plan: Plan, effect: AnnounceChat, state: _State) -> None:
+    """Tell every live artifact the chat is linked to (a deleted one's feed has ended)."""
+    for artifact_id, link in state.links.get(effect.chat.id, {}).items():
+        artifact = state.artifacts.get(artifact_id)
+        if artifact is not None and artifact.deleted:
+            continue
+        # The artifact's version as this batch knows it (its own events may be on another shard). An artifact
+        # linked in this batch but loaded by none of its events has no known version: its own threads_added
+        # (from the artifact's side of the link, sent with the chat's title as it is then) covers it.
+        version = artifact.version if artifact is not None else state.versions.get(artifact_id)
+        if version is None:
+            continue
+        plan.publish.append(
+            chat_reference_update(
+                link,
+                effect.chat,
+                version=version,
+                visibility_before=effect.visibility_before,
+                occurred_at=effect.occurred_at,
+            )
+        )

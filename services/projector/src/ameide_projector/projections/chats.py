@@ -11,7 +11,15 @@ from google.protobuf import json_format
 from ameide_core_proto.threads.v1 import threads_events_pb2 as ev
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
-from ameide_projector.projections.effects import AddMessage, Effect, Link, MissingStateError, PutChat, Unlink
+from ameide_projector.projections.effects import (
+    AddMessage,
+    AnnounceChat,
+    Effect,
+    Link,
+    MissingStateError,
+    PutChat,
+    Unlink,
+)
 from ameide_projector.projections.envelope import Envelope
 from ameide_projector.projections.envelope import payload_as as _cast
 from ameide_projector.projections.protos import chat_update, message_update
@@ -154,20 +162,28 @@ def _updated(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     else:
         # A field this projector does not show: the version still advances.
         return [PutChat(_touch(event, chat))]
-    return [PutChat(updated), _state_changed(event, updated, payload.field)]
+    effects: list[Effect] = [PutChat(updated), _state_changed(event, updated, payload.field)]
+    if payload.field == "title":
+        effects.append(AnnounceChat(updated, 0, event.occurred_at))
+    return effects
 
 
 def _visibility_changed(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     chat = _require(event, chat)
     payload = _cast(event, ev.ChatVisibilityChangedEvent)
     updated = _touch(event, chat, visibility=int(payload.new_visibility))
-    return [PutChat(updated), _state_changed(event, updated, "visibility")]
+    return [
+        PutChat(updated),
+        _state_changed(event, updated, "visibility"),
+        AnnounceChat(updated, chat.visibility, event.occurred_at),
+    ]
 
 
 def _deleted(event: Envelope, chat: ChatRow | None) -> list[Effect]:
     chat = _require(event, chat)
     update = svc.ChatUpdate(deleted=types.ChatDeleted(threads_id=event.stream_key))
-    return [PutChat(_touch(event, chat, deleted=True)), chat_update(event, update)]
+    deleted = _touch(event, chat, deleted=True)
+    return [PutChat(deleted), chat_update(event, update), AnnounceChat(deleted, chat.visibility, event.occurred_at)]
 
 
 def _state_changed(event: Envelope, chat: ChatRow, field: str) -> Effect:

@@ -65,15 +65,33 @@ class AddHistory:
 
 @dataclass(frozen=True, slots=True)
 class Publish:
-    """A live update for a feed: ``update`` is a serialized ChatUpdate / ArtifactUpdate (no checkpoint token)."""
+    """A live update for a feed: ``update`` is a serialized ChatUpdate / ArtifactUpdate (no checkpoint token).
+
+    ``chat_visibility_before``: see ``ameide_readmodel.feed.entries.FeedUpdate``.
+    """
 
     feed_key: str
     tenant_id: str
     update: bytes
     occurred_at: dt.datetime
+    chat_visibility_before: int = 0
 
 
-Effect = PutChat | AddMessage | PutArtifact | AddArtifactVersion | Link | Unlink | AddHistory | Publish
+@dataclass(frozen=True, slots=True)
+class AnnounceChat:
+    """The chat as artifacts show it changed: each artifact it is linked to tells its subscribers.
+
+    ``chat`` is the chat after the change (renamed, visibility changed, deleted); ``visibility_before`` its
+    visibility just before (0 when the change keeps who may read it: a new title).
+    The batch knows the chat's links, the projection does not.
+    """
+
+    chat: ChatRow
+    visibility_before: int
+    occurred_at: dt.datetime
+
+
+Effect = PutChat | AddMessage | PutArtifact | AddArtifactVersion | Link | Unlink | AddHistory | Publish | AnnounceChat
 
 
 class MissingStateError(LookupError):

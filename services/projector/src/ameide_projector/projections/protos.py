@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_svc
+from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat_svc
 from ameide_projector.projections.effects import Publish
 from ameide_projector.projections.envelope import Envelope
+from ameide_readmodel.chats import ChatRow
 from ameide_readmodel.feed.names import artifact_feed, chat_feed
+from ameide_readmodel.links import LinkRow
 from ameide_readmodel.timestamps import EPOCH, timestamp
 
 # Field keys (number << 3 | wire type) of what message_update assembles: ChatUpdate.message (1) and .timestamp (5)
@@ -69,13 +72,58 @@ def chat_update(event: Envelope, update: chat_svc.ChatUpdate) -> Publish:
     )
 
 
-def artifact_update(event: Envelope, update: art_svc.ArtifactUpdate, version: int) -> Publish:
+def artifact_update(
+    event: Envelope, update: art_svc.ArtifactUpdate, version: int, *, chat_visibility_before: int = 0
+) -> Publish:
     """Publish ``update`` on the artifact's feed, stamped with the event time and the artifact's version after it."""
-    update.timestamp.CopyFrom(timestamp(event.occurred_at))
+    return _on_artifact_feed(
+        event.stream_key,
+        event.tenant_id,
+        event.occurred_at,
+        update,
+        version=version,
+        visibility_before=chat_visibility_before,
+    )
+
+
+def chat_reference_update(
+    link: LinkRow, chat: ChatRow, *, version: int, visibility_before: int, occurred_at: dt.datetime
+) -> Publish:
+    """Publish on a linked artifact's feed how it now shows ``chat``.
+
+    ``threads_removed`` once the chat is deleted, else ``threads_added`` with its current reference (for a chat
+    the artifact shows already, an update of it). The query service decides per subscriber what each receives.
+    """
+    if chat.deleted:
+        update = art_svc.ArtifactUpdate(threads_removed=art_types.ChatReferenceRemoved(threads_id=str(chat.id)))
+    else:
+        reference = art_types.ChatReference(
+            threads_id=str(chat.id),
+            threads_title=chat.title,
+            relation_type=link.relation_type,  # type: ignore[arg-type]
+            linked_at=timestamp(link.linked_at),
+        )
+        update = art_svc.ArtifactUpdate(threads_added=reference)
+    return _on_artifact_feed(
+        str(link.artifact_id), chat.tenant_id, occurred_at, update, version=version, visibility_before=visibility_before
+    )
+
+
+def _on_artifact_feed(
+    artifact_id: str,
+    tenant_id: str,
+    occurred_at: dt.datetime,
+    update: art_svc.ArtifactUpdate,
+    *,
+    version: int,
+    visibility_before: int,
+) -> Publish:
+    update.timestamp.CopyFrom(timestamp(occurred_at))
     update.version = version
     return Publish(
-        feed_key=artifact_feed(event.stream_key),
-        tenant_id=event.tenant_id,
+        feed_key=artifact_feed(artifact_id),
+        tenant_id=tenant_id,
         update=update.SerializeToString(deterministic=True),
-        occurred_at=event.occurred_at,
+        occurred_at=occurred_at,
+        chat_visibility_before=visibility_before,
     )

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Collection, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -18,10 +19,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ameide_pg.statements import compiled
-from ameide_projector.projections.batch import Plan
+from ameide_projector.projections.batch import LinkedArtifact, Plan
 from ameide_readmodel.artifacts import ArtifactRow, rm_artifact_history, rm_artifact_versions, rm_artifacts
 from ameide_readmodel.chats import ChatRow, rm_chat_search, rm_chats, rm_messages
-from ameide_readmodel.links import rm_chat_artifacts
+from ameide_readmodel.links import LinkRow, rm_chat_artifacts
 from ameide_readmodel.schema import rm_stream_versions
 
 # Every projector batch holds this lock in shared mode; the rebuild takes it exclusively for the instant it swaps
@@ -45,6 +46,15 @@ _LOAD_CHATS = sa.select(*_CHAT_COLUMNS).where(
 )
 _LOAD_ARTIFACTS = sa.select(*_ARTIFACT_COLUMNS).where(
     rm_artifacts.c.id == sa.func.any(sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)))
+)
+# The live artifacts each of these chats is linked to, with the artifact's version (LinkedArtifact).
+_LOAD_LINKS = (
+    sa.select(*rm_chat_artifacts.c, rm_artifacts.c.version)
+    .join(rm_artifacts, rm_artifacts.c.id == rm_chat_artifacts.c.artifact_id)
+    .where(
+        rm_chat_artifacts.c.chat_id == sa.func.any(sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid))),
+        sa.not_(rm_artifacts.c.deleted),
+    )
 )
 
 
@@ -209,12 +219,28 @@ async def load_applied(batch: Batch, stream_ids: Collection[uuid.UUID]) -> dict[
     return {stream_id: int(version) for stream_id, version in await cursor.fetchall()}
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedState:
+    """What a batch changes, as it was before: chats, artifacts (without bodies), and some chats' links."""
+
+    chats: dict[uuid.UUID, ChatRow]
+    artifacts: dict[uuid.UUID, ArtifactRow]
+    links: dict[uuid.UUID, list[LinkedArtifact]]
+
+
 async def load_state(
-    batch: Batch, chat_ids: Collection[uuid.UUID], artifact_ids: Collection[uuid.UUID]
-) -> tuple[dict[uuid.UUID, ChatRow], dict[uuid.UUID, ArtifactRow]]:
-    """Current rows of these chats and of these artifacts (without their bodies), in one round trip."""
+    batch: Batch,
+    chat_ids: Collection[uuid.UUID],
+    artifact_ids: Collection[uuid.UUID],
+    linked_chat_ids: Collection[uuid.UUID] = (),
+) -> LoadedState:
+    """Current rows of these chats and artifacts, and the live artifacts ``linked_chat_ids`` are linked to.
+
+    One round trip: the statements are queued in the pipeline before the first result is read.
+    """
     chat_rows = await batch.execute(_LOAD_CHATS, {"ids": list(chat_ids)}) if chat_ids else None
     artifact_rows = await batch.execute(_LOAD_ARTIFACTS, {"ids": list(artifact_ids)}) if artifact_ids else None
+    link_rows = await batch.execute(_LOAD_LINKS, {"ids": list(linked_chat_ids)}) if linked_chat_ids else None
     chats: dict[uuid.UUID, ChatRow] = {}
     if chat_rows is not None:
         for row in await chat_rows.fetchall():
@@ -226,7 +252,12 @@ async def load_state(
         for row in await artifact_rows.fetchall():
             fields = dict(zip(_ARTIFACT_NAMES, row, strict=True))
             artifacts[fields["id"]] = ArtifactRow(**{**fields, "labels": dict(fields["labels"]), "body": None})
-    return chats, artifacts
+    links: dict[uuid.UUID, list[LinkedArtifact]] = {chat_id: [] for chat_id in linked_chat_ids}
+    if link_rows is not None:
+        for *link, version in await link_rows.fetchall():
+            row = LinkRow(*link)
+            links[row.chat_id].append(LinkedArtifact(row, int(version)))
+    return LoadedState(chats, artifacts, links)
 
 
 def _as_params(row: object, prefix: str = "") -> dict[str, Any]:
