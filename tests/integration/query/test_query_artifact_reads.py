@@ -96,7 +96,7 @@ class TestArtifactLists:
                 await reads.artifacts.list_artifacts(svc.ListArtifactsRequest(threads_id=str(chats["private"])))
             linked = await reads.artifacts.get_artifact_chats(svc.GetArtifactChatsRequest(artifact_id=str(artifact)))
             first = await reads.artifacts.get_artifact_history(
-                svc.GetArtifactHistoryRequest(artifact_id=str(artifact), page_size=4)
+                svc.GetArtifactHistoryRequest(artifact_id=str(artifact), page_size=3)
             )
             rest = await reads.artifacts.get_artifact_history(
                 svc.GetArtifactHistoryRequest(artifact_id=str(artifact), page_token=first.next_page_token)
@@ -107,14 +107,42 @@ class TestArtifactLists:
         assert [a.id for a in by_chat.artifacts] == [str(artifact)]
         assert ([c.threads_id for c in linked.threads], linked.total_count) == ([str(chats["team"])], 1)
         entries = [*first.entries, *rest.entries]
-        assert [e.event_type for e in entries] == [
-            "created",
-            "threads_linked",
-            "modified",
-            "metadata_changed",
-            "threads_linked",
-        ]
+        # The owner's private chat is linked too (last): its link is not the colleague's to see.
+        assert [e.event_type for e in entries] == ["created", "threads_linked", "modified", "metadata_changed"]
         # The artifact version after each entry (links keep it), counted across the page boundary too.
-        assert [e.version for e in entries] == [1, 1, 2, 3, 3]
-        assert (first.total_count, rest.next_page_token) == (5, "")
+        assert [e.version for e in entries] == [1, 1, 2, 3]
+        assert (first.total_count, rest.next_page_token) == (4, "")
         assert entries[2].user_id == "colleague"
+
+    async def test_history_names_only_chats_the_caller_may_list(
+        self, reads: Reads, seeded: tuple[str, uuid.UUID, dict[str, uuid.UUID]]
+    ) -> None:
+        """The owner sees the link of their private chat; a colleague neither the entry nor the chat's id."""
+        tenant, artifact, chats = seeded
+        request = svc.GetArtifactHistoryRequest(artifact_id=str(artifact))
+        with caller("owner", tenant):
+            own = await reads.artifacts.get_artifact_history(request)
+        with caller("colleague", tenant):
+            colleague = await reads.artifacts.get_artifact_history(request)
+        assert [(e.event_type, e.threads_id) for e in own.entries][-1] == ("threads_linked", str(chats["private"]))
+        assert own.total_count == 5
+        assert str(chats["private"]) not in {e.threads_id for e in colleague.entries}
+        assert [e.event_id for e in colleague.entries] == [e.event_id for e in own.entries][:-1]
+
+    async def test_a_private_primary_chat_is_not_named_to_colleagues(self, reads: Reads, engine: AsyncEngine) -> None:
+        """primary_threads_id (GetArtifact and ListArtifacts) only for callers who may list the chat."""
+        seeder, tenant = Seeder(engine), f"t-{uuid.uuid4().hex[:8]}"
+        private = await seeder.chat(user="owner", tenant=tenant, title="Owner only")
+        artifact = await seeder.artifact(user="owner", tenant=tenant, body=b"v1", primary_chat=private)
+        await seeder.project()
+        get = svc.GetArtifactRequest(artifact_id=str(artifact))
+        seen: dict[str, tuple[str, str, str]] = {}
+        for user in ("owner", "colleague"):
+            with caller(user, tenant):
+                current = (await reads.artifacts.get_artifact(get)).artifact
+                past = (
+                    await reads.artifacts.get_artifact(svc.GetArtifactRequest(artifact_id=str(artifact), version=1))
+                ).artifact
+                (listed,) = (await reads.artifacts.list_artifacts(svc.ListArtifactsRequest())).artifacts
+                seen[user] = (current.primary_threads_id, past.primary_threads_id, listed.primary_threads_id)
+        assert seen == {"owner": (str(private),) * 3, "colleague": ("", "", "")}

@@ -68,6 +68,7 @@ def _artifact_row(**overrides: object) -> Any:
         "version": 3,
         "mime": "text/xml",
         "primary_chat_id": None,
+        "primary_shown": False,
         "created_at": T0,
         "updated_at": T1,
         "deleted": False,
@@ -165,6 +166,15 @@ class TestGetArtifact:
         past = found[0]
         expected = ("Then", {"k": "then"}, 2, T0, "text/plain", b"old body", "bpmn")
         assert expected == (past.title, past.labels, past.version, past.updated_at, past.mime, past.body, past.kind)
+
+    @pytest.mark.parametrize("shown", [True, False])
+    async def test_the_primary_chat_is_named_only_to_who_may_list_it(self, *, shown: bool) -> None:
+        """A colleague's private primary chat stays unnamed: the statement says whether the caller may list it."""
+        chat_id = uuid.uuid4()
+        conn = _conn({artifacts._GET_VERSION_SQL: [_artifact_row(primary_chat_id=chat_id, primary_shown=shown)]})
+        found = await artifacts.get_artifact(conn, PEER, ARTIFACT_ID, "f", version=2)
+        assert found is not None
+        assert found[0].primary_chat_id == (chat_id if shown else None)
 
     @pytest.mark.parametrize(
         ("version", "row"),

@@ -109,7 +109,9 @@ class ArtifactReads:
         async with self._db.connection() as conn:
             if await access.readable_artifact(conn, caller, artifact_id) is None:
                 raise _artifact_not_found(artifact_id)
-            page = await artifacts.history(conn, artifact_id, after_version=after[0] if after else 0, limit=limit)
+            page = await artifacts.history(
+                conn, caller, artifact_id, after_version=after[0] if after else 0, limit=limit
+            )
         entries = [e.message() for e in page.rows]
         keep = paging.fitting(entries)
         reply = svc.GetArtifactHistoryResponse(entries=entries[:keep], total_count=page.total)

@@ -22,6 +22,7 @@ from ameide_query.streams.checks import SharedChecks
 from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import AccessRules, FeedKind, Update, artifact_kind, chat_kind
 from ameide_query.streams.rendering import Renderer
+from ameide_query.streams.screening import ChatDirectory, UpdateScreen
 from ameide_query.streams.session import HEARTBEAT_JITTER, Session, StreamDeps
 from ameide_query.streams.source import EntrySource
 from ameide_query.views.consistency import ConsistencyWaiter
@@ -77,6 +78,7 @@ class LiveUpdates:
             heartbeat_checks=SharedChecks(settings.heartbeat_seconds * HEARTBEAT_JITTER),
             snapshots=Snapshots(redis, scripts, prefix=signal_prefix),
             drafts=DraftStore(redis, scripts, ttl_seconds=settings.live.draft_ttl_seconds, prefix=signal_prefix),
+            screen=UpdateScreen(ChatDirectory(db)),
         )
         self._consistency = consistency
         self._chat = chat_kind(access)

@@ -1,13 +1,15 @@
-"""SQL reads of the durable feed for live streams: heads and ranges of ``rm_feed`` (on a read-pool connection)."""
+"""SQL reads of live streams (on a read-pool connection): heads and ranges of ``rm_feed``; chats that updates name."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import text
 
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
+from ameide_query.views.access import ChatFacts
 from ameide_query.views.feeds import head
 from ameide_readmodel.feed.entries import FeedEntry
 
@@ -18,9 +20,20 @@ _HEADS = compiled(text("SELECT feed_key, seq FROM rm_feed_heads WHERE feed_key =
 _RANGE = compiled(
     text(
         """
-    SELECT seq, tenant_id, payload, occurred_at FROM rm_feed
+    SELECT seq, tenant_id, payload, occurred_at, chat_visibility_before FROM rm_feed
     WHERE feed_key = :feed_key AND seq > :after AND seq <= :upto
     ORDER BY seq LIMIT :limit
+    """
+    )
+)
+
+# The chats and the feed's head in one snapshot: always one row, the chat columns NULL when none is found.
+_CHAT_FACTS = compiled(
+    text(
+        """
+    SELECT coalesce((SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed_key), 0) AS feed_seq,
+           c.id, c.tenant_id, c.owner, c.visibility, c.deleted, c.title
+    FROM (SELECT 1) AS one LEFT JOIN rm_chats AS c ON c.id = ANY(CAST(:ids AS uuid[]))
     """
     )
 )
@@ -45,6 +58,20 @@ async def entries(conn: Conn, feed_key: str, *, after: int, upto: int, limit: in
             payload=bytes(row.payload),
             occurred_at=row.occurred_at,
             seq=int(row.seq),
+            chat_visibility_before=int(row.chat_visibility_before),
         )
         for row in rows
     ]
+
+
+async def chat_facts(
+    conn: Conn, feed_key: str, chat_ids: Collection[uuid.UUID]
+) -> tuple[int, dict[uuid.UUID, ChatFacts]]:
+    """The feed's head and the chats found among ``chat_ids``, read in one snapshot."""
+    rows = await (await conn.execute(_CHAT_FACTS, {"feed_key": feed_key, "ids": list(chat_ids)})).fetchall()
+    found = {
+        row.id: ChatFacts(str(row.tenant_id), str(row.owner), int(row.visibility), bool(row.deleted), str(row.title))
+        for row in rows
+        if row.id is not None
+    }
+    return int(rows[0].feed_seq), found

@@ -21,6 +21,7 @@ from ameide_query.streams.hub import FeedHub
 from ameide_query.streams.kinds import FeedKind, Update
 from ameide_query.streams.live_view import LiveView
 from ameide_query.streams.rendering import Renderer
+from ameide_query.streams.screening import UpdateScreen
 from ameide_query.streams.signal_follower import NoSignals, SignalFollower
 from ameide_query.streams.source import EntrySource
 from ameide_query.streams.subscription import Subscription
@@ -57,6 +58,7 @@ class StreamDeps:
     heartbeat_checks: SharedChecks
     snapshots: Snapshots
     drafts: DraftStore
+    screen: UpdateScreen
 
 
 class _Ended(Exception):  # noqa: N818 - control flow, never leaves the session
@@ -108,8 +110,7 @@ class Session:
             while self._expected <= head:
                 if sub.closed is not None:
                     raise sub.closed
-                for entry in await self._fetch(head):
-                    update = self._render(entry)
+                for update in await self._screened(await self._fetch(head)):
                     yield update
                     await self._after(update)
             sub.go_live(self._expected)
@@ -134,15 +135,17 @@ class Session:
                     "subscriber fell too far behind; resume with the last checkpoint_token", reason="FELL_BEHIND"
                 )
             # Durable updates first; live signals when none is waiting.
+            progressed = self._expected
             sent = False
             async for update in self._durable(sub):
                 sent = True
                 yield update
-            if not sent:
+            if not sent and self._expected == progressed:
                 for signal in await self._signals.drain(self._expected - 1):
                     sent = True
                     yield signal
-            if sent:
+            # Entries withheld from this caller (screening) are progress too: look for the next at once.
+            if sent or self._expected != progressed:
                 continue
             idle = self._heartbeat_due - time.monotonic()
             if idle <= 0 or not await sub.wait(idle):
@@ -153,8 +156,7 @@ class Session:
 
     async def _durable(self, sub: Subscription) -> AsyncIterator[Update]:
         """The next durable updates, each followed by the signals that waited for it."""
-        for item in await self._next_entries(sub):
-            update = self._render(item)
+        for update in await self._screened(await self._next_entries(sub)):
             yield update
             await self._after(update)
             for signal in self._signals.after_durable(update, self._expected - 1):
@@ -229,11 +231,16 @@ class Session:
             head = await reads.head(conn, self._feed) if with_head else 0
         return CheckResult(readable=readable is not None, head=head)
 
-    def _render(self, entry: FeedEntry) -> Update:
-        update = self._deps.renderer.render(self._kind, entry, self._caller.tenant_id)
-        self._expected = entry.seq + 1
-        self._sent()
-        return update
+    async def _screened(self, entries: list[FeedEntry]) -> list[Update]:
+        """The updates of ``entries`` the caller may receive (``screening``); the position moves past them all."""
+        if not entries:
+            return []
+        rendered = [self._deps.renderer.render(self._kind, entry, self._caller.tenant_id) for entry in entries]
+        updates = await self._deps.screen.screen(entries, rendered, self._caller)
+        self._expected = entries[-1].seq + 1
+        if updates:
+            self._sent()
+        return updates
 
     def _control(self, kind: threads_types_pb2.StreamControl.Kind.ValueType, token: str, valid: float = 0) -> Update:
         update = self._kind.message_type()

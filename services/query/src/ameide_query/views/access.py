@@ -8,7 +8,8 @@ Deleted resources and other tenants' resources are simply absent (NOT_FOUND, no 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from sqlalchemy import text
 
@@ -29,7 +30,38 @@ _CHAT_SQL = compiled(_CHAT)
 _ARTIFACT_SQL = compiled(_ARTIFACT)
 
 
-def can_read_chat(chat: ChatRow, caller: Identity) -> bool:
+class ChatAccess(Protocol):
+    """What the rules read of a chat (a ``ChatRow`` has it; so does ``ChatFacts``)."""
+
+    @property
+    def tenant_id(self) -> str:
+        """The chat's tenant."""
+
+    @property
+    def owner(self) -> str:
+        """The user who created it."""
+
+    @property
+    def visibility(self) -> int:
+        """PRIVATE, TEAM or PUBLIC."""
+
+    @property
+    def deleted(self) -> bool:
+        """Soft-deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatFacts:
+    """A chat as the rules and a reference to it need it: who may read it, and its title."""
+
+    tenant_id: str
+    owner: str
+    visibility: int
+    deleted: bool
+    title: str = ""
+
+
+def can_read_chat(chat: ChatAccess, caller: Identity) -> bool:
     """Whether ``caller`` may read ``chat`` by id."""
     if chat.deleted:
         return False
@@ -40,14 +72,29 @@ def can_read_chat(chat: ChatRow, caller: Identity) -> bool:
     return chat.visibility == TEAM or chat.owner == caller.user_id
 
 
-def can_list_chat(chat: ChatRow, caller: Identity) -> bool:
-    """Whether ``chat`` appears in ``caller``'s lists and searches (never outside its tenant)."""
+def can_list_chat(chat: ChatAccess, caller: Identity) -> bool:
+    """Whether ``chat`` appears in ``caller``'s lists and searches (never outside its tenant).
+
+    The chats an artifact shows (GetArtifactChats, GetArtifact(include_chats), its history, its live
+    ``threads_added``) are exactly the listable ones; ``LISTABLE_CHAT`` is this rule in SQL.
+    """
     return chat.tenant_id == caller.tenant_id and can_read_chat(chat, caller)
 
 
-def can_write_chat(chat: ChatRow, caller: Identity) -> bool:
+def can_write_chat(chat: ChatAccess, caller: Identity) -> bool:
     """Whether ``caller`` may send to ``chat``: the command side's rule (anyone who may read it in its tenant)."""
     return can_list_chat(chat, caller)
+
+
+def may_learn_chat_left(chat: ChatAccess, visibility_before: int, caller: Identity) -> bool:
+    """Whether ``caller`` may be told that ``chat`` left a list of theirs (made PRIVATE, deleted, unlinked).
+
+    Only if they could list it just before the change (its visibility then: ``visibility_before``, 0 when not
+    known), or could list it now were it not deleted: telling anyone else would name a chat they never could see.
+    """
+    undeleted = ChatFacts(chat.tenant_id, chat.owner, chat.visibility, deleted=False)
+    before = replace(undeleted, visibility=visibility_before or chat.visibility)
+    return can_list_chat(undeleted, caller) or can_list_chat(before, caller)
 
 
 def can_read_artifact(artifact: ArtifactRow, caller: Identity) -> bool:

@@ -21,8 +21,15 @@ from ameide_readmodel.artifacts import ArtifactRow
 from ameide_readmodel.timestamps import timestamp
 from ameide_runtime.identity import Identity
 
+# A chat an artifact names (its primary chat, a history entry's chat) is shown to the callers who may list it, as
+# GetArtifactChats shows its chats (alias c, joined or looked up by id; :tenant and :user are the caller's).
+_CHAT_SHOWN = f"(c.id IS NOT NULL AND c.tenant_id = :tenant AND {LISTABLE_CHAT})"
+_PRIMARY_SHOWN = (
+    f"EXISTS (SELECT 1 FROM rm_chats AS c WHERE c.id = a.primary_chat_id AND {_CHAT_SHOWN}) AS primary_shown"  # noqa: S608 - constant fragments
+)
+
 _GET = text(
-    f"SELECT {ARTIFACT_COLUMNS}, a.body, "  # noqa: S608 - constant columns
+    f"SELECT {ARTIFACT_COLUMNS}, a.body, {_PRIMARY_SHOWN}, "  # noqa: S608 - constant columns
     "(SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq "
     "FROM rm_artifacts AS a WHERE a.id = :id"
 )
@@ -30,7 +37,7 @@ _GET_SQL = compiled(_GET)
 # The artifact as of version :version: title/labels of the newest version row at or below it, content of the newest
 # such row that changed the content. Read with the current row in one statement (one snapshot).
 _GET_VERSION = text(
-    f"SELECT {ARTIFACT_COLUMNS}, "  # noqa: S608 - constant columns
+    f"SELECT {ARTIFACT_COLUMNS}, {_PRIMARY_SHOWN}, "  # noqa: S608 - constant columns
     "(SELECT h.seq FROM rm_feed_heads AS h WHERE h.feed_key = :feed) AS feed_seq, v.title AS v_title, "
     "v.labels AS v_labels, v.changed_at AS v_changed_at, b.mime AS v_mime, b.body AS v_body "
     "FROM rm_artifacts AS a "
@@ -49,7 +56,7 @@ _LIST_WHERE = (
 )
 _LIST = text(
     f"SELECT t.total, p.* FROM (SELECT count(*) AS total FROM rm_artifacts AS a WHERE {_LIST_WHERE}) AS t "  # noqa: S608 - constant fragments
-    f"LEFT JOIN LATERAL (SELECT {ARTIFACT_COLUMNS} FROM rm_artifacts AS a WHERE {_LIST_WHERE} "
+    f"LEFT JOIN LATERAL (SELECT {ARTIFACT_COLUMNS}, {_PRIMARY_SHOWN} FROM rm_artifacts AS a WHERE {_LIST_WHERE} "
     "AND (a.updated_at, a.id) < (:k_at, :k_id) ORDER BY a.updated_at DESC, a.id DESC LIMIT :limit) AS p ON true"
 )
 _LIST_SQL = compiled(_LIST)
@@ -67,15 +74,21 @@ _ARTIFACT_CHATS_SQL = compiled(_ARTIFACT_CHATS)
 
 # History rows are keyed by stream version (one per event; the page cursor). An entry's artifact version counts
 # the entries that changed content or metadata up to it: links, unlinks, annotations and deletion keep it.
+# A chat the caller may not list is not named: its link and unlink entries are left out (they are about the chat
+# alone, and change no version), other entries keep their place without its id.
 _VERSIONED = "event_type IN ('created', 'modified', 'metadata_changed')"
+_HISTORY_ROWS = (
+    "rm_artifact_history AS e LEFT JOIN rm_chats AS c ON c.id = e.chat_id WHERE e.artifact_id = :artifact "
+    f"AND (e.event_type NOT IN ('threads_linked', 'threads_unlinked') OR {_CHAT_SHOWN})"
+)
 _HISTORY = text(
-    "SELECT t.total, p.* FROM (SELECT count(*) AS total, "  # noqa: S608 - constant fragments
-    f"count(*) FILTER (WHERE version <= :after AND {_VERSIONED}) AS base "
-    "FROM rm_artifact_history WHERE artifact_id = :artifact) AS t "
-    "LEFT JOIN LATERAL (SELECT version, event_id, event_type, occurred_at, user_id, chat_id, metadata, "
-    f"t.base + count(*) FILTER (WHERE {_VERSIONED}) OVER (ORDER BY version) AS artifact_version "
-    "FROM rm_artifact_history WHERE artifact_id = :artifact AND version > :after "
-    "ORDER BY version LIMIT :limit) AS p ON true"
+    f"SELECT t.total, p.* FROM (SELECT count(*) AS total FROM {_HISTORY_ROWS}) AS t "  # noqa: S608 - constant fragments
+    f"CROSS JOIN (SELECT count(*) FILTER (WHERE version <= :after AND {_VERSIONED}) AS base "
+    "FROM rm_artifact_history WHERE artifact_id = :artifact) AS b "
+    "LEFT JOIN LATERAL (SELECT e.version, e.event_id, e.event_type, e.occurred_at, e.user_id, "
+    f"CASE WHEN {_CHAT_SHOWN} THEN e.chat_id END AS chat_id, e.metadata, "
+    f"b.base + count(*) FILTER (WHERE e.{_VERSIONED}) OVER (ORDER BY e.version) AS artifact_version "
+    f"FROM {_HISTORY_ROWS} AND e.version > :after ORDER BY e.version LIMIT :limit) AS p ON true"
 )
 _HISTORY_SQL = compiled(_HISTORY)
 
@@ -91,7 +104,8 @@ def _artifact(row: Any, *, body: bytes | None) -> ArtifactRow:  # noqa: ANN401 -
         version=row.version,
         mime=row.mime,
         body=body,
-        primary_chat_id=row.primary_chat_id,
+        # Named only to callers who may list it (the row's primary_shown).
+        primary_chat_id=row.primary_chat_id if row.primary_shown else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
         deleted=row.deleted,
@@ -102,14 +116,15 @@ async def get_artifact(
     conn: Conn, caller: Identity, artifact_id: uuid.UUID, feed: str, *, version: int = 0
 ) -> tuple[ArtifactRow, int] | None:
     """The artifact with content (as of ``version`` when > 0) and its feed head; ``None`` if not readable/found."""
+    who = {"tenant": caller.tenant_id, "user": caller.user_id}
     if version <= 0:
-        row = await (await conn.execute(_GET_SQL, {"id": artifact_id, "feed": feed})).fetchone()
+        row = await (await conn.execute(_GET_SQL, {"id": artifact_id, "feed": feed, **who})).fetchone()
         if row is None:
             return None
         artifact = _artifact(row, body=bytes(row.body))
     else:
         row = await (
-            await conn.execute(_GET_VERSION_SQL, {"id": artifact_id, "feed": feed, "version": version})
+            await conn.execute(_GET_VERSION_SQL, {"id": artifact_id, "feed": feed, "version": version, **who})
         ).fetchone()
         if row is None or version > row.version or row.v_title is None:
             return None
@@ -141,6 +156,7 @@ async def list_artifacts(
     k_at, k_id = after or (TOP_TIME, TOP_ID)
     params = {
         "tenant": caller.tenant_id,
+        "user": caller.user_id,
         "kind": kind,
         "chat": chat_id,
         "k_at": k_at,
@@ -221,9 +237,20 @@ class HistoryEntry:
         )
 
 
-async def history(conn: Conn, artifact_id: uuid.UUID, *, after_version: int, limit: int) -> Page[HistoryEntry]:
-    """History entries after ``after_version``, oldest first (access is checked by the caller)."""
-    params = {"artifact": artifact_id, "after": after_version, "limit": limit + 1}
+async def history(
+    conn: Conn, caller: Identity, artifact_id: uuid.UUID, *, after_version: int, limit: int
+) -> Page[HistoryEntry]:
+    """History entries after ``after_version``, oldest first, naming only chats ``caller`` may list.
+
+    Access to the artifact is checked by the caller of this function.
+    """
+    params = {
+        "artifact": artifact_id,
+        "tenant": caller.tenant_id,
+        "user": caller.user_id,
+        "after": after_version,
+        "limit": limit + 1,
+    }
     rows = await (await conn.execute(_HISTORY_SQL, params)).fetchall()
     total = int(rows[0].total) if rows else 0
     entries = [
