@@ -57,6 +57,32 @@ class TestPublish:
         stored: Any = await own_redis_client.xrange(feed_keys.stream_key(feed, prefix))
         assert feed_keys.decode_fields(feed, stored[0][0], stored[0][1]) == entries[0]
 
+    async def test_a_chats_visibility_before_survives_every_path(
+        self, engine: AsyncEngine, own_redis_client: Redis, prefix: str
+    ) -> None:
+        """FeedUpdate.chat_visibility_before reaches rm_feed, Redis (published, then republished) and the readers."""
+        feed = f"artifact:{uuid.uuid4()}"
+        updates = [
+            FeedUpdate(feed, "t-pub", b"plain", datetime.now(UTC)),
+            FeedUpdate(feed, "t-pub", b"made private", datetime.now(UTC), chat_visibility_before=2),
+        ]
+        async with engine.begin() as conn:
+            entries = await append_feed_entries(conn, updates)
+        assert [e.chat_visibility_before for e in entries] == [0, 2]
+        publisher = _publisher(engine, own_redis_client, prefix)
+        await publisher.catch_up()
+        await publisher.publish(entries)
+        stored: Any = await own_redis_client.xrange(feed_keys.stream_key(feed, prefix))
+        assert [feed_keys.decode_fields(feed, i, f) for i, f in stored] == entries
+        assert feed_keys.FIELD_CHAT_VISIBILITY_BEFORE not in stored[0][1]  # absent when 0: messages stay as small
+        await own_redis_client.flushall()
+        await publisher.catch_up()
+        stored = await own_redis_client.xrange(feed_keys.stream_key(feed, prefix))
+        assert [feed_keys.decode_fields(feed, i, f) for i, f in stored] == entries
+        async with engine.connect() as conn:
+            column = await conn.execute(select(rm_feed.c.chat_visibility_before).where(rm_feed.c.feed_key == feed))
+            assert sorted(column.scalars()) == [0, 2]
+
     async def test_replayed_publish_adds_no_duplicates(
         self, engine: AsyncEngine, own_redis_client: Redis, prefix: str
     ) -> None:

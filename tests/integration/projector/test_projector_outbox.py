@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_svc
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_eventstore import ExpectedVersion, NewEvent, StreamAppend
@@ -127,3 +128,50 @@ class TestProjection:
         await seeder.project()
         gone = await _one(engine, "SELECT count(*) FROM rm_chat_artifacts WHERE chat_id = :c", c=chat)
         assert gone[0] == 0  # type: ignore[index]
+
+
+class TestChatsAnnouncedToArtifacts:
+    async def test_a_chats_changes_reach_the_feeds_of_its_artifacts(self, engine: AsyncEngine) -> None:
+        """Rename, visibility and deletion of a linked chat: one entry per change on each linked artifact's feed.
+
+        Projected in separate batches, so the links come from the read model; an unlinked artifact hears nothing.
+        """
+        seeder, tenant = Seeder(engine), _tenant()
+        chat = await seeder.chat(user="alice", tenant=tenant, title="Roadmap", visibility=types.CHAT_VISIBILITY_TEAM)
+        linked, unlinked = (
+            await seeder.artifact(user="alice", tenant=tenant),
+            await seeder.artifact(user="alice", tenant=tenant),
+        )
+        await seeder.link(chat, linked, user="alice", tenant=tenant)
+        await seeder.link(chat, unlinked, user="alice", tenant=tenant)
+        await seeder.unlink(chat, unlinked, user="alice", tenant=tenant)
+        await seeder.project()
+        for change in (
+            seeder.rename(chat, "Roadmap 2", user="alice", tenant=tenant),
+            seeder.visibility(chat, types.CHAT_VISIBILITY_PRIVATE, user="alice", tenant=tenant),
+            seeder.delete_chat(chat, user="alice", tenant=tenant),
+        ):
+            await change
+            await seeder.project()
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT payload, chat_visibility_before FROM rm_feed WHERE feed_key = :f ORDER BY seq"),
+                    {"f": artifact_feed(str(linked))},
+                )
+            ).all()
+            others = (
+                await conn.execute(
+                    text("SELECT count(*) FROM rm_feed WHERE feed_key = :f"), {"f": artifact_feed(str(unlinked))}
+                )
+            ).scalar()
+        updates = [(art_svc.ArtifactUpdate.FromString(r.payload), r.chat_visibility_before) for r in rows]
+        seen = [(u.WhichOneof("update"), u.threads_added.threads_title, before) for u, before in updates]
+        assert seen == [
+            ("threads_added", "Roadmap", 0),  # the link
+            ("threads_added", "Roadmap 2", 0),  # renamed
+            ("threads_added", "Roadmap 2", types.CHAT_VISIBILITY_TEAM),  # made private: who had it until now
+            ("threads_removed", "", types.CHAT_VISIBILITY_PRIVATE),  # deleted
+        ]
+        assert {u.threads_added.threads_id or u.threads_removed.threads_id for u, _ in updates} == {str(chat)}
+        assert others == 2  # its own link and unlink only

@@ -140,6 +140,9 @@ class TestArtifactProjections:
         assert added.threads_added.threads_title == "Design"
         assert added.threads_added.relation_type == types.RELATION_TYPE_CREATED
         assert removed.threads_removed.threads_id == str(chat_id)
+        # Who could list the chat until the unlink (its visibility then) may learn that it is gone; the link names
+        # no change of who may read it.
+        assert [p.chat_visibility_before for p in plan.publish] == [0, types.CHAT_VISIBILITY_PRIVATE]
 
     def test_delete_and_annotation(self, log: tuple[Log, uuid.UUID]) -> None:
         """Annotations only enter history; deletion marks the row and publishes deleted."""

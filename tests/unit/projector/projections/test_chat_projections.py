@@ -7,15 +7,16 @@ import uuid
 from typing import Any
 
 import pytest
+from google.protobuf.message import Message
 
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_svc
 from ameide_core_proto.threads.v1 import threads_events_pb2 as chat_ev
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
-from ameide_projector.projections.batch import decode_batch, plan_batch
+from ameide_projector.projections.batch import LinkedArtifact, Plan, decode_batch, plan_batch
 from ameide_projector.projections.chats import CHAT_PROJECTIONS, message_text
 from ameide_projector.projections.effects import (
     AddMessage,
-    AnnounceChat,
     Link,
     MissingStateError,
     Publish,
@@ -24,9 +25,19 @@ from ameide_projector.projections.effects import (
 )
 from ameide_projector.projections.envelope import decode
 from ameide_projector.projections.protos import message_update
+from ameide_readmodel.artifacts import ArtifactRow
 from ameide_readmodel.chats import ChatRow
 from ameide_readmodel.feed.names import chat_feed
-from tests.unit.projector.event_factory import T0, Log, chat_created, link_events, message_sent, unlink_events
+from ameide_readmodel.links import LinkRow
+from tests.unit.projector.event_factory import (
+    T0,
+    Log,
+    artifact_created,
+    chat_created,
+    link_events,
+    message_sent,
+    unlink_events,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -199,6 +210,119 @@ class TestChatChanges:
         effects = _project(log, 2, chat)
         assert [e for e in effects if isinstance(e, Unlink)] == [Unlink(chat_id, artifact_id)]
         assert _updates(effects)[0].relation_removed.artifact_id == str(artifact_id)
+
+
+ARTIFACT_A, ARTIFACT_B = uuid.uuid4(), uuid.uuid4()
+
+
+def _linked(chat_id: uuid.UUID, artifact_id: uuid.UUID, version: int) -> LinkedArtifact:
+    link = LinkRow(chat_id, artifact_id, TENANT, types.RELATION_TYPE_CREATED, T0, ALICE)
+    return LinkedArtifact(link, version)
+
+
+def _announced(plan: Plan) -> list[tuple[str, str, str, int, int]]:
+    """(artifact feed, case, title, version, visibility before) of each artifact-feed update, in order."""
+    found = []
+    for publish in plan.publish:
+        if publish.feed_key.startswith("artifact:"):
+            update = art_svc.ArtifactUpdate.FromString(publish.update)
+            case = str(update.WhichOneof("update"))
+            title = update.threads_added.threads_title
+            found.append((publish.feed_key, case, title, update.version, publish.chat_visibility_before))
+    return found
+
+
+class TestAnnouncedToLinkedArtifacts:
+    """A chat's changes reach the feeds of the artifacts it is linked to (the query service screens them)."""
+
+    def _log(self, chat_id: uuid.UUID, *payloads: Message) -> Log:
+        log = Log()
+        log.add(chat_id, "chat", chat_created(chat_id, user=ALICE, tenant=TENANT), user=ALICE, tenant=TENANT, at=T0)
+        for payload in payloads:
+            log.add(chat_id, "chat", payload, user=ALICE, tenant=TENANT, at=T0)
+        return log
+
+    def test_rename_visibility_and_deletion_reach_every_linked_artifact(self) -> None:
+        """Each change: one update per artifact, at that artifact's version; deletion removes the chat."""
+        chat_id = uuid.uuid4()
+        log = self._log(
+            chat_id,
+            chat_ev.ChatUpdatedEvent(threads_id=str(chat_id), field="title", new_value="Renamed"),
+            chat_ev.ChatVisibilityChangedEvent(threads_id=str(chat_id), new_visibility=types.CHAT_VISIBILITY_TEAM),
+            chat_ev.ChatVisibilityChangedEvent(threads_id=str(chat_id), new_visibility=types.CHAT_VISIBILITY_PRIVATE),
+            chat_ev.ChatDeletedEvent(threads_id=str(chat_id)),
+        )
+        decoded = decode_batch(log.events[1:], {chat_id: 1})
+        assert decoded.announcing_chat_ids() == {chat_id}
+        chat = _created_chat(Log(), chat_id)
+        links = {chat_id: [_linked(chat_id, ARTIFACT_A, 4), _linked(chat_id, ARTIFACT_B, 1)]}
+        plan = plan_batch(decoded, {chat_id: chat}, {}, links)
+        a, b = f"artifact:{ARTIFACT_A}", f"artifact:{ARTIFACT_B}"
+        private, team = types.CHAT_VISIBILITY_PRIVATE, types.CHAT_VISIBILITY_TEAM
+        assert _announced(plan) == [
+            (a, "threads_added", "Renamed", 4, 0),
+            (b, "threads_added", "Renamed", 1, 0),
+            (a, "threads_added", "Renamed", 4, private),
+            (b, "threads_added", "Renamed", 1, private),
+            (a, "threads_added", "Renamed", 4, team),
+            (b, "threads_added", "Renamed", 1, team),
+            (a, "threads_removed", "", 4, private),
+            (b, "threads_removed", "", 1, private),
+        ]
+        added = art_svc.ArtifactUpdate.FromString(plan.publish[1].update).threads_added
+        assert (added.threads_id, added.relation_type) == (str(chat_id), types.RELATION_TYPE_CREATED)
+
+    def test_links_changed_in_the_batch_count_and_deleted_artifacts_do_not(self) -> None:
+        """Unlinked earlier in the batch: not told; linked in it: told at its version; deleted: its feed ended."""
+        chat_id = uuid.uuid4()
+        _, unlinked = unlink_events(chat_id, ARTIFACT_A)
+        log = self._log(chat_id)
+        log.add(ARTIFACT_A, "artifact", unlinked, user=ALICE, tenant=TENANT, at=T0)
+        created = uuid.uuid4()
+        log.add(
+            created, "artifact", artifact_created(created, user=ALICE, tenant=TENANT), user=ALICE, tenant=TENANT, at=T0
+        )
+        _, linked = link_events(chat_id, created)
+        log.add(created, "artifact", linked, user=ALICE, tenant=TENANT, at=T0)
+        log.add(
+            chat_id,
+            "chat",
+            chat_ev.ChatUpdatedEvent(threads_id=str(chat_id), field="title", new_value="Renamed"),
+            user=ALICE,
+            tenant=TENANT,
+            at=T0,
+        )
+        chat = _created_chat(Log(), chat_id)
+        gone = _artifact_row(ARTIFACT_B, deleted=True)
+        artifact_a = _artifact_row(ARTIFACT_A, deleted=False)
+        links = {chat_id: [_linked(chat_id, ARTIFACT_A, 2), _linked(chat_id, ARTIFACT_B, 1)]}
+        plan = plan_batch(
+            decode_batch(log.events[1:], {chat_id: 1}),
+            {chat_id: chat},
+            {ARTIFACT_A: artifact_a, ARTIFACT_B: gone},
+            links,
+        )
+        renamed = [item for item in _announced(plan) if item[2] == "Renamed"]
+        assert renamed == [(f"artifact:{created}", "threads_added", "Renamed", 1, 0)]
+
+    def test_other_changes_and_a_batch_without_links_announce_nothing(self) -> None:
+        """Messages and metadata leave artifacts alone; without the links (a silent rebuild) nothing is sent."""
+        chat_id = uuid.uuid4()
+        log = self._log(
+            chat_id,
+            message_sent(chat_id, 1, "hi", user=ALICE, tenant=TENANT, at=T0),
+            chat_ev.ChatUpdatedEvent(threads_id=str(chat_id), field="metadata", new_value="{}"),
+        )
+        decoded = decode_batch(log.events[1:], {chat_id: 1})
+        chat = _created_chat(Log(), chat_id)
+        plan = plan_batch(decoded, {chat_id: chat}, {}, {chat_id: [_linked(chat_id, ARTIFACT_A, 1)]})
+        assert _announced(plan) == []
+        renamed = self._log(chat_id, chat_ev.ChatUpdatedEvent(threads_id=str(chat_id), field="title", new_value="X"))
+        assert _announced(plan_batch(decode_batch(renamed.events[1:], {chat_id: 1}), {chat_id: chat}, {})) == []
+
+
+def _artifact_row(artifact_id: uuid.UUID, *, deleted: bool) -> ArtifactRow:
+    return ArtifactRow(artifact_id, TENANT, ALICE, "A", "bpmn", {}, 3, "", None, None, T0, T0, deleted=deleted)
 
 
 class TestBatch:
