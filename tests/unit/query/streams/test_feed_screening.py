@@ -245,6 +245,20 @@ class TestChatDirectory:
         await stale.lookup(FEED, {9: CHAT})
         assert answers.calls == 3
 
+    async def test_a_read_serves_the_entries_its_snapshot_holds(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Read for entry 9 (chat deleted there): replaying entries 3 and 9 uses it; entry 10 needs a new read."""
+        answers = Answers((9, {CHAT: _chat(TEAM, deleted=True)}), (10, {CHAT: _chat(TEAM)}))
+        directory = _directory(monkeypatch, answers, max_age=3600)
+        await directory.lookup(FEED, {9: CHAT})
+        assert await directory.lookup(FEED, {3: CHAT, 9: CHAT}) == {
+            3: _chat(TEAM, deleted=True),
+            9: _chat(TEAM, deleted=True),
+        }
+        assert answers.calls == 1
+        assert await directory.lookup(FEED, {10: CHAT}) == {10: _chat(TEAM)}
+        assert await directory.lookup(FEED, {3: CHAT}) == {3: _chat(TEAM)}  # the newest read serves the older entry
+        assert answers.calls == 2
+
     async def test_a_snapshot_behind_the_entry_or_without_the_chat_is_read_again(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

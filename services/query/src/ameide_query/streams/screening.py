@@ -18,10 +18,11 @@ An update withheld from a caller is sent as nothing: the stream's position still
 update's or heartbeat's checkpoint covers it and a resumed stream never meets it again. Nothing marks the moment
 it happened (no empty message), so the caller does not learn when something they may not see changed.
 
-The chat is read from ``rm_chats`` when the update is sent, once per feed entry for every subscriber it goes to
-at about the same time (``max_age``), and once per replayed page: never once per subscriber. The same statement
-reads the feed's head, so a read replica that has not applied the entry yet (or a chat whose own projection is
-still on its way, from another shard) is asked again for a moment. Only the subscriber that needs it waits.
+The chat is read from ``rm_chats`` when the update is sent: once for every subscriber an entry goes to at about
+the same time (``max_age``), once per replayed page, never once per subscriber. The same statement reads the
+feed's head: a read serves an entry only if its snapshot holds the entry, and a snapshot behind it (a read replica)
+or without the chat (a chat created in the same command, whose own projection is still on its way) is asked again
+for a moment. Only the subscriber that needs it waits.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client import Counter
 
@@ -98,8 +100,21 @@ def named_chat(update: Update) -> uuid.UUID | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A chat as read from one snapshot: when, the feed's head in that snapshot, and the chat (None: not there)."""
+
+    at: float
+    head: int
+    chat: ChatFacts | None
+
+
 class ChatDirectory:
-    """Reads the chats feed entries name, shared by every subscriber of the process (see the module docstring)."""
+    """Reads the chats feed entries name, shared by every subscriber of the process (see the module docstring).
+
+    What is known of a chat on a feed serves an entry when it was read from a snapshot holding that entry (the
+    feed's head there at or above its sequence: the chat is at least as new as the entry) within ``max_age``.
+    """
 
     def __init__(
         self,
@@ -113,62 +128,66 @@ class ChatDirectory:
         self._max_age = max_age
         self._retries = retries
         self._retry_wait = retry_wait
-        self._known: OrderedDict[tuple[str, int], tuple[float, ChatFacts | None]] = OrderedDict()
-        self._pending: dict[tuple[str, int], asyncio.Future[dict[int, ChatFacts | None]]] = {}
-        self.reads = 0
+        self._known: OrderedDict[tuple[str, uuid.UUID], _Read] = OrderedDict()
+        # A read in flight for (feed, chat): the sequence its snapshot will hold at least, and its result.
+        self._pending: dict[tuple[str, uuid.UUID], tuple[int, asyncio.Future[dict[uuid.UUID, _Read]]]] = {}
 
     async def lookup(self, feed_key: str, named: dict[int, uuid.UUID]) -> dict[int, ChatFacts | None]:
         """The chat each entry (by ``seq``) of ``feed_key`` names, as it is now."""
-        now = time.monotonic()
-        found: dict[int, ChatFacts | None] = {}
-        waiting: list[tuple[int, asyncio.Future[dict[int, ChatFacts | None]]]] = []
-        missing: dict[int, uuid.UUID] = {}
+        upto: dict[uuid.UUID, int] = {}
         for seq, chat_id in named.items():
-            key = (feed_key, seq)
-            known = self._known.get(key)
-            if known is not None and now - known[0] <= self._max_age:
-                found[seq] = known[1]
-            elif (pending := self._pending.get(key)) is not None:
-                waiting.append((seq, pending))
+            upto[chat_id] = max(upto.get(chat_id, 0), seq)
+        now = time.monotonic()
+        chats: dict[uuid.UUID, ChatFacts | None] = {}
+        waiting: list[tuple[uuid.UUID, asyncio.Future[dict[uuid.UUID, _Read]]]] = []
+        missing: dict[uuid.UUID, int] = {}
+        for chat_id, seq in upto.items():
+            known = self._known.get((feed_key, chat_id))
+            if known is not None and known.head >= seq and now - known.at <= self._max_age:
+                chats[chat_id] = known.chat
+            elif (pending := self._pending.get((feed_key, chat_id))) is not None and pending[0] >= seq:
+                waiting.append((chat_id, pending[1]))
             else:
-                missing[seq] = chat_id
+                missing[chat_id] = seq
         if missing:
-            load = asyncio.ensure_future(self._load(feed_key, missing))
-            for seq in missing:
-                self._pending[(feed_key, seq)] = load
-            load.add_done_callback(lambda done: self._finished(feed_key, missing, done))
-            waiting.extend((seq, load) for seq in missing)
-        for seq, future in waiting:
+            least = max(missing.values())
+            load = asyncio.ensure_future(self._load(feed_key, least, set(missing)))
+            for chat_id in missing:
+                self._pending[(feed_key, chat_id)] = (least, load)
+            load.add_done_callback(lambda done: self._finished(feed_key, list(missing), done))
+            waiting.extend((chat_id, load) for chat_id in missing)
+        for chat_id, future in waiting:
             # Shielded: a stream cancelled while waiting must not cancel the read others wait for.
-            found[seq] = (await asyncio.shield(future))[seq]
-        return found
+            chats[chat_id] = (await asyncio.shield(future))[chat_id].chat
+        return {seq: chats[chat_id] for seq, chat_id in named.items()}
 
-    async def _load(self, feed_key: str, named: dict[int, uuid.UUID]) -> dict[int, ChatFacts | None]:
-        upto, ids = max(named), set(named.values())
-        chats: dict[uuid.UUID, ChatFacts] = {}
+    async def _load(self, feed_key: str, upto: int, ids: set[uuid.UUID]) -> dict[uuid.UUID, _Read]:
+        head, found = 0, dict[uuid.UUID, ChatFacts]()
         for attempt in range(self._retries + 1):
-            self.reads += 1
             async with self._db.connection() as conn:
-                head, chats = await reads.chat_facts(conn, feed_key, ids)
-            if head >= upto and ids <= chats.keys():
+                head, found = await reads.chat_facts(conn, feed_key, ids)
+            if head >= upto and ids <= found.keys():
                 break
             if attempt == self._retries:
-                _log.warning("feed %s names chats not in the read model: %s", feed_key, sorted(ids - chats.keys()))
+                _log.warning("feed %s names chats not in the read model: %s", feed_key, sorted(ids - found.keys()))
                 break
             await asyncio.sleep(self._retry_wait)
-        return {seq: chats.get(chat_id) for seq, chat_id in named.items()}
+        at = time.monotonic()
+        return {chat_id: _Read(at, head, found.get(chat_id)) for chat_id in ids}
 
-    def _finished(
-        self, feed_key: str, named: dict[int, uuid.UUID], done: asyncio.Future[dict[int, ChatFacts | None]]
-    ) -> None:
-        for seq in named:
-            self._pending.pop((feed_key, seq), None)
+    def _finished(self, feed_key: str, chat_ids: list[uuid.UUID], done: asyncio.Future[dict[uuid.UUID, _Read]]) -> None:
+        for chat_id in chat_ids:
+            pending = self._pending.get((feed_key, chat_id))
+            if pending is not None and pending[1] is done:
+                del self._pending[(feed_key, chat_id)]
         if done.cancelled() or done.exception() is not None:
             return  # not kept: the next subscriber reads again
-        at = time.monotonic()
-        for seq, chat in done.result().items():
-            self._known[(feed_key, seq)] = (at, chat)
-            self._known.move_to_end((feed_key, seq))
+        for chat_id, read in done.result().items():
+            key = (feed_key, chat_id)
+            known = self._known.get(key)
+            if known is None or read.head >= known.head:
+                self._known[key] = read
+                self._known.move_to_end(key)
         while len(self._known) > _CAPACITY:
             self._known.popitem(last=False)
 
