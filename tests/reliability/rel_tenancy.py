@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
@@ -12,8 +14,9 @@ from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from tests.reliability.auditor import Auditor
 from tests.reliability.rel_client import Caller, Code, Tally, new_tenant, text_message
 from tests.reliability.rel_fleet import Fleet
+from tests.reliability.rel_fuzz import call
 from tests.reliability.rel_load import Ledger
-from tests.reliability.rel_probe import INTERNALS, Prober
+from tests.reliability.rel_probe import BY_NAME, INTERNALS, Prober
 from tests.reliability.rel_report import record
 
 PRIVATE, TEAM, PUBLIC = types.CHAT_VISIBILITY_PRIVATE, types.CHAT_VISIBILITY_TEAM, types.CHAT_VISIBILITY_PUBLIC
@@ -33,7 +36,8 @@ class Tenancy:
     prober: Prober
 
 
-def _ensure(prober: Prober, who: Caller, artifact: str, visibility: int, text: str) -> str:
+def ensure_chat(prober: Prober, who: Caller, artifact: str, visibility: int, text: str) -> str:
+    """A new chat of ``who`` about ``artifact`` with its first message (one Ensure), visible to the query side."""
     request = chat.EnsureChatForArtifactAndSendMessageRequest(
         artifact_id=artifact, message=text_message(text), idempotency_key=str(uuid.uuid4())
     )
@@ -63,9 +67,11 @@ def build_tenancy(fleet: Fleet, tally: Tally) -> Tenancy:
         owner.metadata,
     )
     artifact = str(created.reply.artifact_id)
-    chats = {vis: _ensure(prober, owner, artifact, vis, f"{secret} message {vis}") for vis in (PRIVATE, TEAM, PUBLIC)}
+    chats = {
+        vis: ensure_chat(prober, owner, artifact, vis, f"{secret} message {vis}") for vis in (PRIVATE, TEAM, PUBLIC)
+    }
     theirs = prober.invoke("CreateArtifact", art.CreateArtifactRequest(title="B's", kind="doc"), stranger.metadata)
-    own_chat = _ensure(prober, stranger, str(theirs.reply.artifact_id), TEAM, "stranger's own")
+    own_chat = ensure_chat(prober, stranger, str(theirs.reply.artifact_id), TEAM, "stranger's own")
     return Tenancy(owner, peer, stranger, artifact, chats, [secret, *chats.values(), artifact], own_chat, prober)
 
 
@@ -83,3 +89,45 @@ async def audit_probes(tenancy: Tenancy, auditor: Auditor, tally: Tally, scenari
     assert leaks == []
     assert verdict.ok, verdict.report()
     assert tally.wrong == []
+
+
+def named_chats(updates: list[Any]) -> list[tuple[str, str]]:
+    """(case, chat id) of each artifact update naming a chat."""
+    found = []
+    for update in updates:
+        case = update.WhichOneof("update")
+        if case == "threads_added":
+            found.append((case, update.threads_added.threads_id))
+        elif case == "threads_removed":
+            found.append((case, update.threads_removed.threads_id))
+    return found
+
+
+class Following:
+    """A stream read as a careful client does, one update at a time (synchronous, with a deadline)."""
+
+    def __init__(self, prober: Prober, name: str, request: Any, metadata: Any) -> None:
+        method = BY_NAME[name]
+        self._call = call(prober.channel(method), method, request.SerializeToString(), metadata, timeout=60)
+        self._updates: Iterator[Any] = iter(self._call)
+
+    def until_caught_up(self) -> list[Any]:
+        """The data updates replayed after the resume token (the stream's CAUGHT_UP ends the replay)."""
+        found = []
+        for update in self._updates:
+            if update.WhichOneof("update") != "control":
+                found.append(update)
+            elif update.control.kind == types.StreamControl.KIND_CAUGHT_UP:
+                return found
+        raise AssertionError("the stream ended before CAUGHT_UP")
+
+    def next_data(self) -> Any:
+        """The next data update (control messages skipped)."""
+        for update in self._updates:
+            if update.WhichOneof("update") != "control":
+                return update
+        raise AssertionError("the stream ended")
+
+    def close(self) -> None:
+        """Cancel the call."""
+        self._call.cancel()

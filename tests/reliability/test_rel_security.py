@@ -22,12 +22,24 @@ from ameide_core_proto.live.v1 import live_service_pb2 as live
 from ameide_core_proto.live.v1 import live_types_pb2 as live_types
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
+from ameide_readmodel.feed.names import artifact_feed, chat_feed
+from ameide_runtime import resume
 from tests.reliability.auditor import Auditor
-from tests.reliability.rel_client import Code, Tally, text_message
+from tests.reliability.rel_client import Caller, Code, Tally, codec_of, text_message
 from tests.reliability.rel_fleet import Fleet
 from tests.reliability.rel_fuzz import METHODS, SQL_SHAPED
 from tests.reliability.rel_probe import bad_authorization
-from tests.reliability.rel_tenancy import PRIVATE, PUBLIC, TEAM, Tenancy, audit_probes, build_tenancy
+from tests.reliability.rel_tenancy import (
+    PRIVATE,
+    PUBLIC,
+    TEAM,
+    Following,
+    Tenancy,
+    audit_probes,
+    build_tenancy,
+    ensure_chat,
+    named_chats,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -138,6 +150,60 @@ def test_artifact_rpcs_as_another_tenant(tenancy: Tenancy) -> None:
         "GetArtifactChats", art.GetArtifactChatsRequest(artifact_id=a), tenancy.peer.metadata, {Code.OK}, "peer links"
     )
     assert tenancy.chats[PRIVATE] not in [c.threads_id for c in links.reply.threads]
+    assert TALLY.wrong == []
+
+
+def test_stream_deliveries_name_only_chats_the_caller_may_read(fleet: Fleet, tenancy: Tenancy) -> None:
+    """Chat references in streams, replayed from the start and live, follow the unary reads' rule.
+
+    The artifact's feed names all three of the owner's chats: the peer is sent the TEAM and PUBLIC ones only,
+    the owner all of them. The PUBLIC chat's feed holds its link to the artifact: its reader from another tenant
+    gets the messages, never the relation. Live, with two projector workers, a private chat and a TEAM chat made
+    together with their first messages: the peer's next update names the TEAM one.
+    """
+    codec, probe, artifact = codec_of(fleet), tenancy.prober, tenancy.artifact
+    chats = tenancy.chats
+
+    def replay(who: Caller) -> list[tuple[str, str]]:
+        start = resume.issue(codec, tenant_id=who.tenant_id, feed=artifact_feed(artifact), seq=0)
+        following = Following(
+            probe,
+            "StreamArtifactUpdates",
+            art.StreamArtifactRequest(artifact_id=artifact, resume_token=start),
+            who.metadata,
+        )
+        try:
+            return named_chats(following.until_caught_up())
+        finally:
+            following.close()
+
+    everything = {("threads_added", chats[v]) for v in (PRIVATE, TEAM, PUBLIC)}
+    assert set(replay(tenancy.owner)) == everything
+    assert set(replay(tenancy.peer)) == everything - {("threads_added", chats[PRIVATE])}
+    shared = chats[PUBLIC]
+    for who, relations in ((tenancy.stranger, []), (tenancy.peer, ["relation"])):
+        start = resume.issue(codec, tenant_id=who.tenant_id, feed=chat_feed(shared), seq=0)
+        following = Following(
+            probe, "StreamChatUpdates", chat.StreamChatRequest(threads_id=shared, resume_token=start), who.metadata
+        )
+        try:
+            cases = [u.WhichOneof("update") for u in following.until_caught_up()]
+        finally:
+            following.close()
+        assert [c for c in cases if c != "message"] == relations, who
+        assert "message" in cases
+    live = Following(
+        probe, "StreamArtifactUpdates", art.StreamArtifactRequest(artifact_id=artifact), tenancy.peer.metadata
+    )
+    try:
+        live.until_caught_up()
+        hidden = ensure_chat(probe, tenancy.owner, artifact, PRIVATE, "made private with its first message")
+        shown = ensure_chat(probe, tenancy.owner, artifact, TEAM, "made for the team with its first message")
+        # In order: had the private chat been named to the peer, that update would come first.
+        assert named_chats([live.next_data()]) == [("threads_added", shown)]
+    finally:
+        live.close()
+    assert hidden != shown
     assert TALLY.wrong == []
 
 
