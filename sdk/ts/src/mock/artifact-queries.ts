@@ -4,12 +4,18 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 
 import { ArtifactQueryService, type ArtifactUpdate, ArtifactUpdateSchema } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
+import {
+  type ArtifactHistoryEntry,
+  type ArtifactView,
+  ChatReferenceRemovedSchema,
+} from "../gen/ameide_core_proto/artifacts/v1/artifacts_types_pb.js";
+import type { FeedEntry } from "./feeds.js";
 import { readableArtifact, readableChat } from "./chat-commands.js";
 import { artifactNotFound } from "./errors.js";
 import { callerOf } from "./identity.js";
 import { paginate } from "./paging.js";
 import type { MockRuntime } from "./runtime.js";
-import { type ArtifactRecord, type Identity, type LinkRecord, canListChat, canReadArtifact } from "./state.js";
+import { type ArtifactRecord, type Identity, type LinkRecord, canListChat, canReadArtifact, mayLearnChatLeft } from "./state.js";
 import { type FeedKind, liveUpdates, resumeToken } from "./streams.js";
 import { Checks, checkIdentity } from "./validate.js";
 import { artifactView, chatReference, newestLinksFirst } from "./views.js";
@@ -28,12 +34,64 @@ function titleOf(rt: MockRuntime, link: LinkRecord): string {
   return rt.store.state.chats.get(link.threadsId)?.title ?? "";
 }
 
+/** Whether `caller` may be shown the chat `threadsId` (a primary chat, a history entry's chat). */
+function chatShown(rt: MockRuntime, threadsId: string, caller: Identity): boolean {
+  const chat = rt.store.state.chats.get(threadsId);
+  return chat !== undefined && canListChat(chat, caller);
+}
+
+/** The artifact as `caller` sees it: a primary chat they may not list is not named. */
+function viewFor(rt: MockRuntime, artifact: ArtifactRecord, caller: Identity, version: number, withContent: boolean): ArtifactView {
+  const view = artifactView(artifact, version, withContent);
+  if (view.primaryThreadsId && !chatShown(rt, view.primaryThreadsId, caller)) {
+    view.primaryThreadsId = "";
+  }
+  return view;
+}
+
+/** History as `caller` sees it: links of chats they may not list are left out, other entries lose the chat's id. */
+function historyFor(rt: MockRuntime, artifact: ArtifactRecord, caller: Identity): ArtifactHistoryEntry[] {
+  const shown: ArtifactHistoryEntry[] = [];
+  for (const entry of artifact.history) {
+    if (!entry.threadsId || chatShown(rt, entry.threadsId, caller)) {
+      shown.push(entry);
+    } else if (entry.eventType !== "threads_linked" && entry.eventType !== "threads_unlinked") {
+      shown.push({ ...entry, threadsId: "" });
+    }
+  }
+  return shown;
+}
+
+/**
+ * What `caller` receives of an artifact feed entry (the query service's streams/screening.py): a chat's link or
+ * change only if they may list it, with its title as it is now; its removal only if they could list it before;
+ * nothing otherwise.
+ */
+function screened(rt: MockRuntime, entry: FeedEntry<ArtifactUpdate>, caller: Identity, checkpointToken: string): ArtifactUpdate | undefined {
+  const change = entry.update.update;
+  if (change.case !== "threadsAdded" && change.case !== "threadsRemoved") {
+    return { ...entry.update, checkpointToken };
+  }
+  const chat = rt.store.state.chats.get(change.value.threadsId);
+  if (!chat) {
+    return undefined;
+  }
+  if (change.case === "threadsAdded" && canListChat(chat, caller)) {
+    return { ...entry.update, checkpointToken, update: { case: "threadsAdded", value: { ...change.value, threadsTitle: chat.title } } };
+  }
+  if (!mayLearnChatLeft(chat, entry.chatVisibilityBefore, caller)) {
+    return undefined;
+  }
+  const removed = create(ChatReferenceRemovedSchema, { threadsId: chat.id });
+  return { ...entry.update, checkpointToken, update: { case: "threadsRemoved", value: removed } };
+}
+
 export function artifactFeedKind(rt: MockRuntime, artifact: ArtifactRecord, caller: Identity): FeedKind<ArtifactUpdate> {
   return {
     feed: rt.store.artifactFeed(artifact.id),
     readable: () => canReadArtifact(artifact, caller),
     notFound: () => artifactNotFound(artifact.id),
-    render: (update, checkpointToken) => ({ ...update, checkpointToken }),
+    render: (entry, checkpointToken) => screened(rt, entry, caller, checkpointToken),
     control: (kind, checkpointToken, validUntil) =>
       create(ArtifactUpdateSchema, {
         update: { case: "control", value: { kind, resumeValidUntil: validUntil ? timestampFromDate(validUntil) : undefined } },
@@ -62,7 +120,7 @@ export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQue
       if (request.version > BigInt(artifact.versions.length)) {
         throw artifactNotFound(artifact.id);
       }
-      const view = artifactView(artifact, Number(request.version), true);
+      const view = viewFor(rt, artifact, caller, Number(request.version), true);
       if (request.includeChats) {
         const links = visibleLinks(rt, artifact, caller).slice(0, INCLUDED_CHATS);
         view.threadsIds = links.map((link) => link.threadsId);
@@ -88,7 +146,7 @@ export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQue
         defaultSize: 20,
         maxSize: 100,
       });
-      return { artifacts: page.items.map((a) => artifactView(a, 0, false)), nextPageToken: page.nextPageToken, totalCount: page.totalCount };
+      return { artifacts: page.items.map((a) => viewFor(rt, a, caller, 0, false)), nextPageToken: page.nextPageToken, totalCount: page.totalCount };
     },
 
     getArtifactChats(request, context) {
@@ -114,7 +172,7 @@ export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQue
       const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
       const page = paginate(rt.codec, caller, request, {
         binding: `GetArtifactHistory|${artifact.id}`,
-        items: artifact.history.map((entry, index) => ({ entry, index })),
+        items: historyFor(rt, artifact, caller).map((entry, index) => ({ entry, index })),
         keyOf: (item) => [item.index],
         order: ["asc"],
         defaultSize: 20,

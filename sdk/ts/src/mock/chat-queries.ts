@@ -64,7 +64,12 @@ export function chatFeedKind(rt: MockRuntime, chat: ChatRecord, caller: Identity
     feed: rt.store.chatFeed(chat.id),
     readable: () => canReadChat(chat, caller),
     notFound: () => chatNotFound(chat.id),
-    render: (update, checkpointToken) => ({ ...update, checkpointToken }),
+    // A relation names an artifact of the chat's tenant: a reader of a PUBLIC chat from another tenant learns nothing
+    // of that tenant's artifacts, as GetChatArtifacts shows it none (streams/screening.py).
+    render: ({ update }, checkpointToken) =>
+      (update.update.case === "relation" || update.update.case === "relationRemoved") && chat.tenantId !== caller.tenantId
+        ? undefined
+        : { ...update, checkpointToken },
     control: (kind, checkpointToken, validUntil) =>
       create(ChatUpdateSchema, {
         update: { case: "control", value: { kind, resumeValidUntil: validUntil ? timestampFromDate(validUntil) : undefined } },

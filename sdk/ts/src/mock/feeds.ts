@@ -6,6 +6,11 @@ export interface FeedEntry<U> {
   seq: number;
   /** The update without its checkpoint token (that is issued per subscriber, for the subscriber's tenant). */
   update: U;
+  /**
+   * For an artifact feed's update reporting that a chat left (made PRIVATE, deleted, unlinked): the chat's
+   * visibility just before, so only the readers it had learn that it is gone (0 = unspecified).
+   */
+  chatVisibilityBefore: number;
 }
 
 export class Feed<U> {
@@ -19,9 +24,9 @@ export class Feed<U> {
     return this.entries.length;
   }
 
-  append(update: U): number {
+  append(update: U, chatVisibilityBefore = 0): number {
     const seq = this.entries.length + 1;
-    this.entries.push({ seq, update });
+    this.entries.push({ seq, update, chatVisibilityBefore });
     for (const listener of this.listeners) {
       listener();
     }

@@ -87,6 +87,16 @@ export function canListChat(chat: ChatRecord, who: Identity): boolean {
   return !chat.deleted && isOwnTenant(chat, who) && (chat.owner === who.userId || chat.visibility !== ChatVisibility.PRIVATE);
 }
 
+/**
+ * Whether `who` may be told that `chat` left a list of theirs (made PRIVATE, deleted, unlinked): only if they could
+ * list it just before (`visibilityBefore`, 0 when not known) or could now were it not deleted.
+ */
+export function mayLearnChatLeft(chat: ChatRecord, visibilityBefore: number, who: Identity): boolean {
+  const undeleted = { ...chat, deleted: false };
+  const before = { ...undeleted, visibility: visibilityBefore || chat.visibility };
+  return canListChat(undeleted, who) || canListChat(before, who);
+}
+
 /** Sending and linking: the owner, or any user of the tenant for TEAM and PUBLIC chats. */
 export const canWriteChat = canListChat;
 

@@ -1,6 +1,7 @@
 // Writes on the mock's state, each emitting the feed updates the projector would: a chat feed gets message,
 // relation, relation_removed, state_changed and deleted; an artifact feed threads_added, threads_removed,
-// content_updated, metadata_changed and deleted (each with the artifact version after it).
+// content_updated, metadata_changed and deleted (each with the artifact version after it), and threads_added /
+// threads_removed again when a linked chat is renamed, changes visibility or is deleted.
 import { type MessageInitShape, create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
@@ -52,9 +53,29 @@ export class MockStore {
     this.chatFeed(chat.id).append(create(ChatUpdateSchema, { update, timestamp: timestampFromDate(this.now()) }));
   }
 
-  private emitArtifact(artifact: ArtifactRecord, update: ArtifactUpdateCase): void {
+  private emitArtifact(artifact: ArtifactRecord, update: ArtifactUpdateCase, chatVisibilityBefore = 0): void {
     const version = BigInt(artifact.versions.length);
-    this.artifactFeed(artifact.id).append(create(ArtifactUpdateSchema, { update, version, timestamp: timestampFromDate(this.now()) }));
+    const message = create(ArtifactUpdateSchema, { update, version, timestamp: timestampFromDate(this.now()) });
+    this.artifactFeed(artifact.id).append(message, chatVisibilityBefore);
+  }
+
+  /**
+   * The chat as its artifacts show it changed (renamed, visibility changed, deleted): each live artifact it is
+   * linked to tells its subscribers (threads_added with the current reference, threads_removed once deleted), as the
+   * projector does; what each subscriber receives is decided when it is sent (`artifactFeedKind`).
+   */
+  private announce(chat: ChatRecord, visibilityBefore: number): void {
+    for (const link of chat.links.values()) {
+      const artifact = this.state.artifacts.get(link.artifactId);
+      if (!artifact || artifact.deleted) {
+        continue;
+      }
+      if (chat.deleted) {
+        this.emitArtifact(artifact, { case: "threadsRemoved", value: { threadsId: chat.id } }, visibilityBefore);
+      } else {
+        this.emitArtifact(artifact, { case: "threadsAdded", value: chatReference(link, chat.title) }, visibilityBefore);
+      }
+    }
   }
 
   private history(artifact: ArtifactRecord, who: Identity, eventType: string, metadata: Record<string, string>, threadsId = ""): void {
@@ -142,19 +163,22 @@ export class MockStore {
     this.touchChat(chat);
     this.emitChat(chat, { case: "relationRemoved", value: { threadsId: chat.id, artifactId: artifact.id } });
     this.history(artifact, who, "threads_unlinked", {}, chat.id);
-    this.emitArtifact(artifact, { case: "threadsRemoved", value: { threadsId: chat.id } });
+    this.emitArtifact(artifact, { case: "threadsRemoved", value: { threadsId: chat.id } }, chat.visibility);
   }
 
   changeChat(chat: ChatRecord, field: "title" | "visibility", change: () => void): void {
+    const before = chat.visibility;
     change();
     this.touchChat(chat);
     this.emitChat(chat, { case: "stateChanged", value: { threads: chatView(chat), field } });
+    this.announce(chat, field === "visibility" ? before : 0);
   }
 
   deleteChat(chat: ChatRecord): void {
     chat.deleted = true;
     this.touchChat(chat);
     this.emitChat(chat, { case: "deleted", value: { threadsId: chat.id } });
+    this.announce(chat, chat.visibility);
   }
 
   createArtifact(who: Identity, kind: string, first: ArtifactVersion, primaryChatId: string): ArtifactRecord {

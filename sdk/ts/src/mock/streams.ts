@@ -1,13 +1,14 @@
 // StreamChatUpdates / StreamArtifactUpdates as the query service runs them (services/query streams/session.py):
 // authorise, SUBSCRIBED (with resume_valid_until), replay after the resume token up to the head seen at the
 // start, CAUGHT_UP, then live updates and HEARTBEATs; the stream ends after a deletion and with NOT_FOUND when
-// an update takes the caller's access away.
+// an update takes the caller's access away. An update naming a chat or artifact the subscriber may not read is
+// withheld (streams/screening.py): nothing is sent, the next checkpoint covers it.
 import { Code, type ConnectError } from "@connectrpc/connect";
 
 import { StreamControl_Kind } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 import { invalidField, rpcError } from "./errors.js";
 import { Waker } from "../waker.js";
-import type { Feed } from "./feeds.js";
+import type { Feed, FeedEntry } from "./feeds.js";
 import type { Identity } from "./state.js";
 import type { TokenCodec } from "./tokens.js";
 
@@ -16,8 +17,11 @@ export interface FeedKind<U> {
   feed: Feed<U>;
   readable(): boolean;
   notFound(): ConnectError;
-  /** The update with its checkpoint token. */
-  render(update: U, checkpointToken: string): U;
+  /**
+   * What this subscriber receives of a feed entry, with its checkpoint token; undefined when it names a resource
+   * the subscriber may not read (withheld: the stream's position still moves past it).
+   */
+  render(entry: FeedEntry<U>, checkpointToken: string): U | undefined;
   control(kind: StreamControl_Kind, checkpointToken: string, validUntil?: Date): U;
   /** The stream ends (normally) after this update (deletion). */
   terminal(update: U): boolean;
@@ -116,8 +120,12 @@ export async function* liveUpdates<U>(
     // Replay what existed when the call started; later entries are live.
     for (const entry of feed.after(expected - 1).filter((e) => e.seq <= head)) {
       expected = entry.seq + 1;
-      yield kind.render(entry.update, tokenAt(entry.seq));
-      if (afterUpdate(kind, entry.update)) {
+      const update = kind.render(entry, tokenAt(entry.seq));
+      if (update === undefined) {
+        continue;
+      }
+      yield update;
+      if (afterUpdate(kind, update)) {
         return;
       }
     }
@@ -136,8 +144,12 @@ export async function* liveUpdates<U>(
       if (pending.length > 0) {
         for (const entry of pending) {
           expected = entry.seq + 1;
-          yield kind.render(entry.update, tokenAt(entry.seq));
-          if (afterUpdate(kind, entry.update)) {
+          const update = kind.render(entry, tokenAt(entry.seq));
+          if (update === undefined) {
+            continue;
+          }
+          yield update;
+          if (afterUpdate(kind, update)) {
             return;
           }
         }

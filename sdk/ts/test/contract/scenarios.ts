@@ -86,6 +86,61 @@ async function collect<U extends ChatUpdate | ArtifactUpdate>(
   return { seen: seen.filter((kind) => kind !== "HEARTBEAT"), updates };
 }
 
+/** A stream read one data update at a time, so a test can write between reads (bounded like `collect`). */
+class Following<U extends ChatUpdate | ArtifactUpdate> {
+  private readonly controller = new AbortController();
+  private readonly updates: AsyncIterator<U>;
+
+  constructor(open: (signal: AbortSignal) => AsyncIterable<U>) {
+    this.updates = open(AbortSignal.any([this.controller.signal, AbortSignal.timeout(BOUND_MS)]))[Symbol.asyncIterator]();
+  }
+
+  /** Reads until CAUGHT_UP; returns the data updates replayed before it. */
+  async caughtUp(): Promise<U[]> {
+    const replayed: U[] = [];
+    for (;;) {
+      const update = await this.read();
+      if (update.update.case !== "control") {
+        replayed.push(update);
+      } else if (update.update.value.kind === StreamControl_Kind.CAUGHT_UP) {
+        return replayed;
+      }
+    }
+  }
+
+  /** The next data update (control messages skipped). */
+  async next(): Promise<U> {
+    for (;;) {
+      const update = await this.read();
+      if (update.update.case !== "control") {
+        return update;
+      }
+    }
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+
+  private async read(): Promise<U> {
+    const { value, done } = await this.updates.next();
+    assert.ok(!done, "the stream ended");
+    return value;
+  }
+}
+
+/** A chat reference update as `case:chat:title` (the title for threadsAdded only). */
+function describeReference(update: ArtifactUpdate, names: Record<string, string>): string {
+  const change = update.update;
+  if (change.case === "threadsAdded") {
+    return `threadsAdded:${names[change.value.threadsId] ?? change.value.threadsId}:${change.value.threadsTitle}`;
+  }
+  if (change.case === "threadsRemoved") {
+    return `threadsRemoved:${names[change.value.threadsId] ?? change.value.threadsId}`;
+  }
+  return `${change.case}`;
+}
+
 const describeChat = (update: ChatUpdate): string =>
   update.update.case === "message" ? `message:${text(update.update.value)}` : `${update.update.case}`;
 
@@ -366,6 +421,75 @@ export function defineContract(world: () => World): void {
         Code.NotFound,
         "CHAT_NOT_FOUND",
       );
+    });
+
+    it("names a chat in an artifact's stream only to who may read it, and follows its visibility, title and deletion", async () => {
+      const { alice, bob } = world();
+      const created = await artifact(alice);
+      const { artifactId } = created;
+      const loaded = await alice.client.artifactQueries.getArtifact({ artifactId, consistencyToken: created.consistencyToken });
+      const following = new Following((signal) => alice.client.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken: loaded.checkpointToken }, { signal }));
+      try {
+        assert.deepEqual(await following.caughtUp(), []);
+        const hidden = await bob.client.threadsCommands.createChat({ title: "Draft", visibility: ChatVisibility.PRIVATE, artifactId });
+        const team = await bob.client.threadsCommands.createChat({ title: "Team", visibility: ChatVisibility.TEAM, artifactId });
+        const p = hidden.threads?.id ?? "";
+        const t = team.threads?.id ?? "";
+        const names = { [p]: "P", [t]: "T" };
+        const next = async () => describeReference(await following.next(), names);
+        // In feed order: bob's private chat was linked first, and alice is not told of it.
+        assert.equal(await next(), "threadsAdded:T:Team");
+        await bob.client.threadsCommands.updateVisibility({ threadsId: p, visibility: ChatVisibility.TEAM });
+        assert.equal(await next(), "threadsAdded:P:Draft");
+        await bob.client.threadsCommands.updateChatTitle({ threadsId: p, title: "Plan" });
+        assert.equal(await next(), "threadsAdded:P:Plan");
+        await bob.client.threadsCommands.updateVisibility({ threadsId: p, visibility: ChatVisibility.PRIVATE });
+        assert.equal(await next(), "threadsRemoved:P");
+        await bob.client.threadsCommands.updateChatTitle({ threadsId: p, title: "Secret" });
+        const gone = await bob.client.threadsCommands.deleteChat({ threadsId: t });
+        // The rename of what is bob's private chat again is not alice's to hear: the next update is T's deletion.
+        assert.equal(await next(), "threadsRemoved:T");
+        const listed = await bob.client.artifactQueries.getArtifactChats({ artifactId, consistencyToken: gone.consistencyToken });
+        assert.deepEqual(listed.threads.map((c) => [names[c.threadsId], c.threadsTitle]), [["P", "Secret"]]);
+        const hers = await alice.client.artifactQueries.getArtifactChats({ artifactId });
+        assert.deepEqual(hers.threads, []);
+        // Replayed now, every reference is read as the chats are now: P private, T deleted. Nothing is added.
+        const replay = new Following((signal) => alice.client.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken: loaded.checkpointToken }, { signal }));
+        try {
+          const replayed = (await replay.caughtUp()).map((update) => describeReference(update, names));
+          assert.deepEqual([...new Set(replayed)].sort(), ["threadsRemoved:P", "threadsRemoved:T"]);
+        } finally {
+          replay.close();
+        }
+      } finally {
+        following.close();
+      }
+    });
+
+    it("tells a PUBLIC chat's reader from another tenant nothing of that tenant's artifacts", async () => {
+      const { alice, mallory } = world();
+      const created = await alice.client.threadsCommands.createChat({ title: "Shared by link", visibility: ChatVisibility.PUBLIC });
+      const threadsId = created.threads?.id ?? "";
+      const { artifactId } = await artifact(alice);
+      const open = (caller: Caller) => (signal: AbortSignal) =>
+        caller.client.threadsQueries.streamChatUpdates({ threadsId, consistencyToken: created.consistencyToken }, { signal });
+      const theirs = new Following(open(mallory));
+      const hers = new Following(open(alice));
+      try {
+        await theirs.caughtUp();
+        await hers.caughtUp();
+        await alice.client.threadsCommands.associateArtifact({ threadsId, artifactId });
+        const sent = await send(alice, threadsId, "after the link");
+        assert.equal(describeChat(await theirs.next()), "message:after the link");
+        assert.deepEqual([describeChat(await hers.next()), describeChat(await hers.next())], ["relation", "message:after the link"]);
+        const listed = await mallory.client.threadsQueries.getChatArtifacts({ threadsId, consistencyToken: sent.consistencyToken });
+        assert.deepEqual([listed.artifacts, listed.totalCount], [[], 0]);
+        const own = await alice.client.threadsQueries.getChatArtifacts({ threadsId });
+        assert.deepEqual(own.artifacts.map((a) => a.artifactId), [artifactId]);
+      } finally {
+        theirs.close();
+        hers.close();
+      }
     });
 
     it("streams an artifact's content, chat links and metadata with the version after each", async () => {
