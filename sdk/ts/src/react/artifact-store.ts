@@ -7,12 +7,11 @@ import type { SendResult } from "../client.js";
 import type { ArtifactUpdate } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
 import { type ArtifactView, type ChatReference, ChatReferenceSchema } from "../gen/ameide_core_proto/artifacts/v1/artifacts_types_pb.js";
 import { RelationType } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
-import { backoffMs, sleep } from "../retry.js";
 import { requireUuid } from "../validation.js";
 import type { Bindings } from "./bindings.js";
 import { newKey } from "./keys.js";
 import { type Applied, type FeedState, LiveFeed } from "./live-feed.js";
-import { withFirstPage, withNextPage } from "./merge.js";
+import { withNextPage } from "./merge.js";
 import { toAmeideError } from "./status.js";
 import { loadSelectedChat, saveSelectedChat } from "./storage.js";
 
@@ -47,9 +46,6 @@ export interface ArtifactSendOptions {
 }
 
 const chatId = (reference: ChatReference): string => reference.threadsId;
-
-/** How often a newly linked chat is looked for in GetArtifactChats before it is taken as not readable. */
-const LIST_CHECKS = 4;
 
 export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
   private chatsToken = "";
@@ -99,13 +95,10 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
         }
         break;
       case "threadsAdded":
-        this.chatLinked(change.value);
+        this.showChat(change.value);
         break;
       case "threadsRemoved":
-        this.set({
-          chats: this.state.chats.filter((c) => c.threadsId !== change.value.threadsId),
-          chatsTotal: Math.max(0, this.state.chatsTotal - 1),
-        });
+        this.hideChat(change.value.threadsId);
         break;
       case "deleted":
         return "ended";
@@ -115,48 +108,31 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
     return "continue";
   }
 
-  private addChat(reference: ChatReference): void {
-    const existing = this.state.chats.find((c) => c.threadsId === reference.threadsId);
-    if (existing) {
-      if (!existing.threadsTitle && reference.threadsTitle) {
-        this.set({ chats: this.state.chats.map((c) => (c === existing ? reference : c)) });
-      }
+  /**
+   * A chat the caller may list was linked, or changed (renamed, made visible again): the stream names only chats
+   * the caller may read at the moment it sends the update, with their title as it is then (the query service
+   * screens each subscriber's updates, D83), so a reference is shown as it comes, an update of one already listed.
+   * Its title is empty only for a chat created without one (a rename needs a title), or from a service that sent
+   * the title known when the link was projected: an empty title then never hides the one listed.
+   */
+  private showChat(reference: ChatReference): void {
+    const listed = this.state.chats.find((c) => c.threadsId === reference.threadsId);
+    if (!listed) {
+      this.set({ chats: [reference, ...this.state.chats], chatsTotal: this.state.chatsTotal + 1 });
       return;
     }
-    this.set({ chats: [reference, ...this.state.chats], chatsTotal: this.state.chatsTotal + 1 });
+    const title = reference.threadsTitle || listed.threadsTitle;
+    this.set({ chats: this.state.chats.map((c) => (c === listed ? { ...reference, threadsTitle: title } : c)) });
   }
 
   /**
-   * A chat was linked to the artifact. The stream names every chat linked, also one the caller may not read (a
-   * colleague's private chat), and its title may still be empty (linked before the chat reached the read model).
-   * GetArtifactChats lists exactly the chats the caller may read, with their titles: a chat not shown yet appears
-   * once that list has it, asked again a few times with backoff, since the chat itself can reach the read model
-   * just after its link. A chat the caller may not read is never shown.
+   * A chat left the caller's list: unlinked, deleted, or no longer readable by them (made PRIVATE by its owner). The
+   * total drops when the chat was listed, or may be on a page not loaded yet.
    */
-  private chatLinked(reference: ChatReference): void {
-    const shown = this.state.chats.find((c) => c.threadsId === reference.threadsId);
-    if (!shown) {
-      void this.showWhenListed(reference.threadsId);
-    } else if (!shown.threadsTitle && reference.threadsTitle) {
-      this.set({ chats: this.state.chats.map((c) => (c === shown ? reference : c)) });
-    }
-  }
-
-  private async showWhenListed(threadsId: string): Promise<void> {
-    const { initialBackoffMs, maxBackoffMs, pageSizes } = this.bindings.settings;
-    for (let attempt = 0; attempt < LIST_CHECKS; attempt++) {
-      if (attempt > 0) {
-        await sleep(backoffMs(attempt, initialBackoffMs, maxBackoffMs));
-      }
-      try {
-        const page = await this.bindings.client.artifactQueries.getArtifactChats({ artifactId: this.artifactId, pageSize: pageSizes.chats });
-        this.set({ chats: withFirstPage(this.state.chats, page.threads, chatId), chatsTotal: page.totalCount });
-        if (page.threads.some((c) => c.threadsId === threadsId)) {
-          return;
-        }
-      } catch {
-        // Asked again; the list stays as it is meanwhile.
-      }
+  private hideChat(threadsId: string): void {
+    const listed = this.state.chats.some((c) => c.threadsId === threadsId);
+    if (listed || this.state.hasMoreChats) {
+      this.set({ chats: this.state.chats.filter((c) => c.threadsId !== threadsId), chatsTotal: Math.max(0, this.state.chatsTotal - 1) });
     }
   }
 
@@ -197,7 +173,7 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
       this.bindings.noteWrite(sent.threadsId, sent.consistencyToken);
       if (sent.isNewChat) {
         const title = this.state.artifact ? `Discussion about ${this.state.artifact.title}` : "";
-        this.addChat(create(ChatReferenceSchema, { threadsId: sent.threadsId, threadsTitle: title, relationType: RelationType.REFERENCED, linkedAt: timestampNow() }));
+        this.showChat(create(ChatReferenceSchema, { threadsId: sent.threadsId, threadsTitle: title, relationType: RelationType.REFERENCED, linkedAt: timestampNow() }));
       }
       if (sent.isNewChat || options.threadsId === undefined) {
         this.selectChat(sent.threadsId);

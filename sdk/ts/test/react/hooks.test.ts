@@ -307,7 +307,15 @@ describe("useArtifact", () => {
 
   it("shows a colleague's chat linked live only when the caller may read it, with its title", async () => {
     const { artifactId } = await backend.client(alice.token).artifactCommands.createArtifact({ title: "Order Process", kind: "bpmn" });
-    const { result } = renderHook(() => useArtifact(artifactId), { wrapper: browser(backend, alice).wrapper });
+    const shown = new Set<string>();
+    const { result } = renderHook(
+      () => {
+        const artifact = useArtifact(artifactId);
+        for (const chat of artifact.chats) shown.add(chat.threadsId);
+        return artifact;
+      },
+      { wrapper: browser(backend, alice).wrapper },
+    );
     await waitFor(() => assert.equal(result.current.status, "live"));
     const colleague = backend.client(bob.token);
     const ensure = (text: string, visibility: ChatVisibility) =>
@@ -317,14 +325,37 @@ describe("useArtifact", () => {
         idempotencyKey: crypto.randomUUID(),
         visibility,
       });
-    await act(() => ensure("only mine", ChatVisibility.PRIVATE));
-    // The load, then the private chat looked for in the list as often as it ever is: never shown.
-    await waitFor(() => assert.equal(calls("GetArtifactChats").length, 1 + 4));
-    assert.deepEqual(result.current.chats, []);
-    assert.equal(result.current.chatsTotal, 0);
+    const hidden = await act(() => ensure("only mine", ChatVisibility.PRIVATE));
     const shared = await act(() => ensure("for the team", ChatVisibility.TEAM));
+    // In feed order: the private chat's link came first and was never sent, so never shown.
     await waitFor(() => assert.deepEqual(result.current.chats.map((c) => [c.threadsId, c.threadsTitle]), [[shared.threadsId, "Discussion about Order Process"]]));
     assert.equal(result.current.chatsTotal, 1);
+    assert.ok(!shown.has(hidden.threadsId));
+    assert.equal(calls("GetArtifactChats").length, 1); // the load only: a live reference is shown as it comes
+  });
+
+  it("follows a linked chat's visibility, title and deletion: shown, updated in place, hidden", async () => {
+    const { artifactId } = await backend.client(alice.token).artifactCommands.createArtifact({ title: "Order Process", kind: "bpmn" });
+    const owner = backend.client(bob.token);
+    const { threads } = await owner.threadsCommands.createChat({ title: "Draft", artifactId });
+    const threadsId = threads?.id ?? "";
+    const { result } = renderHook(() => useArtifact(artifactId), { wrapper: browser(backend, alice).wrapper });
+    await waitFor(() => assert.equal(result.current.status, "live"));
+    assert.deepEqual(result.current.chats, []);
+    const listed = () => result.current.chats.map((c) => [c.threadsId, c.threadsTitle]);
+    await act(() => owner.threadsCommands.updateVisibility({ threadsId, visibility: ChatVisibility.TEAM }));
+    await waitFor(() => assert.deepEqual(listed(), [[threadsId, "Draft"]]));
+    await act(() => owner.threadsCommands.updateChatTitle({ threadsId, title: "Plan" }));
+    await waitFor(() => assert.deepEqual(listed(), [[threadsId, "Plan"]]));
+    assert.equal(result.current.chatsTotal, 1); // an update of the listed chat, not a second one
+    await act(() => owner.threadsCommands.updateVisibility({ threadsId, visibility: ChatVisibility.PRIVATE }));
+    await waitFor(() => assert.deepEqual(listed(), []));
+    assert.equal(result.current.chatsTotal, 0);
+    await act(() => owner.threadsCommands.updateVisibility({ threadsId, visibility: ChatVisibility.PUBLIC }));
+    await waitFor(() => assert.deepEqual(listed(), [[threadsId, "Plan"]]));
+    await act(() => owner.threadsCommands.deleteChat({ threadsId }));
+    await waitFor(() => assert.deepEqual(listed(), []));
+    assert.equal(result.current.chatsTotal, 0);
   });
 
   it("restores the selected chat after a refresh (sessionStorage), without touching the URL", async () => {
