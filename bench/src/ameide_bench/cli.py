@@ -59,6 +59,7 @@ SCENARIOS: dict[str, Scenario] = {
     "capacity": Scenario("command deployable at 1-3 processes vs the capacity model", (30, 90)),
     "streams": Scenario("commit -> subscriber propagation", (15, 70)),
     "live": Scenario("presence and draft signals -> subscriber, 50 concurrent drafts", (25, 80)),
+    "screening": Scenario("stream updates screened per subscriber vs unscreened / per-subscriber reads", (6, 15)),
 }
 
 

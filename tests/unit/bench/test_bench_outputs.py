@@ -106,7 +106,7 @@ class TestArguments:
         assert 2 == exited.value.code
         err = capsys.readouterr().err.strip()
         assert 1 == len(err.splitlines())
-        names = "eventstore, command, query, replica, projector, capacity, streams, live"
+        names = "eventstore, command, query, replica, projector, capacity, streams, live, screening"
         assert f"unknown scenario comand (choose from {names})" in err
 
     def test_an_unreachable_database_is_a_cli_error(self) -> None:

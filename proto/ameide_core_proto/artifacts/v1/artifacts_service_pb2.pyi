@@ -135,8 +135,8 @@ class ArtifactUpdate(_message.Message):
     checkpoint_token: _builtins.str
     version: _builtins.int
     """Artifact version after this update (see ArtifactView.version: a chat link, unlink or deletion keeps it;
-    0 for control messages). `threads_added.threads_title` may be empty when the chat was not yet known to the
-    read model at that moment; GetArtifactChats and GetArtifact(include_chats) always return the current title.
+    0 for control messages). threads_added / threads_removed name only chats the subscriber may read (see
+    docs/api/artifact-queries.md); a threads_added for a chat already shown is an update of it.
     """
     @_builtins.property
     def threads_added(self) -> _artifacts_types_pb2.ChatReference: ...

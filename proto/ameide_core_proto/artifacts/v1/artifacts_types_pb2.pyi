@@ -126,9 +126,8 @@ class ChatReference(_message.Message):
     LINKED_AT_FIELD_NUMBER: _builtins.int
     threads_id: _builtins.str
     threads_title: _builtins.str
-    """The chat's title. Read at request time in GetArtifact(include_chats)/GetArtifactChats; in a live
-    ArtifactUpdate.threads_added it is the title known when the link was projected, empty when the chat itself was
-    not projected yet (read the chat or GetArtifactChats for it).
+    """The chat's title, as it is when answered (GetArtifact(include_chats), GetArtifactChats) or sent (a live
+    ArtifactUpdate.threads_added, which names only chats the subscriber may read).
     """
     relation_type: _threads_types_pb2.RelationType.ValueType
     @_builtins.property

@@ -55,6 +55,7 @@ WITHHELD = Counter(
 # Update cases naming a chat (artifact feeds) and naming an artifact (chat feeds).
 _NAMING_CHAT = frozenset({"threads_added", "threads_removed"})
 _NAMING_ARTIFACT = frozenset({"relation", "relation_removed"})
+_SCREENED = _NAMING_CHAT | _NAMING_ARTIFACT
 
 # A chat read for one entry serves the subscribers it goes to within this many seconds; later ones read again.
 MAX_AGE_SECONDS = 1.0
@@ -200,15 +201,17 @@ class UpdateScreen:
 
     async def screen(self, entries: Sequence[FeedEntry], updates: Sequence[Update], caller: Identity) -> list[Update]:
         """What ``caller`` receives of ``updates`` (rendered from ``entries``, same order); never mutates them."""
+        cases = [update.WhichOneof("update") for update in updates]
+        if _SCREENED.isdisjoint(cases):
+            return list(updates)  # the common page: messages, content, metadata name nothing
         named: dict[int, uuid.UUID] = {}
-        for entry, update in zip(entries, updates, strict=True):
-            chat_id = named_chat(update)
-            if chat_id is not None:
+        for entry, update, case in zip(entries, updates, cases, strict=True):
+            if case in _NAMING_CHAT and (chat_id := named_chat(update)) is not None:
                 named[entry.seq] = chat_id
         chats = await self._directory.lookup(entries[0].feed_key, named) if named else {}
         kept: list[Update] = []
-        for entry, update in zip(entries, updates, strict=True):
-            sent = self._one(entry, update, caller, chats)
+        for entry, update, case in zip(entries, updates, cases, strict=True):
+            sent = self._one(entry, update, case, caller, chats) if case in _SCREENED else update
             if sent is None:
                 WITHHELD.inc()
             else:
@@ -216,11 +219,12 @@ class UpdateScreen:
         return kept
 
     @staticmethod
-    def _one(entry: FeedEntry, update: Update, caller: Identity, chats: dict[int, ChatFacts | None]) -> Update | None:
-        case = update.WhichOneof("update")
+    def _one(
+        entry: FeedEntry, update: Update, case: str, caller: Identity, chats: dict[int, ChatFacts | None]
+    ) -> Update | None:
         if case in _NAMING_ARTIFACT:
             return update if entry.tenant_id == caller.tenant_id else None
-        if case not in _NAMING_CHAT or not isinstance(update, artifacts_service_pb2.ArtifactUpdate):
+        if not isinstance(update, artifacts_service_pb2.ArtifactUpdate):
             return update
         chat = chats.get(entry.seq)
         outcome = chat_reference_outcome(case, chat, entry.chat_visibility_before, caller)

@@ -206,8 +206,8 @@ export type ArtifactUpdate = Message<"ameide_core_proto.artifacts.v1.ArtifactUpd
 
   /**
    * Artifact version after this update (see ArtifactView.version: a chat link, unlink or deletion keeps it;
-   * 0 for control messages). `threads_added.threads_title` may be empty when the chat was not yet known to the
-   * read model at that moment; GetArtifactChats and GetArtifact(include_chats) always return the current title.
+   * 0 for control messages). threads_added / threads_removed name only chats the subscriber may read (see
+   * docs/api/artifact-queries.md); a threads_added for a chat already shown is an update of it.
    *
    * @generated from field: int64 version = 12;
    */

@@ -121,9 +121,8 @@ export type ChatReference = Message<"ameide_core_proto.artifacts.v1.ChatReferenc
   threadsId: string;
 
   /**
-   * The chat's title. Read at request time in GetArtifact(include_chats)/GetArtifactChats; in a live
-   * ArtifactUpdate.threads_added it is the title known when the link was projected, empty when the chat itself was
-   * not projected yet (read the chat or GetArtifactChats for it).
+   * The chat's title, as it is when answered (GetArtifact(include_chats), GetArtifactChats) or sent (a live
+   * ArtifactUpdate.threads_added, which names only chats the subscriber may read).
    *
    * @generated from field: string threads_title = 2;
    */
