@@ -165,11 +165,13 @@ class FakeArtifactQueries(artifacts_service_pb2_grpc.ArtifactQueryServiceService
     break_after: int = 2
     resume_tokens: list[str] = field(default_factory=list)
     requests: list[artifacts_service_pb2.StreamArtifactRequest] = field(default_factory=list)
+    # Instead of content updates: these, by sequence (a sequence left out stands for an update withheld).
+    scripted: dict[int, artifacts_service_pb2.ArtifactUpdate] = field(default_factory=dict)
 
     async def StreamArtifactUpdates(
         self, request: artifacts_service_pb2.StreamArtifactRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[artifacts_service_pb2.ArtifactUpdate]:
-        """Content updates 1..length, replayed in full on every connection."""
+        """Content updates 1..length (or ``scripted``), replayed in full on every connection."""
         first = not self.resume_tokens
         self.resume_tokens.append(request.resume_token)
         self.requests.append(request)
@@ -177,6 +179,13 @@ class FakeArtifactQueries(artifacts_service_pb2_grpc.ArtifactQueryServiceService
         for seq in range(1, self.length + 1):
             if first and seq > self.break_after:
                 await abort_with_reason(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
+            if self.scripted:
+                if seq in self.scripted:
+                    update = artifacts_service_pb2.ArtifactUpdate()
+                    update.CopyFrom(self.scripted[seq])
+                    update.checkpoint_token = make_token(seq)
+                    yield update
+                continue
             yield artifacts_service_pb2.ArtifactUpdate(
                 content_updated=artifacts_types_pb2.ArtifactContent(body=f"v{seq}".encode()),
                 checkpoint_token=make_token(seq),

@@ -9,6 +9,7 @@ import grpc
 import grpc.aio
 import pytest
 
+from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_sdk import (
     AmeideClient,
@@ -181,6 +182,30 @@ class TestArtifactSubscription:
 
         assert [1, 2, 3, 4] == versions
         assert [0, 2] == [token_seq(token) for token in server.artifacts.resume_tokens]
+
+    async def test_a_chat_referenced_again_is_handed_over_again(self, client: AmeideClient, server: FakeServer) -> None:
+        """threads_added for a chat already seen (renamed) is a new update, not a duplicate.
+
+        Positions skip the updates withheld from the caller, and a replay after a reconnect yields each update once.
+        """
+        chat = str(uuid.uuid4())
+        added = artifacts_service_pb2.ArtifactUpdate()
+        added.threads_added.threads_id = chat
+        added.threads_added.threads_title = "Draft"
+        renamed = artifacts_service_pb2.ArtifactUpdate()
+        renamed.CopyFrom(added)
+        renamed.threads_added.threads_title = "Plan"
+        removed = artifacts_service_pb2.ArtifactUpdate()
+        removed.threads_removed.threads_id = chat
+        server.artifacts.length, server.artifacts.break_after = 5, 3
+        server.artifacts.scripted = {1: added, 3: renamed, 5: removed}  # 2 and 4 withheld from this caller
+        subscription = client.subscribe_artifact(str(uuid.uuid4()))
+        seen = [
+            (update.WhichOneof("update"), update.threads_added.threads_title, token_seq(update.checkpoint_token))
+            async for update in subscription
+        ]
+        assert seen == [("threads_added", "Draft", 1), ("threads_added", "Plan", 3), ("threads_removed", "", 5)]
+        assert token_seq(subscription.checkpoint) == 5
 
 
 class TestCheckpointPosition:
