@@ -273,6 +273,25 @@ class TestChatDirectory:
         found = await _directory(monkeypatch, answers, retries=3).lookup(FEED, {9: CHAT})
         assert (answers.calls, found) == (4, {9: None})
 
+    async def test_a_read_waiting_for_its_chat_holds_up_no_other_feed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """One feed's chat is not projected yet: another feed's lookup is answered meanwhile."""
+        other = uuid.uuid4()
+        arrived = asyncio.Event()
+
+        async def facts(conn: object, feed_key: str, ids: Any) -> tuple[int, dict[uuid.UUID, ChatFacts]]:
+            del conn, ids
+            if feed_key == FEED and not arrived.is_set():
+                return 9, {}  # not there yet: asked again
+            return 9, {CHAT: _chat(TEAM), other: _chat(PUBLIC)}
+
+        monkeypatch.setattr(reads, "chat_facts", facts)
+        directory = ChatDirectory(FakePool(), retry_wait=0.001, retries=100_000)  # type: ignore[arg-type]
+        waiting = asyncio.create_task(directory.lookup(FEED, {9: CHAT}))
+        assert await directory.lookup("artifact:b", {9: other}) == {9: _chat(PUBLIC)}
+        assert not waiting.done()
+        arrived.set()
+        assert await waiting == {9: _chat(TEAM)}
+
     async def test_a_failed_read_is_not_kept(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The error reaches the subscriber; the next one reads again."""
         calls = SimpleNamespace(n=0)
