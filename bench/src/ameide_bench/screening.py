@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.report import Row
+from ameide_bench.streams import TENANT, seed_chats
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as arts
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chats
 from ameide_query.streams.kinds import FeedKind, artifact_kind, chat_kind
@@ -34,13 +35,11 @@ from ameide_query.streams.rendering import Renderer
 from ameide_query.streams.screening import ChatDirectory, UpdateScreen
 from ameide_query.views import access
 from ameide_query.views.db import ReadPool
-from ameide_readmodel.chats import rm_chats
 from ameide_readmodel.feed.entries import FeedEntry
 from ameide_readmodel.feed.tables import rm_feed_heads
 from ameide_runtime.identity import Identity
 from ameide_runtime.tokens import TokenCodec
 
-TENANT = "bench-tenant"
 # The artifact feed the chat references are on: its head is above every entry used (a read's snapshot holds them).
 FEED = f"artifact:{uuid.UUID(int=1)}"
 PAGE = 200
@@ -73,16 +72,8 @@ def _references(feed: str, chat_ids: list[uuid.UUID]) -> list[FeedEntry]:
 async def _seed(url: str, count: int) -> list[uuid.UUID]:
     """TEAM chats of the tenant, and the feed head of the benchmark's artifact feed above every entry used here."""
     engine = create_async_engine(url)
-    now = datetime.now(UTC)
-    ids = [uuid.uuid4() for _ in range(count)]
-    rows = [
-        {"id": chat_id, "tenant_id": TENANT, "owner": "owner", "title": "bench", "visibility": 2, "description": "",
-         "labels": {}, "tags": [], "agent_id": "a", "message_count": 0, "created_at": now, "updated_at": now,
-         "last_activity_at": now, "deleted": False, "version": 1}
-        for chat_id in ids
-    ]  # fmt: skip
+    ids = await seed_chats(engine, count)
     async with engine.begin() as conn:
-        await conn.execute(insert(rm_chats), rows)
         await conn.execute(insert(rm_feed_heads).values(feed_key=FEED, tenant_id=TENANT, seq=PAGE))
     await engine.dispose()
     return ids
@@ -129,8 +120,8 @@ async def _measure(pool: ReadPool, codec: TokenCodec, chat_ids: list[uuid.UUID],
     page_read: list[float] = []
     entry_reads: list[float] = []
     for _ in range(rounds):
-        plain += await _best(1, _render_only(renderer, kind, messages))
-        screened += await _best(1, _render_and_screen(renderer, kind, messages, screen))
+        plain += await _best(1, _page(renderer, kind, messages, None))
+        screened += await _best(1, _page(renderer, kind, messages, screen))
         link = _references(FEED, chat_ids[:1])
         fan += await _best(1, _fan_out(renderer, link, screen_of()))
         naive += await _best(1, _each_reads(pool, chat_ids[0]))
@@ -139,46 +130,33 @@ async def _measure(pool: ReadPool, codec: TokenCodec, chat_ids: list[uuid.UUID],
         entry_reads += await _best(1, _each_entry_reads(renderer, page, pool))
     per_entry = 1e6 / PAGE
     return [
-        Row(
-            f"screen a page of {PAGE} chat messages (render + screen)",
-            statistics.median(screened) * per_entry,
-            "us/entry",
-            "render only (before screening)",
-            statistics.median(plain) * per_entry,
-            note="the hot path: a message names nothing",
-        ),
-        Row(
-            f"a chat link screened for {SUBSCRIBERS} subscribers at once (shared read)",
-            statistics.median(fan) * 1e3,
-            "ms",
-            "each subscriber reads the chat itself",
-            statistics.median(naive) * 1e3,
-            note=f"1 rm_chats read vs {SUBSCRIBERS} queries",
-        ),
-        Row(
-            f"a replayed page of {PAGE} chat links screened (one read)",
-            statistics.median(page_read) * 1e3,
-            "ms",
-            "one read per entry",
-            statistics.median(entry_reads) * 1e3,
-        ),
-    ]
+        _row(f"screen a page of {PAGE} chat messages (render + screen)", screened, "render only (before screening)",
+             plain, unit="us/entry", scale=per_entry, note="the hot path: a message names nothing"),
+        _row(f"a chat link screened for {SUBSCRIBERS} subscribers at once (shared read)", fan,
+             "each subscriber reads the chat itself", naive, note=f"1 rm_chats read vs {SUBSCRIBERS} queries"),
+        _row(f"a replayed page of {PAGE} chat links screened (one read)", page_read, "one read per entry",
+             entry_reads),
+    ]  # fmt: skip
 
 
-def _render_only(renderer: Renderer, kind: FeedKind, entries: list[FeedEntry]) -> Callable[[], Awaitable[None]]:
-    async def work() -> None:
-        for entry in entries:
-            renderer.render(kind, entry, TENANT)
+def _row(
+    name: str, times: list[float], baseline: str, baseline_times: list[float], *, unit: str = "ms",
+    scale: float = 1e3, note: str = "",
+) -> Row:  # fmt: skip
+    """A figure and its baseline: the medians of their rounds, in ``unit`` (seconds times ``scale``)."""
+    return Row(name, statistics.median(times) * scale, unit, baseline, statistics.median(baseline_times) * scale,
+               note=note)  # fmt: skip
 
-    return work
 
-
-def _render_and_screen(
-    renderer: Renderer, kind: FeedKind, entries: list[FeedEntry], screen: UpdateScreen
+def _page(
+    renderer: Renderer, kind: FeedKind, entries: list[FeedEntry], screen: UpdateScreen | None
 ) -> Callable[[], Awaitable[None]]:
+    """A live page as a session sends it: rendered, then screened (``screen`` None: as before screening)."""
+
     async def work() -> None:
         updates = [renderer.render(kind, entry, TENANT) for entry in entries]
-        await screen.screen(entries, updates, CALLER)
+        if screen is not None:
+            await screen.screen(entries, updates, CALLER)
 
     return work
 
