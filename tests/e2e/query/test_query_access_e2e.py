@@ -153,7 +153,10 @@ class TestArtifactRpcs:
         view = (await world.artifacts.GetArtifact(get, metadata=metadata)).artifact
         assert (view.id, view.content.body, view.version) == (matrix.artifact, b"<v1/>", 1)  # links keep version 1
         history = await world.artifacts.GetArtifactHistory(history_request, metadata=metadata)
-        assert [e.event_type for e in history.entries] == ["created", *["threads_linked"] * 3]
+        # Only the links of chats the caller may list, as GetArtifactChats shows them.
+        assert [e.event_type for e in history.entries] == ["created", *["threads_linked"] * len(LISTED[who])]
+        linked = {e.threads_id for e in history.entries if e.threads_id}
+        assert linked == {matrix.chats[visibility] for visibility in LISTED[who]}
         assert [a.id for a in listed.artifacts] == [matrix.artifact]
 
 
