@@ -123,7 +123,9 @@ async def _screen(
     directory: ChatDirectory, items: Iterable[tuple[FeedEntry, Update]], caller: Identity
 ) -> list[Update]:
     entries, updates = zip(*items, strict=True)
-    return await UpdateScreen(directory).screen(list(entries), list(updates), caller)
+    screened = await UpdateScreen(directory).screen(list(entries), list(updates), caller)
+    assert len(screened) == len(updates)  # aligned: None where withheld
+    return [update for update in screened if update is not None]
 
 
 class TestUpdateScreen:

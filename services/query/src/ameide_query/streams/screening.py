@@ -199,8 +199,13 @@ class UpdateScreen:
     def __init__(self, directory: ChatDirectory) -> None:
         self._directory = directory
 
-    async def screen(self, entries: Sequence[FeedEntry], updates: Sequence[Update], caller: Identity) -> list[Update]:
-        """What ``caller`` receives of ``updates`` (rendered from ``entries``, same order); never mutates them."""
+    async def screen(
+        self, entries: Sequence[FeedEntry], updates: Sequence[Update], caller: Identity
+    ) -> list[Update | None]:
+        """What ``caller`` receives of each of ``updates`` (rendered from ``entries``, same order; None: withheld).
+
+        The rendered updates are shared between subscribers: never mutated, a changed one is a copy.
+        """
         cases = [update.WhichOneof("update") for update in updates]
         if _SCREENED.isdisjoint(cases):
             return list(updates)  # the common page: messages, content, metadata name nothing
@@ -209,14 +214,13 @@ class UpdateScreen:
             if case in _NAMING_CHAT and (chat_id := named_chat(update)) is not None:
                 named[entry.seq] = chat_id
         chats = await self._directory.lookup(entries[0].feed_key, named) if named else {}
-        kept: list[Update] = []
+        screened: list[Update | None] = []
         for entry, update, case in zip(entries, updates, cases, strict=True):
             sent = self._one(entry, update, case, caller, chats) if case in _SCREENED else update
             if sent is None:
                 WITHHELD.inc()
-            else:
-                kept.append(sent)
-        return kept
+            screened.append(sent)
+        return screened
 
     @staticmethod
     def _one(

@@ -110,7 +110,7 @@ class Session:
             while self._expected <= head:
                 if sub.closed is not None:
                     raise sub.closed
-                for update in await self._screened(await self._fetch(head)):
+                async for update in self._screened(await self._fetch(head)):
                     yield update
                     await self._after(update)
             sub.go_live(self._expected)
@@ -156,7 +156,7 @@ class Session:
 
     async def _durable(self, sub: Subscription) -> AsyncIterator[Update]:
         """The next durable updates, each followed by the signals that waited for it."""
-        for update in await self._screened(await self._next_entries(sub)):
+        async for update in self._screened(await self._next_entries(sub)):
             yield update
             await self._after(update)
             for signal in self._signals.after_durable(update, self._expected - 1):
@@ -231,16 +231,21 @@ class Session:
             head = await reads.head(conn, self._feed) if with_head else 0
         return CheckResult(readable=readable is not None, head=head)
 
-    async def _screened(self, entries: list[FeedEntry]) -> list[Update]:
-        """The updates of ``entries`` the caller may receive (``screening``); the position moves past them all."""
+    async def _screened(self, entries: list[FeedEntry]) -> AsyncIterator[Update]:
+        """The updates of ``entries`` the caller may receive (``screening``), each at its own position.
+
+        The stream's position then moves past the withheld ones too: the next checkpoint covers them.
+        """
         if not entries:
-            return []
+            return
         rendered = [self._deps.renderer.render(self._kind, entry, self._caller.tenant_id) for entry in entries]
-        updates = await self._deps.screen.screen(entries, rendered, self._caller)
+        screened = await self._deps.screen.screen(entries, rendered, self._caller)
+        for entry, update in zip(entries, screened, strict=True):
+            if update is not None:
+                self._expected = entry.seq + 1
+                self._sent()
+                yield update
         self._expected = entries[-1].seq + 1
-        if updates:
-            self._sent()
-        return updates
 
     def _control(self, kind: threads_types_pb2.StreamControl.Kind.ValueType, token: str, valid: float = 0) -> Update:
         update = self._kind.message_type()
