@@ -5,6 +5,10 @@ import type { ArtifactUpdate } from "./gen/ameide_core_proto/artifacts/v1/artifa
 import { ChatCommandService, ChatQueryService } from "./gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 import type { ChatUpdate } from "./gen/ameide_core_proto/threads/v1/threads_service_pb.js";
 import type { ChatVisibility } from "./gen/ameide_core_proto/threads/v1/threads_types_pb.js";
+import { DraftService, PresenceService } from "./gen/ameide_core_proto/live/v1/live_service_pb.js";
+import type { AnnouncePresenceResponse } from "./gen/ameide_core_proto/live/v1/live_service_pb.js";
+import { type Participant as ParticipantMessage, PresenceState } from "./gen/ameide_core_proto/live/v1/live_types_pb.js";
+import { type PresenceOptions, PresenceHeartbeat, type PresenceTarget, resourceOf } from "./presence.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import { type ArtifactWrite, type ChatWrite, type SubscribeOptions, resumable, writeTarget } from "./subscription.js";
 import { optionalUuid, requireText, requireUuid } from "./validation.js";
@@ -92,6 +96,10 @@ export class AmeideClient {
   readonly threadsCommands: Client<typeof ChatCommandService>;
   readonly threadsQueries: Client<typeof ChatQueryService>;
 
+  // Live signals (served by the query deployable)
+  readonly presence: Client<typeof PresenceService>;
+  readonly drafts: Client<typeof DraftService>;
+
   // Helper utilities
   readonly threadsArtifact: ChatArtifactHelper;
 
@@ -102,6 +110,8 @@ export class AmeideClient {
     this.threadsQueries = createClient(ChatQueryService, queries);
     this.artifactCommands = createClient(ArtifactCommandService, transport);
     this.artifactQueries = createClient(ArtifactQueryService, queries);
+    this.presence = createClient(PresenceService, queries);
+    this.drafts = createClient(DraftService, queries);
     this.threadsArtifact = new ChatArtifactHelper(this, options.retry);
   }
 
@@ -120,7 +130,7 @@ export class AmeideClient {
     return resumable(
       `thread:${threadsId}`,
       (resumeToken, signal) =>
-        this.threadsQueries.streamChatUpdates({ threadsId, resumeToken, consistencyToken }, { signal }),
+        this.threadsQueries.streamChatUpdates({ threadsId, resumeToken, consistencyToken, includeSignals: options.includeSignals ?? false }, { signal }),
       options,
     );
   }
@@ -134,8 +144,49 @@ export class AmeideClient {
     return resumable(
       `artifact:${artifactId}`,
       (resumeToken, signal) =>
-        this.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken, consistencyToken }, { signal }),
+        this.artifactQueries.streamArtifactUpdates({ artifactId, resumeToken, consistencyToken, includeSignals: options.includeSignals ?? false }, { signal }),
       options,
     );
   }
+
+  /**
+   * Announces one client (a tab, a device) on a chat or an artifact once, viewing or typing; announce again within
+   * the answer's `renewAfterMs`, or the presence expires (`presenceHeartbeat` does both).
+   */
+  announcePresence(
+    target: PresenceTarget,
+    options: { clientId: string; typing?: boolean; displayName?: string; consistencyToken?: string },
+  ): Promise<AnnouncePresenceResponse> {
+    return this.presence.announcePresence({
+      resource: resourceOf(checkedTarget(target)),
+      clientId: options.clientId,
+      state: options.typing ? PresenceState.TYPING : PresenceState.VIEWING,
+      displayName: options.displayName ?? "",
+      consistencyToken: options.consistencyToken ?? "",
+    });
+  }
+
+  /** Removes one client at once (the user leaves when it was their last); leaving twice is fine. */
+  async leavePresence(target: PresenceTarget, clientId: string): Promise<void> {
+    await this.presence.leavePresence({ resource: resourceOf(checkedTarget(target)), clientId });
+  }
+
+  /** Everyone of the caller's tenant present on a chat or an artifact now (to render on load). */
+  async listPresence(target: PresenceTarget, options: { consistencyToken?: string } = {}): Promise<ParticipantMessage[]> {
+    const answer = await this.presence.listPresence({ resource: resourceOf(checkedTarget(target)), consistencyToken: options.consistencyToken ?? "" });
+    return answer.participants;
+  }
+
+  /**
+   * Keeps one client present on a chat or an artifact between `start()` and `stop()`: it announces itself again as
+   * often as the services ask, `typing()` / `viewing()` say what the user does, and it leaves on `stop()` (in a
+   * page also on `pagehide`).
+   */
+  presenceHeartbeat(target: PresenceTarget, options: PresenceOptions = {}): PresenceHeartbeat {
+    return new PresenceHeartbeat(this.presence, checkedTarget(target), options);
+  }
+}
+
+function checkedTarget(target: PresenceTarget): PresenceTarget {
+  return target.threadsId !== undefined ? { threadsId: requireUuid("threadsId", target.threadsId) } : { artifactId: requireUuid("artifactId", target.artifactId) };
 }

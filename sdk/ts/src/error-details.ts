@@ -47,9 +47,19 @@ export function fieldViolations(error: unknown): FieldViolation[] {
 }
 
 /** The two details the services attach, as ConnectError details (for servers and fakes written in TypeScript). */
-export function errorDetails(reason: string, violations: FieldViolation[] = []): { type: string; value: Uint8Array }[] {
+export function errorDetails(
+  reason: string,
+  violations: FieldViolation[] = [],
+  metadata: Record<string, string> = {},
+): { type: string; value: Uint8Array }[] {
   const info = new BinaryWriter().tag(1, WireType.LengthDelimited).string(reason);
   info.tag(2, WireType.LengthDelimited).string(ERROR_DOMAIN);
+  for (const [key, value] of Object.entries(metadata)) {
+    info.tag(3, WireType.LengthDelimited).fork();
+    info.tag(1, WireType.LengthDelimited).string(key);
+    info.tag(2, WireType.LengthDelimited).string(value);
+    info.join();
+  }
   const details = [{ type: ERROR_INFO, value: info.finish() }];
   if (violations.length > 0) {
     const request = new BinaryWriter();

@@ -23,6 +23,12 @@ export interface SubscribeOptions {
   checkpointStore?: CheckpointStore;
   /** Also yield StreamControl updates (SUBSCRIBED, CAUGHT_UP, HEARTBEAT, FELL_BEHIND). */
   includeControl?: boolean;
+  /**
+   * Also yield live signals after CAUGHT_UP (presence, typing, draft assistant messages; fold them with
+   * LiveSignals). They carry no checkpoint: never saved, never deduplicated, and every (re)connection starts them
+   * over with a presenceSnapshot.
+   */
+  includeSignals?: boolean;
   /** Ends the subscription. */
   signal?: AbortSignal;
   /** Failed reconnects in a row before giving up (default 8). */

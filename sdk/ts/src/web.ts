@@ -65,16 +65,32 @@ export interface WebTransportOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+/** Calls sent with `keepalive`, so that they still reach the services while the page is being unloaded. */
+const KEEPALIVE_PATHS = ["/ameide_core_proto.live.v1.PresenceService/LeavePresence"];
+
+/**
+ * `fetch` sending LeavePresence with `keepalive: true`: a tab that closes or navigates away leaves at once instead
+ * of lingering until its presence expires. (`navigator.sendBeacon` cannot carry it: it sends no headers, so no
+ * bearer token and no gRPC-Web content type.) A leave that still does not arrive is covered by the presence TTL.
+ */
+export function keepaliveLeave(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+  return (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    return KEEPALIVE_PATHS.some((path) => url.endsWith(path)) ? fetch(input, { ...init, keepalive: true }) : fetch(input, init);
+  };
+}
+
 /** A gRPC-Web transport to the services behind the gateway, sending the bearer token of `token`. */
 export function createWebTransport(options: WebTransportOptions = {}): Transport {
   const baseUrl = options.baseUrl ?? globalThis.location?.origin;
   if (!baseUrl) {
     throw new TypeError("createWebTransport needs a baseUrl outside a page (no location.origin here)");
   }
+  const fetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   return createGrpcWebTransport({
     baseUrl,
     interceptors: [tokenAuth(options.token ?? localStorageToken()), ...(options.interceptors ?? [])],
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: keepaliveLeave(fetch),
   });
 }
 

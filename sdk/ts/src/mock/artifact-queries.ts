@@ -15,6 +15,7 @@ import { artifactNotFound } from "./errors.js";
 import { callerOf } from "./identity.js";
 import { paginate } from "./paging.js";
 import type { MockRuntime } from "./runtime.js";
+import { MockLiveView } from "./live-view.js";
 import { type ArtifactRecord, type Identity, type LinkRecord, canListChat, canReadArtifact, mayLearnChatLeft } from "./state.js";
 import { type FeedKind, liveUpdates, resumeToken } from "./streams.js";
 import { Checks, checkIdentity } from "./validate.js";
@@ -100,6 +101,15 @@ export function artifactFeedKind(rt: MockRuntime, artifact: ArtifactRecord, call
       }),
     terminal: (update) => update.update.case === "deleted",
     recheck: () => false,
+    signals: {
+      view: () => new MockLiveView(rt.live, `artifact:${artifact.id}`, caller.tenantId, false),
+      render: (signal) => {
+        // An artifact's stream carries presence only (the view never yields a draft case for it).
+        const update = signal.case === "presenceSnapshot" || signal.case === "presenceChanged" ? signal : undefined;
+        return create(ArtifactUpdateSchema, { update, timestamp: timestampFromDate(rt.now()) });
+      },
+      messageOf: () => undefined,
+    },
   };
 }
 
@@ -187,7 +197,7 @@ export function artifactQueries(rt: MockRuntime): ServiceImpl<typeof ArtifactQue
       new Checks().uuid("artifact_id", request.artifactId).throwIfAny();
       rt.checkConsistency(request.consistencyToken);
       const artifact = readableArtifact(rt, request.artifactId, caller, "specific");
-      yield* liveUpdates(rt.streams, rt.open, caller, artifactFeedKind(rt, artifact, caller), request.resumeToken, context.signal);
+      yield* liveUpdates(rt.streams, rt.open, caller, artifactFeedKind(rt, artifact, caller), request.resumeToken, context.signal, request.includeSignals);
     },
   };
 }

@@ -5,10 +5,13 @@ import { type TokenSource, bearerAuth } from "../auth.js";
 import { AmeideClient, type AmeideClientOptions } from "../client.js";
 import { ArtifactCommandService, ArtifactQueryService } from "../gen/ameide_core_proto/artifacts/v1/artifacts_service_pb.js";
 import { ChatCommandService, ChatQueryService } from "../gen/ameide_core_proto/threads/v1/threads_service_pb.js";
+import { DraftService, PresenceService } from "../gen/ameide_core_proto/live/v1/live_service_pb.js";
 import { artifactCommands } from "./artifact-commands.js";
 import { artifactQueries } from "./artifact-queries.js";
 import { chatCommands } from "./chat-commands.js";
 import { chatQueries } from "./chat-queries.js";
+import { draftService } from "./draft-service.js";
+import { presenceService } from "./presence-service.js";
 import type { Faults } from "./faults.js";
 import type { MockNetwork } from "./network.js";
 import { CALLER, type MockUser } from "./identity.js";
@@ -27,10 +30,10 @@ export interface MockTransportOptions {
 }
 
 /**
- * An in-memory Ameide Threads: ChatCommandService, ChatQueryService, ArtifactCommandService and
- * ArtifactQueryService with the services' rules (tenancy, visibility, pagination, idempotency, live streams with
- * checkpoints), served through `createRouterTransport`, so requests and responses go through real protobuf
- * serialization and Connect's error model.
+ * An in-memory Ameide Threads: ChatCommandService, ChatQueryService, ArtifactCommandService,
+ * ArtifactQueryService, PresenceService and DraftService with the services' rules (tenancy, visibility,
+ * pagination, idempotency, live streams with checkpoints and live signals), served through `createRouterTransport`,
+ * so requests and responses go through real protobuf serialization and Connect's error model.
  *
  * ```ts
  * const backend = new MockBackend();
@@ -46,7 +49,10 @@ export class MockBackend {
     this.runtime = new MockRuntime(options);
   }
 
-  /** Failure injection: failNext, setUnavailable, endStreams, heartbeat, expireResumeTokens, reset. */
+  /**
+   * Failure injection: failNext, setUnavailable, endStreams, heartbeat, expireResumeTokens, expirePresence,
+   * lapseTyping, expireDrafts, reset.
+   */
   get faults(): Faults {
     return this.runtime.faults;
   }
@@ -88,6 +94,8 @@ export class MockBackend {
     router.service(ChatQueryService, chatQueries(rt));
     router.service(ArtifactCommandService, artifactCommands(rt));
     router.service(ArtifactQueryService, artifactQueries(rt));
+    router.service(PresenceService, presenceService(rt));
+    router.service(DraftService, draftService(rt));
   }
 
   private serverInterceptors(): Interceptor[] {
@@ -140,8 +148,9 @@ export class MockBackend {
     return new AmeideClient(this.transport({ ...options, token }), options);
   }
 
-  /** Ends every open stream (as a server shutting down); call after a test so nothing keeps running. */
+  /** Ends every open stream (as a server shutting down) and the expiry timer; call after a test so nothing keeps running. */
   close(): void {
     this.runtime.faults.endStreams();
+    this.runtime.live.close();
   }
 }

@@ -12,6 +12,7 @@ import { paginate } from "./paging.js";
 import type { MockRuntime } from "./runtime.js";
 import { parseQuery, rank, snippet } from "./search.js";
 import { type ChatRecord, type Identity, canListChat, canReadChat } from "./state.js";
+import { MockLiveView } from "./live-view.js";
 import { type FeedKind, liveUpdates, resumeToken } from "./streams.js";
 import { Checks, checkIdentity } from "./validate.js";
 import { artifactReference, chatView, newestLinksFirst } from "./views.js";
@@ -78,6 +79,11 @@ export function chatFeedKind(rt: MockRuntime, chat: ChatRecord, caller: Identity
       }),
     terminal: (update) => update.update.case === "deleted",
     recheck: (update) => update.update.case === "stateChanged",
+    signals: {
+      view: () => new MockLiveView(rt.live, `thread:${chat.id}`, caller.tenantId, true),
+      render: (signal) => create(ChatUpdateSchema, { update: signal, timestamp: timestampFromDate(rt.now()) }),
+      messageOf: (update) => (update.update.case === "message" ? update.update.value : undefined),
+    },
   };
 }
 
@@ -189,7 +195,7 @@ export function chatQueries(rt: MockRuntime): ServiceImpl<typeof ChatQueryServic
       new Checks().uuid("threads_id", request.threadsId).throwIfAny();
       rt.checkConsistency(request.consistencyToken);
       const chat = readableChat(rt, request.threadsId, caller, "specific");
-      yield* liveUpdates(rt.streams, rt.open, caller, chatFeedKind(rt, chat, caller), request.resumeToken, context.signal);
+      yield* liveUpdates(rt.streams, rt.open, caller, chatFeedKind(rt, chat, caller), request.resumeToken, context.signal, request.includeSignals);
     },
   };
 }

@@ -3,9 +3,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 import { type FieldViolation, errorDetails } from "../error-details.js";
 
-export function rpcError(code: Code, reason: string, message: string, violations: FieldViolation[] = []): ConnectError {
+export function rpcError(code: Code, reason: string, message: string, violations: FieldViolation[] = [], metadata: Record<string, string> = {}): ConnectError {
   const error = new ConnectError(message, code);
-  error.details.push(...errorDetails(reason, violations));
+  error.details.push(...errorDetails(reason, violations, metadata));
   return error;
 }
 

@@ -1,8 +1,10 @@
 // Fault injection for frontend tests: failed calls, a backend that is down, live streams that end, heartbeats on
-// demand and expired resume tokens, so retry, reconnect and reload paths can be driven deterministically.
+// demand, expired resume tokens, and presence and drafts whose time runs out, so retry, reconnect, reload and
+// expiry paths can be driven deterministically.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 import { rpcError, unavailable } from "./errors.js";
+import type { MockLive } from "./live-state.js";
 import type { OpenStream } from "./streams.js";
 
 export interface FailOptions {
@@ -46,6 +48,7 @@ export class Faults {
   constructor(
     private readonly streams: Set<OpenStream>,
     private readonly now: () => Date,
+    private readonly live: MockLive,
   ) {}
 
   /** The next `count` calls (of `options.methods`, if given) fail with `options.code` (default UNAVAILABLE). */
@@ -88,6 +91,21 @@ export class Faults {
   /** Every resume token issued so far is expired (FAILED_PRECONDITION, RESUME_TOKEN_EXPIRED): clients must reload. */
   expireResumeTokens(): void {
     this.expiredBefore = this.now().getTime() + 1;
+  }
+
+  /** Every client's presence runs out now: subscribers see each user LEFT (`expired`), as when tabs vanish. */
+  expirePresence(): void {
+    this.live.expirePresence();
+  }
+
+  /** Every client's typing runs out now: subscribers see TYPING_STOPPED (`expired`). */
+  lapseTyping(): void {
+    this.live.lapseTyping();
+  }
+
+  /** Every open draft's agent is taken as gone: subscribers see each draft abandoned (REASON_EXPIRED). */
+  expireDrafts(): void {
+    this.live.expireDrafts();
   }
 
   /** Clears pending failures and brings the backend back up. */

@@ -5,6 +5,7 @@ import { Faults } from "./faults.js";
 import { Identities } from "./identity.js";
 import { IdempotencyRecords } from "./idempotency.js";
 import { invalidField } from "./errors.js";
+import { MockLive } from "./live-state.js";
 import type { Identity } from "./state.js";
 import { MockStore } from "./store.js";
 import type { OpenStream, StreamSettings } from "./streams.js";
@@ -25,6 +26,12 @@ export interface MockBackendOptions {
   agentByKind?: Record<string, string>;
   /** Agent for other kinds (default "general-assistant", as AMEIDE_DEFAULT_AGENT). */
   defaultAgent?: string;
+  /** A client not announced again within this is gone (default 30000 ms, as AMEIDE_PRESENCE_VIEWING_TTL_SECONDS). */
+  presenceViewingTtlMs?: number;
+  /** Typing lapses this long after its last announcement (default 6000 ms, as AMEIDE_PRESENCE_TYPING_TTL_SECONDS). */
+  presenceTypingTtlMs?: number;
+  /** A draft its agent says nothing about for this long is abandoned (default 60000 ms, as AMEIDE_DRAFT_TTL_SECONDS). */
+  draftTtlMs?: number;
 }
 
 /** One call as the mock saw it, for assertions (e.g. that a retry reused its idempotency key). */
@@ -61,11 +68,17 @@ export class MockRuntime {
   readonly calls: RecordedCall[] = [];
   readonly agentByKind: Record<string, string>;
   readonly defaultAgent: string;
+  readonly live: MockLive;
 
   constructor(options: MockBackendOptions = {}) {
     this.now = monotonic(options.now ?? (() => new Date()));
     this.store = new MockStore(this.now);
-    this.faults = new Faults(this.open, this.now);
+    this.live = new MockLive(this.now, {
+      viewingMs: options.presenceViewingTtlMs ?? 30_000,
+      typingMs: options.presenceTypingTtlMs ?? 6_000,
+      draftMs: options.draftTtlMs ?? 60_000,
+    });
+    this.faults = new Faults(this.open, this.now, this.live);
     this.idempotency = new IdempotencyRecords(options.idempotencyTtlMs ?? 24 * HOUR_MS, this.now);
     this.streams = {
       codec: this.codec,

@@ -2,13 +2,16 @@
 // authorise, SUBSCRIBED (with resume_valid_until), replay after the resume token up to the head seen at the
 // start, CAUGHT_UP, then live updates and HEARTBEATs; the stream ends after a deletion and with NOT_FOUND when
 // an update takes the caller's access away. An update naming a chat or artifact the subscriber may not read is
-// withheld (streams/screening.py): nothing is sent, the next checkpoint covers it.
+// withheld (streams/screening.py): nothing is sent, the next checkpoint covers it. With `include_signals`, a
+// snapshot of the live signals follows CAUGHT_UP, and each turn sends the durable updates first, then the signals
+// (so a draft's message always precedes its draftCompleted).
 import { Code, type ConnectError } from "@connectrpc/connect";
 
-import { StreamControl_Kind } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
+import { type ChatMessage, StreamControl_Kind } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 import { invalidField, rpcError } from "./errors.js";
 import { Waker } from "../waker.js";
 import type { Feed, FeedEntry } from "./feeds.js";
+import type { MockLiveView, SignalCase } from "./live-view.js";
 import type { Identity } from "./state.js";
 import type { TokenCodec } from "./tokens.js";
 
@@ -27,6 +30,14 @@ export interface FeedKind<U> {
   terminal(update: U): boolean;
   /** Access may have changed with this update: check it again. */
   recheck(update: U): boolean;
+  /** The live signals of the resource for this caller (`include_signals`). */
+  signals: {
+    view(): MockLiveView;
+    /** A signal as the stream's update (no checkpoint token). */
+    render(signal: SignalCase): U;
+    /** The message an update carries, which may complete a shown draft. */
+    messageOf(update: U): ChatMessage | undefined;
+  };
 }
 
 export interface StreamSettings {
@@ -74,6 +85,7 @@ export async function* liveUpdates<U>(
   kind: FeedKind<U>,
   token: string,
   signal: AbortSignal,
+  includeSignals = false,
 ): AsyncGenerator<U, void, undefined> {
   if (!kind.readable()) {
     throw kind.notFound();
@@ -105,7 +117,13 @@ export async function* liveUpdates<U>(
       waker.fire();
     },
   };
-  const unlisten = feed.listen(waker.fire);
+  const view = includeSignals ? kind.signals.view() : undefined;
+  const unlistenFeed = feed.listen(waker.fire);
+  const unlistenSignals = view?.listen(waker.fire);
+  const unlisten = (): void => {
+    unlistenFeed();
+    unlistenSignals?.();
+  };
   // A client that goes away may leave this generator suspended at a yield for good: forget it at once.
   const onAbort = (): void => {
     open.delete(stream);
@@ -130,6 +148,9 @@ export async function* liveUpdates<U>(
       }
     }
     yield kind.control(StreamControl_Kind.CAUGHT_UP, tokenAt(expected - 1));
+    for (const update of view?.startOver() ?? []) {
+      yield kind.signals.render(update);
+    }
     for (;;) {
       if (signal.aborted) {
         return;
@@ -152,6 +173,18 @@ export async function* liveUpdates<U>(
           if (afterUpdate(kind, update)) {
             return;
           }
+          const message = view ? kind.signals.messageOf(update) : undefined;
+          const completed = message ? view?.afterMessage(message) : undefined;
+          if (completed) {
+            yield kind.signals.render(completed);
+          }
+        }
+        continue;
+      }
+      const signals = view?.pending() ?? [];
+      if (signals.length > 0) {
+        for (const update of signals) {
+          yield kind.signals.render(update);
         }
         continue;
       }

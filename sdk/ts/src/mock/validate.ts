@@ -24,6 +24,11 @@ export const LIMITS = {
 export class Checks {
   private readonly violations: FieldViolation[] = [];
 
+  /** How many violations were found so far. */
+  get count(): number {
+    return this.violations.length;
+  }
+
   add(field: string, description: string): this {
     this.violations.push({ field, description });
     return this;

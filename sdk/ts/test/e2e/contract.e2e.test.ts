@@ -6,6 +6,7 @@ import { Http2SessionManager } from "@connectrpc/connect-node";
 
 import { AmeideClient } from "../../src/index.js";
 import { createNodeTransport } from "../../src/node.js";
+import { defineLiveContract } from "../contract/live-scenarios.js";
 import { type Caller, type World, defineContract } from "../contract/scenarios.js";
 import { env } from "../stack-env.js";
 
@@ -36,3 +37,4 @@ after(() => {
 });
 
 defineContract(() => world);
+defineLiveContract(() => world);

@@ -2,6 +2,7 @@
 import { after } from "node:test";
 
 import { MockBackend } from "../../src/mock/index.js";
+import { defineLiveContract } from "../contract/live-scenarios.js";
 import { type Caller, type World, defineContract } from "../contract/scenarios.js";
 
 const backend = new MockBackend();
@@ -22,3 +23,4 @@ const world: World = {
 after(() => backend.close());
 
 defineContract(() => world);
+defineLiveContract(() => world);
