@@ -11,7 +11,7 @@ export type { RetryOptions } from "./retry.js";
 export { LiveSignals, isSignal } from "./live-signals.js";
 export type { LiveDraft, LiveParticipant, PresenceStateName } from "./live-signals.js";
 export { PresenceHeartbeat, TYPING_MS, TYPING_RENEW_MS, newClientId } from "./presence.js";
-export type { PresenceOptions, PresenceTarget } from "./presence.js";
+export type { PageEvents, PresenceOptions, PresenceTarget } from "./presence.js";
 export { resumable } from "./subscription.js";
 export type { ArtifactWrite, ChatWrite, FeedUpdate, SubscribeOptions } from "./subscription.js";
 export * from "./gen/ameide_core_proto/threads/v1/threads_types_pb.js";

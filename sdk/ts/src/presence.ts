@@ -30,8 +30,11 @@ export interface PresenceOptions {
   clientId?: string;
   /** The write that created the resource: the first announcement waits until it is visible. */
   consistencyToken?: string;
-  /** Leave on `pagehide` and announce again on a `pageshow` from the back/forward cache (default: in pages). */
-  followPage?: boolean;
+  /**
+   * The page whose `pagehide` makes the client leave and whose `pageshow` from the back/forward cache announces it
+   * again (default: the global page in a browser, none elsewhere; null: none).
+   */
+  page?: PageEvents | null;
   /** The clock of the typing window (default `Date.now`). */
   now?: () => number;
 }
@@ -41,7 +44,8 @@ export function newClientId(): string {
   return crypto.randomUUID().replace(/-/g, "").slice(0, 16);
 }
 
-interface PageEvents {
+/** What the heartbeat needs of a page (a Window, or any EventTarget in tests). */
+export interface PageEvents {
   addEventListener(type: string, listener: (event: Event) => void): void;
   removeEventListener(type: string, listener: (event: Event) => void): void;
 }
@@ -96,11 +100,9 @@ export class PresenceHeartbeat {
       return;
     }
     this.running = true;
-    if (this.options.followPage ?? true) {
-      this.page = pageEvents();
-      this.page?.addEventListener("pagehide", this.onPageHide);
-      this.page?.addEventListener("pageshow", this.onPageShow);
-    }
+    this.page = this.options.page === undefined ? pageEvents() : (this.options.page ?? undefined);
+    this.page?.addEventListener("pagehide", this.onPageHide);
+    this.page?.addEventListener("pageshow", this.onPageShow);
     this.beat();
   }
 

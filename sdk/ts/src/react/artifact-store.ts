@@ -30,6 +30,7 @@ export interface ArtifactState extends FeedState {
 export const IDLE_ARTIFACT: ArtifactState = {
   status: "idle",
   error: undefined,
+  participants: [],
   artifact: undefined,
   chats: [],
   chatsTotal: 0,
@@ -77,7 +78,7 @@ export class ArtifactStore extends LiveFeed<ArtifactState, ArtifactUpdate> {
   }
 
   protected follow(signal: AbortSignal): AsyncIterable<ArtifactUpdate> {
-    return this.bindings.client.subscribeArtifact(this.artifactId, { checkpointStore: this.position, includeControl: true, signal, maxAttempts: 1 });
+    return this.bindings.client.subscribeArtifact(this.artifactId, this.subscribeOptions(signal));
   }
 
   protected apply(update: ArtifactUpdate): Applied {

@@ -1,9 +1,10 @@
 // What one AmeideProvider shares with its hooks: the client, settings, one live store per resource (so several
 // components on a page share one stream), and the consistency tokens of this page's own writes.
 import type { AmeideClient } from "../client.js";
+import { newClientId } from "../presence.js";
 import { ArtifactStore } from "./artifact-store.js";
 import { ChatStore } from "./chat-store.js";
-import type { FeedSettings } from "./live-feed.js";
+import type { FeedPresence, FeedSettings } from "./live-feed.js";
 import type { KeyValueStorage } from "./storage.js";
 
 export interface PageSizes {
@@ -18,6 +19,21 @@ export interface PageSizes {
 export interface BindingsSettings extends FeedSettings {
   session: KeyValueStorage | undefined;
   pageSizes: PageSizes;
+}
+
+/** Who the page is, for live signals: the caller (left out of `participants`) and the name others see. */
+export interface PresenceIdentity {
+  userId: string | undefined;
+  displayName: string;
+}
+
+/** Live signals of the stores of one page: one client id for the page, the caller left out of what others see. */
+export function feedPresence(client: AmeideClient, identity: PresenceIdentity): FeedPresence {
+  const clientId = newClientId();
+  return {
+    heartbeat: (target, consistencyToken) => client.presenceHeartbeat(target, { clientId, displayName: identity.displayName, consistencyToken }),
+    userId: identity.userId,
+  };
 }
 
 type Store = ChatStore | ArtifactStore;

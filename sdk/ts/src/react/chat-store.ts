@@ -1,6 +1,7 @@
 // useChat's store: a chat, its messages (newest page first, older pages on demand), its artifacts, live.
 import type { ArtifactReference, Chat, ChatMessage, ChatVisibility } from "../gen/ameide_core_proto/threads/v1/threads_types_pb.js";
 import type { ChatUpdate } from "../gen/ameide_core_proto/threads/v1/threads_service_pb.js";
+import type { LiveDraft } from "../live-signals.js";
 import { requireText, requireUuid } from "../validation.js";
 import { newKey } from "./keys.js";
 import type { Bindings } from "./bindings.js";
@@ -21,11 +22,18 @@ export interface ChatState extends FeedState {
   artifacts: ArtifactReference[];
   artifactsTotal: number;
   hasMoreArtifacts: boolean;
+  /**
+   * Assistant messages being written (live signals), in the order they started: each grows delta by delta and is
+   * replaced by its message in `messages` in the same update that adds the message (never both, never neither).
+   */
+  drafts: readonly LiveDraft[];
 }
 
 export const IDLE_CHAT: ChatState = {
   status: "idle",
   error: undefined,
+  participants: [],
+  drafts: [],
   chat: undefined,
   messages: [],
   totalCount: 0,
@@ -87,9 +95,11 @@ export class ChatStore extends LiveFeed<ChatState, ChatUpdate> {
     const artifacts = await this.queries.getChatArtifacts({ threadsId, pageSize: this.bindings.settings.pageSizes.artifacts }, { signal });
     this.olderToken = page.nextPageToken;
     this.artifactsToken = artifacts.nextPageToken;
+    const messages = [...page.messages].reverse();
     this.set({
       chat: chat.threads,
-      messages: [...page.messages].reverse(),
+      messages,
+      drafts: this.shownDrafts(messages),
       totalCount: page.totalCount,
       hasOlder: page.nextPageToken !== "",
       artifacts: artifacts.artifacts,
@@ -101,7 +111,25 @@ export class ChatStore extends LiveFeed<ChatState, ChatUpdate> {
   }
 
   protected follow(signal: AbortSignal): AsyncIterable<ChatUpdate> {
-    return this.bindings.client.subscribeChat(this.threadsId, { checkpointStore: this.position, includeControl: true, signal, maxAttempts: 1 });
+    return this.bindings.client.subscribeChat(this.threadsId, this.subscribeOptions(signal));
+  }
+
+  protected override presenceConsistency(): string {
+    return this.bindings.consistencyFor(this.threadsId);
+  }
+
+  protected override signalState(): Partial<ChatState> {
+    return { ...super.signalState(), drafts: this.shownDrafts(this.state.messages) };
+  }
+
+  /** The open drafts, less any whose message is already shown (a snapshot may still list a draft being completed). */
+  private shownDrafts(messages: ChatMessage[]): LiveDraft[] {
+    const drafts = [...this.signals.drafts.values()];
+    if (drafts.length === 0) {
+      return drafts;
+    }
+    const sent = new Set(messages.map((m) => m.idempotencyKey));
+    return drafts.filter((draft) => !sent.has(draft.draftId));
   }
 
   protected apply(update: ChatUpdate): Applied {
@@ -111,7 +139,9 @@ export class ChatStore extends LiveFeed<ChatState, ChatUpdate> {
         const oldest = this.state.hasOlder ? this.state.messages[0]?.sequence : undefined;
         const messages = insert(this.state.messages, [change.value], oldest);
         const totalCount = Math.max(this.state.totalCount, Number(change.value.sequence));
-        this.set({ messages, totalCount });
+        // A draft's message replaces the draft in this same update: no moment shows both, or neither.
+        this.signals.messageArrived(change.value);
+        this.set({ messages, totalCount, drafts: this.shownDrafts(messages) });
         break;
       }
       case "stateChanged":

@@ -55,6 +55,10 @@ export interface UseChat extends ChatState {
   createArtifact(artifact: NewArtifact): Promise<{ artifactId: string; consistencyToken: string }>;
   /** Tries again now (after not-found, signed-out or error; or instead of waiting out a backoff). */
   retry(): void;
+  /** The user is typing in this chat (useComposer's `presence` calls it; throttled, lapses by itself). */
+  typing(): void;
+  /** The user stopped typing in this chat. */
+  notTyping(): void;
 }
 
 /**
@@ -73,6 +77,8 @@ export function useChat(threadsId: string | undefined): UseChat {
       setVisibility: (visibility: ChatVisibility.PRIVATE | ChatVisibility.TEAM | ChatVisibility.PUBLIC) => store?.setVisibility(visibility) ?? idleAction(),
       createArtifact: (artifact: NewArtifact) => store?.createArtifact(artifact) ?? idleAction(),
       retry: () => store?.retry(),
+      typing: () => store?.typing(),
+      notTyping: () => store?.notTyping(),
     }),
     [state, store],
   );
@@ -89,6 +95,10 @@ export interface UseArtifact extends ArtifactState {
    */
   send(text: string, options?: ArtifactSendOptions): Promise<SendResult>;
   retry(): void;
+  /** The user is typing on this artifact (e.g. the first message of a new chat about it). */
+  typing(): void;
+  /** The user stopped typing on this artifact. */
+  notTyping(): void;
 }
 
 /**
@@ -104,6 +114,8 @@ export function useArtifact(artifactId: string | undefined): UseArtifact {
       selectChat: (threadsId: string | undefined) => store?.selectChat(threadsId),
       send: (text: string, options?: ArtifactSendOptions) => store?.send(text, options) ?? idleAction(),
       retry: () => store?.retry(),
+      typing: () => store?.typing(),
+      notTyping: () => store?.notTyping(),
     }),
     [state, store],
   );
@@ -120,6 +132,14 @@ export interface Composer<R> {
   submit(): Promise<R | undefined>;
   sending: boolean;
   error: AmeideError | undefined;
+  /** Put on the input's `onBlur`: the user left the composer, so they are no longer typing. */
+  onBlur(): void;
+}
+
+/** Where the composer says the user is typing: a useChat or useArtifact (both have these). */
+export interface TypingTarget {
+  typing(): void;
+  notTyping(): void;
 }
 
 interface Draft<R> {
@@ -131,14 +151,23 @@ interface Draft<R> {
 
 /**
  * A message composer with one idempotency key per user action. `send` gets the text and the key; `target` (e.g.
- * the selected chat) is part of the action: a different target is a new action with a new key.
+ * the selected chat) is part of the action: a different target is a new action with a new key. With `presence`
+ * (the useChat or useArtifact written to), the others see the user typing while the text changes (throttled; it
+ * lapses a few seconds after the last change), and no longer once it is sent, cleared or the input is left.
  *
  * ```ts
  * const artifact = useArtifact(id);
- * const composer = useComposer((text, key) => artifact.send(text, { idempotencyKey: key }), { target: artifact.selectedChatId });
+ * const chat = useChat(artifact.selectedChatId);
+ * const composer = useComposer((text, key) => artifact.send(text, { idempotencyKey: key }), {
+ *   target: artifact.selectedChatId,
+ *   presence: artifact.selectedChatId ? chat : artifact,
+ * });
  * ```
  */
-export function useComposer<R>(send: (text: string, idempotencyKey: string) => Promise<R>, options: { target?: string } = {}): Composer<R> {
+export function useComposer<R>(
+  send: (text: string, idempotencyKey: string) => Promise<R>,
+  options: { target?: string; presence?: TypingTarget } = {},
+): Composer<R> {
   const [text, setTextState] = useState("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<AmeideError | undefined>(undefined);
@@ -146,12 +175,24 @@ export function useComposer<R>(send: (text: string, idempotencyKey: string) => P
   const draft = useRef<Draft<R> | undefined>(undefined);
   const sendRef = useRef(send);
   sendRef.current = send;
+  const presenceRef = useRef(options.presence);
+  presenceRef.current = options.presence;
   const target = options.target;
 
   const setText = useCallback((value: string) => {
+    const changed = value !== textRef.current;
     textRef.current = value;
     setTextState(value);
+    if (changed) {
+      if (value.trim() === "") {
+        presenceRef.current?.notTyping();
+      } else {
+        presenceRef.current?.typing();
+      }
+    }
   }, []);
+
+  const onBlur = useCallback(() => presenceRef.current?.notTyping(), []);
 
   const submit = useCallback((): Promise<R | undefined> => {
     const value = textRef.current;
@@ -172,6 +213,7 @@ export function useComposer<R>(send: (text: string, idempotencyKey: string) => P
     action.inflight = (async () => {
       try {
         const result = await sendRef.current(value, action.key);
+        presenceRef.current?.notTyping();
         if (draft.current === action) {
           draft.current = undefined;
         }
@@ -190,7 +232,7 @@ export function useComposer<R>(send: (text: string, idempotencyKey: string) => P
     return action.inflight;
   }, [target, setText]);
 
-  return { text, setText, submit, sending, error };
+  return { text, setText, submit, sending, error, onBlur };
 }
 
 export interface UsePagedList<T> extends ListState<T> {

@@ -2,7 +2,7 @@
 import { type ReactElement, type ReactNode, createContext, createElement, useContext, useMemo } from "react";
 
 import type { AmeideClient } from "../client.js";
-import { Bindings, type PageSizes } from "./bindings.js";
+import { Bindings, type PageSizes, feedPresence } from "./bindings.js";
 import type { KeyValueStorage } from "./storage.js";
 
 export interface AmeideProviderProps {
@@ -19,6 +19,15 @@ export interface AmeideProviderProps {
   reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number };
   /** Page sizes of messages (default 50), chats and artifacts (20). */
   pageSizes?: Partial<PageSizes>;
+  /**
+   * Live signals (default true): useChat / useArtifact announce the caller on their resource while mounted and
+   * show `participants` (and a chat's `drafts`). false: no announcement, no signals on the streams.
+   */
+  signals?: boolean;
+  /** The caller's user id (`tokenIdentity(token)?.userId`): left out of `participants`, which lists the others. */
+  userId?: string;
+  /** The name the other participants see (at most 64 characters; default none: they show the user id). */
+  displayName?: string;
   children?: ReactNode;
 }
 
@@ -33,15 +42,15 @@ function pageStorage(name: "localStorage" | "sessionStorage"): KeyValueStorage |
 }
 
 export function AmeideProvider(props: AmeideProviderProps): ReactElement {
-  const { client, tenantId, storage, reconnect, pageSizes, children } = props;
+  const { client, tenantId, storage, reconnect, pageSizes, signals = true, userId, displayName = "", children } = props;
   const local = storage?.local === undefined ? pageStorage("localStorage") : (storage.local ?? undefined);
   const session = storage?.session === undefined ? pageStorage("sessionStorage") : (storage.session ?? undefined);
   const [initialBackoffMs, maxBackoffMs] = [reconnect?.initialBackoffMs ?? 250, reconnect?.maxBackoffMs ?? 10_000];
   const [messages, chats, artifacts] = [pageSizes?.messages ?? 50, pageSizes?.chats ?? 20, pageSizes?.artifacts ?? 20];
-  const bindings = useMemo(
-    () => new Bindings(client, { tenantId, local, session, initialBackoffMs, maxBackoffMs, pageSizes: { messages, chats, artifacts } }),
-    [client, tenantId, local, session, initialBackoffMs, maxBackoffMs, messages, chats, artifacts],
-  );
+  const bindings = useMemo(() => {
+    const presence = signals ? feedPresence(client, { userId, displayName }) : undefined;
+    return new Bindings(client, { tenantId, local, session, initialBackoffMs, maxBackoffMs, pageSizes: { messages, chats, artifacts }, presence });
+  }, [client, tenantId, local, session, initialBackoffMs, maxBackoffMs, messages, chats, artifacts, signals, userId, displayName]);
   return createElement(BindingsContext.Provider, { value: bindings }, children);
 }
 

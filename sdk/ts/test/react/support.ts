@@ -35,6 +35,10 @@ export interface BrowserOptions {
   interceptors?: Interceptor[];
   /** Token source instead of the user's token (e.g. one that has none: signed out). */
   token?: () => string;
+  /** The name others see on the page's presence. */
+  displayName?: string;
+  /** Live signals on (default) or off. */
+  signals?: boolean;
 }
 
 /** A page of `user` in a browser: its own network, storage and provider (a new one with the old storage = a refresh). */
@@ -47,7 +51,16 @@ export function browser(backend: MockBackend, user: MockUser, options: BrowserOp
   const wrapper = ({ children }: { children?: ReactNode }) =>
     createElement(
       AmeideProvider,
-      { client, tenantId: user.tenantId, storage: { local, session }, reconnect: { initialBackoffMs: 2, maxBackoffMs: 10 }, pageSizes: { messages: 50, chats: 20 } },
+      {
+        client,
+        tenantId: user.tenantId,
+        userId: user.userId,
+        displayName: options.displayName ?? "",
+        signals: options.signals ?? true,
+        storage: { local, session },
+        reconnect: { initialBackoffMs: 2, maxBackoffMs: 10 },
+        pageSizes: { messages: 50, chats: 20 },
+      },
       children,
     );
   return { client, network, local, session, wrapper };

@@ -65,6 +65,27 @@ describe("createWebClient", () => {
     assert.deepEqual(kinds, ["control", "control", "message"]);
   });
 
+  it("sends LeavePresence with keepalive (it outlives a closing page), and nothing else", async () => {
+    const alice = backend.signIn();
+    const sent: { path: string; keepalive: boolean }[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push({ path: new URL(input instanceof Request ? input.url : input).pathname, keepalive: init?.keepalive === true });
+      return fetch(input, init);
+    };
+    const client = createWebClient({ baseUrl, token: () => alice.token, fetch: recording });
+    const { artifactId } = await client.artifactCommands.createArtifact({ title: "Presence", kind: "document" });
+    await client.announcePresence({ artifactId }, { clientId: "tab-1" });
+    await client.leavePresence({ artifactId }, "tab-1");
+    assert.deepEqual(
+      sent.map((request) => [request.path.split("/").pop(), request.keepalive]),
+      [
+        ["CreateArtifact", false],
+        ["AnnouncePresence", false],
+        ["LeavePresence", true],
+      ],
+    );
+  });
+
   it("reads the caller from a JWT-shaped token without verifying it", () => {
     const user = backend.signIn({ tenantId: "acme", userId: "alice" });
     assert.deepEqual(tokenIdentity(user.token), { userId: "alice", tenantId: "acme" });
