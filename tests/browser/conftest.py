@@ -1,7 +1,7 @@
 """Browser harness: the real processes behind the gateway, driven by Debian's headless Chromium (Playwright).
 
 Session-wide, ``web_stack`` runs command, query, projector, the web deployable (development tokens on) and the
-Envoy gateway on free ports against the run's database and Redis; ``browser`` is one headless Chromium. Tests
+Envoy gateway on free ports against the run's database and Redis (presence TTLs shortened: ``LIVE_TTLS``); ``browser`` is one headless Chromium. Tests
 open tabs with ``open_tab``: each is its own browser context (own storage: one simulated user or tab) reaching
 the gateway through its own TCP proxy, so a test can cut that tab's open connections and restore them
 (Chromium's offline emulation leaves an open stream running, so it cannot stand in for a network loss).
@@ -67,6 +67,9 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+# Presence that vanishes without leaving (a tab cut off) is gone after the viewing TTL: short enough that a test
+# waits for it within its timeout, long enough that a busy machine's tab still renews in time (every third of it).
+LIVE_TTLS = {"AMEIDE_PRESENCE_VIEWING_TTL_SECONDS": "9", "AMEIDE_PRESENCE_TYPING_TTL_SECONDS": "4"}
 NETWORK_ERRORS = re.compile(r"net::ERR_|Failed to fetch|network error|NetworkError|ERR_CONNECTION", re.IGNORECASE)
 TIMEOUT_MS = 20_000
 
@@ -156,7 +159,7 @@ def fixture_web_stack(
 ) -> Iterator[WebStack]:
     """Command, query, projector, web (development tokens on) and the gateway, for the whole session."""
     logs = tmp_path_factory.mktemp("browser-stack")
-    with running_stack(database_url, redis_url, logs) as stack:
+    with running_stack(database_url, redis_url, logs, env={"query": LIVE_TTLS}) as stack:
         stack.configure("web", {"AMEIDE_WEB_DEV_TOKENS": "true"})
         stack.start("web")
         gateway = Gateway(stack, logs)

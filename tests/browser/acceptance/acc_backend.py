@@ -9,6 +9,7 @@ that stream, a duplicate included, without polling.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
@@ -19,6 +20,9 @@ from google.protobuf import field_mask_pb2
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as artifacts_svc
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc as artifacts_grpc
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as artifacts_types
+from ameide_core_proto.live.v1 import live_service_pb2 as live_svc
+from ameide_core_proto.live.v1 import live_service_pb2_grpc as live_grpc
+from ameide_core_proto.live.v1 import live_types_pb2 as live_types
 from ameide_core_proto.threads.v1 import threads_service_pb2 as threads_svc
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc as threads_grpc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as threads_types
@@ -30,6 +34,10 @@ BPMN = "application/bpmn+xml"
 CREATED = threads_types.RELATION_TYPE_CREATED
 PRIVATE = threads_types.CHAT_VISIBILITY_PRIVATE
 TEAM = threads_types.CHAT_VISIBILITY_TEAM
+PUBLIC = threads_types.CHAT_VISIBILITY_PUBLIC
+VIEWING = live_types.PRESENCE_STATE_VIEWING
+TYPING = live_types.PRESENCE_STATE_TYPING
+LEFT = live_types.PresenceChange.KIND_LEFT
 
 
 class _Page(Protocol):
@@ -95,8 +103,14 @@ class Backend:
         self.chat_queries = threads_grpc.ChatQueryServiceStub(self._query)
         self.artifact_commands = artifacts_grpc.ArtifactCommandServiceStub(self._command)
         self.artifact_queries = artifacts_grpc.ArtifactQueryServiceStub(self._query)
+        self.presence = live_grpc.PresenceServiceStub(self._query)
+        self.drafts = live_grpc.DraftServiceStub(self._query)
         # The consistency token of this client's last write to each chat or artifact: its own reads wait for it.
         self._written: dict[str, str] = {}
+
+    def written(self, resource_id: str) -> str:
+        """The consistency token of this client's last write to a chat or artifact ("" when none)."""
+        return self._written.get(resource_id, "")
 
     def _wrote(self, token: str, *ids: str) -> str:
         for written in ids:
@@ -188,6 +202,43 @@ class Backend:
         reply = self.chat_commands.DeleteChat(threads_svc.DeleteChatRequest(threads_id=chat_id), metadata=self.auth)
         self._wrote(reply.consistency_token, chat_id)
 
+    # Live signals (the query deployable) ----------------------------------------------------------------------
+
+    def announce(self, chat_id: str, client_id: str, state: int = VIEWING, display_name: str = "") -> None:
+        """Announce one client of this user on a chat (as a tab's heartbeat does)."""
+        request = live_svc.AnnouncePresenceRequest(
+            threads_id=chat_id,
+            client_id=client_id,
+            state=state,  # type: ignore[arg-type]
+            display_name=display_name,
+            consistency_token=self.written(chat_id),
+        )
+        self.presence.AnnouncePresence(request, metadata=self.auth)
+
+    def leave(self, chat_id: str, client_id: str) -> None:
+        """That client leaves the chat."""
+        request = live_svc.LeavePresenceRequest(threads_id=chat_id, client_id=client_id)
+        self.presence.LeavePresence(request, metadata=self.auth)
+
+    def start_draft(self, chat_id: str, agent_id: str = "helper") -> str:
+        """Open a draft assistant message in a chat (with this user's credentials, as an agent acting for them)."""
+        draft_id = new_key()
+        request = live_svc.StartDraftRequest(
+            draft_id=draft_id, threads_id=chat_id, agent_id=agent_id, consistency_token=self.written(chat_id)
+        )
+        self.drafts.StartDraft(request, metadata=self.auth)
+        return draft_id
+
+    def append_draft(self, draft_id: str, seq: int, text: str) -> None:
+        """Delta number ``seq`` (from 1) of the draft."""
+        request = live_svc.AppendDraftRequest(draft_id=draft_id, seq=seq, text=text)
+        self.drafts.AppendDraft(request, metadata=self.auth)
+
+    def complete_draft(self, draft_id: str) -> str:
+        """The draft becomes the chat's assistant message; its id."""
+        reply = self.drafts.CompleteDraft(live_svc.CompleteDraftRequest(draft_id=draft_id), metadata=self.auth)
+        return str(reply.message_id)
+
     # Reads after the app's writes ---------------------------------------------------------------------------
 
     def artifact(self, artifact_id: str, consistency_token: str = "") -> artifacts_types.ArtifactView:
@@ -245,6 +296,63 @@ class Backend:
         """Every chat this user sees in the tenant."""
         request = threads_svc.ListChatsRequest(page_size=PAGE_SIZE, consistency_token=consistency_token)
         return [chat for page in self._pages(self.chat_queries.ListChats, request) for chat in page.threads]
+
+
+class PresenceWatch:
+    """A chat's presence changes as a subscriber of this user's tenant receives them, from a thread of its own.
+
+    ``wait_for(kind, user)`` returns the first ``PresenceChange`` of that kind for that user (waiting on a condition,
+    bounded); ``close()`` ends the stream.
+    """
+
+    def __init__(self, backend: Backend, chat_id: str) -> None:
+        # Once this user's last write to the chat is visible: a chat just created is found.
+        request = threads_svc.StreamChatRequest(
+            threads_id=chat_id, include_signals=True, consistency_token=backend.written(chat_id)
+        )
+        self._stream = backend.chat_queries.StreamChatUpdates(request, metadata=backend.auth)
+        self._changes: list[live_types.PresenceChange] = []
+        self._snapshot = False
+        self._failure: grpc.RpcError | None = None
+        self._arrived = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name="presence-watch", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for update in self._stream:
+                with self._arrived:
+                    if update.HasField("presence_changed"):
+                        self._changes.append(update.presence_changed)
+                    self._snapshot = self._snapshot or update.HasField("presence_snapshot")
+                    self._arrived.notify_all()
+        except grpc.RpcError as error:
+            with self._arrived:
+                self._failure = error  # cancelled by close(), or refused
+                self._arrived.notify_all()
+
+    def wait_started(self, timeout: float = 20.0) -> None:
+        """Until the stream's signals have started (its snapshot arrived): later changes are all seen."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._snapshot or self._failure is not None, timeout)
+            assert self._snapshot, f"the stream's signals never started: {self._failure}"
+
+    def wait_for(self, kind: int, user: str, timeout: float = 30.0) -> live_types.PresenceChange:
+        """The first change of ``kind`` for ``user``."""
+
+        def found() -> live_types.PresenceChange | None:
+            return next((c for c in self._changes if c.kind == kind and c.participant.user_id == user), None)
+
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: found() is not None, timeout), f"no {kind} of {user}"
+            change = found()
+        assert change is not None
+        return change
+
+    def close(self) -> None:
+        """End the stream."""
+        self._stream.cancel()
+        self._reader.join(timeout=5)
 
 
 def new_key() -> str:

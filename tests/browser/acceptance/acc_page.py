@@ -5,8 +5,9 @@ The probes are installed before the app's first script runs.
 The probes (one init script, ``PROBES``) record, per document: every ``history.pushState`` / ``replaceState`` /
 ``back`` / ``forward`` / ``go`` call and every same-document navigation (Navigation API, ``popstate``,
 ``hashchange``), a random id of the document (a reload makes a new one), the wall-clock time each message
-*marker* (``mark-`` and 12 hex digits, see ``marker``) first appears inside a ``message`` element, the time since
-navigation of the first ``message`` element, and how many message writes (Ensure, SendMessage) are in flight.
+*marker* (``mark-`` and 12 hex digits, see ``marker``) first appears inside a ``message`` element (and inside a
+``draft`` element), when each ``presence-item`` user in each state last appeared, the time since navigation of the
+first ``message`` element, and how many message writes (Ensure, SendMessage) are in flight.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ PROBES = r"""(() => {
   const probe = {
     document: Math.random().toString(36).slice(2) + Date.now().toString(36),
     calls: [], navigations: [], seen: {}, firstMessageAt: null, writesInflight: 0, writesStarted: 0, writesSettled: 0,
-    mark: null,
+    mark: null, seenInDraft: {}, presence: {}, presenceShown: new Set(),
   };
   Object.defineProperty(window, "__ameideProbe", { value: probe });
   const absolute = (url) => (url === undefined || url === null ? null : new URL(String(url), location.href).href);
@@ -65,8 +66,22 @@ PROBES = r"""(() => {
         if (!(found[0] in probe.seen)) { probe.seen[found[0]] = Date.now(); }
       }
     }
+    for (const element of document.querySelectorAll('[data-testid="draft"]')) {
+      for (const found of (element.textContent || "").matchAll(MARK)) {
+        if (!(found[0] in probe.seenInDraft)) { probe.seenInDraft[found[0]] = Date.now(); }
+      }
+    }
+    // "<user id> <state>" -> when it last appeared (a user may come, change and come back).
+    const shown = new Set([...document.querySelectorAll('[data-testid="presence-item"]')]
+      .map((element) => element.getAttribute("data-user-id") + " " + element.getAttribute("data-state")));
+    for (const key of shown) {
+      if (!probe.presenceShown.has(key)) { probe.presence[key] = Date.now(); }
+    }
+    probe.presenceShown = shown;
   };
-  new MutationObserver(scan).observe(document, { childList: true, subtree: true, characterData: true });
+  new MutationObserver(scan).observe(document, {
+    childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ["data-state"],
+  });
 
   const WRITES = /ChatCommandService\/(EnsureChatForArtifactAndSendMessage|SendMessage)$/;
   const originalFetch = window.fetch.bind(window);
@@ -324,6 +339,25 @@ class App:
         seen = self.seen_at(mark)
         assert seen is not None
         return seen
+
+    def wait_seen_in_draft(self, mark: str) -> float:
+        """Wait until ``mark`` appears in a ``draft``; when it did (wall-clock ms)."""
+        self.page.wait_for_function("m => m in window.__ameideProbe.seenInDraft", arg=mark, polling=20)
+        return float(self.page.evaluate("m => window.__ameideProbe.seenInDraft[m]", mark))
+
+    def wait_presence_shown(self, user_id: str, state: str) -> float:
+        """Wait until a ``presence-item`` of ``user_id`` in ``state`` is shown; when it last appeared (ms)."""
+        key = f"{user_id} {state}"
+        self.page.wait_for_function("k => window.__ameideProbe.presenceShown.has(k)", arg=key, polling=20)
+        return float(self.page.evaluate("k => window.__ameideProbe.presence[k]", key))
+
+    def presence_item(self, user_id: str) -> Locator:
+        """The ``presence-item`` of ``user_id``."""
+        return self.page.locator(f"[data-testid=presence-item][data-user-id={escape_css(user_id)}]")
+
+    def drafts(self) -> Locator:
+        """Every ``draft`` element."""
+        return self.hook("draft")
 
     def first_message_at(self) -> float:
         """Wait for the first message element; ms from navigation start until it appeared."""

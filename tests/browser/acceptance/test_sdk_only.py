@@ -1,8 +1,8 @@
 """All data operations go through the SDK, and the frontend has no direct database access.
 
 Everything the pages request, through a whole session of use, is the app's own origin: its documents, the committed
-bundle's files, the development token, and gRPC-Web calls of the contract's four services. Nothing else, nowhere
-else.
+bundle's files, the development token, and gRPC-Web calls of the contract's services (the four of chats and
+artifacts, and the live signals' presence). Nothing else, nowhere else.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Request, expect
 
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2
+from ameide_core_proto.live.v1 import live_service_pb2
 from ameide_core_proto.threads.v1 import threads_service_pb2
 from ameide_web.bundle import Bundle, shipped_directory
 from ameide_web.dev_tokens import DEFAULT_TENANT, DEFAULT_USER
@@ -30,7 +31,7 @@ DATABASE_URLS = re.compile(rb"(postgres(ql)?|redis)(\+\w+)?://")
 def contract_methods() -> set[str]:
     """``/package.Service/Method`` of every RPC of the contract."""
     methods = set()
-    for module in (threads_service_pb2, artifacts_service_pb2):
+    for module in (threads_service_pb2, artifacts_service_pb2, live_service_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             methods |= {f"/{service.full_name}/{method.name}" for method in service.methods}
     return methods

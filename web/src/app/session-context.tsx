@@ -100,7 +100,7 @@ export function SessionProvider({ children, signingIn }: { children: ReactNode; 
       {waiting ? (
         signingIn
       ) : (
-        <AmeideProvider key={who} client={client} tenantId={identity?.tenantId}>
+        <AmeideProvider key={who} client={client} tenantId={identity?.tenantId} userId={identity?.userId}>
           {children}
         </AmeideProvider>
       )}

@@ -1,6 +1,7 @@
 // The message composer: a text area and a send button over the SDK's useComposer (one idempotency key per user
 // action: a double click sends once, a retry after a failure never duplicates). Enter sends, Shift+Enter breaks
-// the line. The send button is never disabled: a click while sending joins the send in flight.
+// the line. The send button is never disabled: a click while sending joins the send in flight. Leaving the text
+// area tells the others the user stopped typing (useComposer's presence says when they type).
 import type { Composer as ComposerState } from "@ameide/sdk/react";
 import { type FormEvent, type KeyboardEvent, useId, useState } from "react";
 
@@ -52,6 +53,7 @@ export function Composer<R>({ composer, label, placeholder }: { composer: Compos
           }
         }}
         onKeyDown={onKeyDown}
+        onBlur={composer.onBlur}
       />
       <button type="submit" data-testid="send-button" className="composer__send">
         {composer.sending ? "Sending…" : "Send"}

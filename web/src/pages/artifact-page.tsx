@@ -12,6 +12,7 @@ import { ArtifactContent } from "../artifact/artifact-content";
 import { Composer } from "../components/composer";
 import { MessageList } from "../components/messages";
 import { useDocumentTitle } from "../app/document-title";
+import { type PresentPerson, PresenceList, TypingIndicator, typingIn } from "../components/presence";
 import { Empty, Failed, LiveStatus, LoadMore, Loading, SignedOut, Unavailable, unshown } from "../components/states";
 
 function ChatOption({ chat, selected, onSelect }: { chat: ChatReference; selected: boolean; onSelect: () => void }) {
@@ -68,12 +69,12 @@ function ChatSidebar({ artifact }: { artifact: UseArtifact }) {
 }
 
 function Conversation({ artifact, chat }: { artifact: UseArtifact; chat: UseChat }) {
-  const composer = useComposer((text, key) => artifact.send(text, { idempotencyKey: key }), { target: artifact.selectedChatId });
   const selected = artifact.selectedChatId;
+  // Typing goes to the selected chat, or to the artifact while the first message of a new chat is being written.
+  const composer = useComposer((text, key) => artifact.send(text, { idempotencyKey: key }), { target: selected, presence: selected ? chat : artifact });
   const title = chat.chat?.title ?? artifact.chats.find((c) => c.threadsId === selected)?.threadsTitle;
   return (
     <section className="conversation" aria-label="Conversation">
-      {/* Presence, typing indicators and assistant drafts belong in this header, beside the chat's title. */}
       <header className="conversation__head">
         {selected ? (
           <>
@@ -103,9 +104,16 @@ function Conversation({ artifact, chat }: { artifact: UseArtifact; chat: UseChat
       ) : (
         <MessageList chat={chat} empty="No messages yet." />
       )}
+      <TypingIndicator people={typingIn(artifact.participants, selected ? chat.participants : [])} />
       <Composer composer={composer} label="Message" placeholder={selected ? "Write a message…" : "Write the first message of a new chat…"} />
     </section>
   );
+}
+
+/** Who else is on the artifact; typing when they type on it or in the chat shown beside it. */
+function onArtifact(artifact: UseArtifact, chat: UseChat | undefined): PresentPerson[] {
+  const typing = new Set(typingIn(artifact.participants, chat?.participants ?? []).map((person) => person.userId));
+  return artifact.participants.map((person) => ({ person, state: typing.has(person.userId) ? "typing" : "viewing" }));
 }
 
 export function ArtifactPage({ artifactId }: { artifactId: string }) {
@@ -143,7 +151,10 @@ export function ArtifactPage({ artifactId }: { artifactId: string }) {
               </span>
             </p>
           </div>
-          <LiveStatus statuses={streams} />
+          <div className="conversation__status">
+            <PresenceList people={onArtifact(artifact, selectedChatId ? chat : undefined)} label="Also on this artifact" />
+            <LiveStatus statuses={streams} />
+          </div>
         </header>
         <ArtifactContent artifact={shown} />
       </section>

@@ -13,6 +13,7 @@ import { Composer } from "../components/composer";
 import { MessageList } from "../components/messages";
 import { NewArtifactForm } from "../components/new-artifact";
 import { useDocumentTitle } from "../app/document-title";
+import { PresenceList, TypingIndicator, typingIn } from "../components/presence";
 import { Empty, LiveStatus, LoadMore, unshown } from "../components/states";
 
 type Settable = ChatVisibility.PRIVATE | ChatVisibility.TEAM | ChatVisibility.PUBLIC;
@@ -139,7 +140,7 @@ function LinkedArtifacts({ chat }: { chat: UseChat }) {
 export function ThreadPage({ threadsId }: { threadsId: string }) {
   const chat = useChat(threadsId);
   const { identity } = useSession();
-  const composer = useComposer((text, key) => chat.send(text, key));
+  const composer = useComposer((text, key) => chat.send(text, key), { presence: chat });
 
   useDocumentTitle(chat.chat?.title);
   const other = unshown(chat, "Chat", chat.chat !== undefined, [chat.status]);
@@ -152,13 +153,16 @@ export function ThreadPage({ threadsId }: { threadsId: string }) {
   return (
     <main className="thread-page">
       <section className="conversation conversation--page" aria-labelledby="chat-heading">
-        {/* Presence, typing indicators and assistant drafts belong in this header, beside the live status. */}
         <header className="conversation__head" id="chat-heading">
           <ChatTitle chat={chat} owner={owner} />
-          <LiveStatus statuses={[chat.status]} />
+          <div className="conversation__status">
+            <PresenceList people={chat.participants.map((person) => ({ person, state: person.state }))} label="Also in this chat" />
+            <LiveStatus statuses={[chat.status]} />
+          </div>
         </header>
         <Visibility chat={chat} owner={owner} />
         <MessageList chat={chat} empty="No messages yet. Write the first one." />
+        <TypingIndicator people={typingIn(chat.participants)} />
         {writable ? (
           <Composer composer={composer} label="Message" placeholder="Write a message…" />
         ) : (
