@@ -14,6 +14,8 @@ import grpc
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2 as art_service
 from ameide_core_proto.artifacts.v1 import artifacts_service_pb2_grpc as art_grpc
 from ameide_core_proto.artifacts.v1 import artifacts_types_pb2 as art_types
+from ameide_core_proto.live.v1 import live_service_pb2 as live_service
+from ameide_core_proto.live.v1 import live_service_pb2_grpc as live_grpc
 from ameide_core_proto.threads.v1 import threads_service_pb2 as chat_service
 from ameide_core_proto.threads.v1 import threads_service_pb2_grpc as chat_grpc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as chat_types
@@ -87,6 +89,7 @@ class Seed:
         self.chats = chat_grpc.ChatCommandServiceStub(commands)
         self.artifacts = art_grpc.ArtifactCommandServiceStub(commands)
         self._chat_queries = chat_grpc.ChatQueryServiceStub(queries)
+        self.drafts = live_grpc.DraftServiceStub(queries)
         self.auth = web_stack.stack.metadata(user, tenant)
 
     def close(self) -> None:
@@ -188,6 +191,21 @@ class Seed:
         """Change the chat's visibility."""
         request = chat_service.UpdateChatVisibilityRequest(threads_id=chat_id, visibility=visibility)
         self._visible(self.chats.UpdateVisibility(request, metadata=self.auth).consistency_token)
+
+    def draft(self, chat_id: str, *deltas: str, agent_id: str = "demo") -> str:
+        """A draft assistant message left open in the chat (as an agent still writing it): its id."""
+        draft_id = str(uuid.uuid4())
+        start = live_service.StartDraftRequest(draft_id=draft_id, threads_id=chat_id, agent_id=agent_id)
+        self.drafts.StartDraft(start, metadata=self.auth)
+        for seq, text in enumerate(deltas, start=1):
+            append = live_service.AppendDraftRequest(draft_id=draft_id, seq=seq, text=text)
+            self.drafts.AppendDraft(append, metadata=self.auth)
+        return draft_id
+
+    def complete_draft(self, draft_id: str) -> None:
+        """The draft becomes the chat's assistant message."""
+        request = live_service.CompleteDraftRequest(draft_id=draft_id)
+        self._visible(self.drafts.CompleteDraft(request, metadata=self.auth).consistency_token)
 
     def delete_chat(self, chat_id: str) -> None:
         """Delete the chat."""

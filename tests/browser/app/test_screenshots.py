@@ -40,7 +40,10 @@ def photograph(page: Page, name: str, tmp_path: Path) -> None:
 
 
 def test_the_artifact_and_chat_pages(open_tab: OpenTab, seed: MakeSeed, tmp_path: Path) -> None:
-    """/artifact/<id> with its diagram and a selected chat; /threads/<id> with messages and linked artifacts."""
+    """/artifact/<id> with its diagram and a selected chat; /threads/<id> with messages and linked artifacts.
+
+    Bob is on the same page, typing, and the demo agent's answer is being written (a draft).
+    """
     alice, bob = seed("alice", TENANT), seed("bob", TENANT)
     diagram = alice.artifact("Order fulfilment", content=bpmn("Check stock", "Approve order", "Ship order"))
     policy = alice.artifact("Shipping policy", "document", b"Orders over 1,000 EUR need approval.")
@@ -55,17 +58,28 @@ def test_the_artifact_and_chat_pages(open_tab: OpenTab, seed: MakeSeed, tmp_path
     returns = alice.about(diagram, "Do we need a separate path for returns?").chat_id
     alice.rename_chat(returns, "Returns")
 
+    colleague = open_tab("bob", TENANT)
+    colleague.goto(f"/artifact/{diagram}")
+    colleague.page.locator(f"[data-testid=chat-item][data-chat-id='{chat}']").click()
+    draft = alice.draft(chat, "Approval first, then the stock check: ", "move “Approve order” before ", "“Check stock”")
+
     tab = open_tab("alice", TENANT)
     tab.page.set_viewport_size(VIEWPORT)
     tab.goto(f"/artifact/{diagram}")
     tab.page.locator(f"[data-testid=chat-item][data-chat-id='{chat}']").click()
     expect(tab.page.get_by_test_id("bpmn-diagram")).to_have_attribute("data-state", "rendered")
     expect(tab.page.get_by_test_id("message")).to_have_count(4)
+    expect(tab.page.get_by_test_id("draft")).to_contain_text("“Check stock”")
+    colleague.page.get_by_test_id("message-input").fill("Sounds right, and")
+    expect(tab.page.get_by_test_id("presence-item")).to_have_attribute("data-state", "typing")
     expect(tab.page.get_by_test_id("live-status")).to_have_text("live")
     photograph(tab.page, "artifact-page.png", tmp_path)
 
+    colleague.page.get_by_test_id("message-input").fill("")
+    alice.complete_draft(draft)
     tab.goto(f"/threads/{chat}")
-    expect(tab.page.get_by_test_id("message")).to_have_count(4)
+    expect(tab.page.get_by_test_id("message")).to_have_count(5)
     expect(tab.page.get_by_test_id("artifact-item")).to_have_count(3)
+    expect(tab.page.get_by_test_id("presence-item")).to_have_attribute("data-user-id", "bob")
     expect(tab.page.get_by_test_id("live-status")).to_have_text("live")
     photograph(tab.page, "thread-page.png", tmp_path)
