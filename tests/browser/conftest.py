@@ -1,10 +1,11 @@
 """Browser harness: the real processes behind the gateway, driven by Debian's headless Chromium (Playwright).
 
 Session-wide, ``web_stack`` runs command, query, projector, the web deployable (development tokens on) and the
-Envoy gateway on free ports against the run's database and Redis (presence TTLs shortened: ``LIVE_TTLS``); ``browser`` is one headless Chromium. Tests
-open tabs with ``open_tab``: each is its own browser context (own storage: one simulated user or tab) reaching
-the gateway through its own TCP proxy, so a test can cut that tab's open connections and restore them
-(Chromium's offline emulation leaves an open stream running, so it cannot stand in for a network loss).
+Envoy gateway on free ports against the run's database and Redis (presence TTLs shortened: ``LIVE_TTLS``);
+``browser`` is one headless Chromium. Tests open tabs with ``open_tab``: each is its own browser context (own
+storage: one simulated user or tab) reaching the gateway through its own TCP proxy, so a test can cut that tab's
+open connections and restore them (Chromium's offline emulation leaves an open stream running, so it cannot stand
+in for a network loss).
 
 Fixtures:
 - ``web_stack`` -> ``WebStack``: ``.stack`` (tests/support/stack.py: tokens, targets, stop/start/restart of the

@@ -18,7 +18,16 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.acceptance.acc_backend import LEFT, PUBLIC, TEAM, TYPING, VIEWING, Backend, PresenceWatch, message_text
+from tests.browser.acceptance.acc_backend import (
+    LEFT,
+    PUBLIC,
+    TEAM,
+    TYPING,
+    VIEWING,
+    Backend,
+    PresenceWatch,
+    message_text,
+)
 from tests.browser.acceptance.acc_page import App, marker
 from tests.browser.acceptance.acc_report import record_samples
 from tests.browser.acceptance.conftest import MakeBackend, OpenApp
@@ -153,7 +162,8 @@ def test_a_draft_grows_live_in_both_tabs_and_becomes_one_message(open_app: OpenA
         expect(app.drafts()).to_have_count(1)
         expect(app.drafts()).to_have_attribute("data-draft-id", draft_id)
     so_far = ""
-    for seq, delta in enumerate(["The diagram ", "has three ", "tasks: ", f"check, approve, ship {marker()}."], start=1):
+    deltas = ["The diagram ", "has three ", "tasks: ", f"check, approve, ship {marker()}."]
+    for seq, delta in enumerate(deltas, start=1):
         alice.append_draft(draft_id, seq, delta)
         so_far += delta
         for app in tabs:
