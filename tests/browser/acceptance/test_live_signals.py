@@ -179,14 +179,20 @@ def test_a_draft_grows_live_in_both_tabs_and_becomes_one_message(open_app: OpenA
     assert [(m.id, m.role, message_text(m)) for m in stored] == [(message_id, "assistant", so_far)]
 
 
-def test_a_tab_reloaded_mid_draft_shows_the_text_so_far_and_continues(open_app: OpenApp, backend: MakeBackend) -> None:
-    """A reload in the middle of a draft shows it again with its text so far; it then grows and becomes one message."""
+def draft_under_way(open_app: OpenApp, backend: MakeBackend, first: str) -> tuple[Backend, App, str]:
+    """Bob's tab on a chat where alice's agent has written ``first``: (alice, bob's tab, the draft's id)."""
     alice = backend()
     _, chat_id = shared_chat(alice)
     app = open_on(open_app, "bob", f"/threads/{chat_id}", chat_id)
     draft_id = alice.start_draft(chat_id)
-    alice.append_draft(draft_id, 1, "Before the reload, ")
-    expect(app.drafts()).to_have_text("Before the reload, ")
+    alice.append_draft(draft_id, 1, first)
+    expect(app.drafts()).to_have_text(first)
+    return alice, app, draft_id
+
+
+def test_a_tab_reloaded_mid_draft_shows_the_text_so_far_and_continues(open_app: OpenApp, backend: MakeBackend) -> None:
+    """A reload in the middle of a draft shows it again with its text so far; it then grows and becomes one message."""
+    alice, app, draft_id = draft_under_way(open_app, backend, "Before the reload, ")
     loaded = app.mark_loaded()
     app.page.reload()
     assert loaded.document != app.probe_state()["document"]
@@ -201,12 +207,7 @@ def test_a_tab_reloaded_mid_draft_shows_the_text_so_far_and_continues(open_app: 
 
 def test_a_tab_cut_off_mid_draft_ends_with_the_full_text_once(open_app: OpenApp, backend: MakeBackend) -> None:
     """Network cut mid-draft: back online the tab shows the draft as it grew meanwhile, then the one message."""
-    alice = backend()
-    _, chat_id = shared_chat(alice)
-    app = open_on(open_app, "bob", f"/threads/{chat_id}", chat_id)
-    draft_id = alice.start_draft(chat_id)
-    alice.append_draft(draft_id, 1, "one, ")
-    expect(app.drafts()).to_have_text("one, ")
+    alice, app, draft_id = draft_under_way(open_app, backend, "one, ")
 
     app.tab.cut()
     app.expect_reconnecting()

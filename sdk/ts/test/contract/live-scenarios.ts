@@ -9,30 +9,13 @@ import {
   type ChatUpdate,
   ChatVisibility,
   Code,
-  ConnectError,
   DraftAbandoned_Reason,
   PresenceChange_Kind,
   PresenceState,
   StreamControl_Kind,
   errorInfo,
-  errorReason,
 } from "../../src/index.js";
-import type { Caller, World } from "./scenarios.js";
-
-const BOUND_MS = 30_000;
-
-async function rejects(call: Promise<unknown>, code: Code, reason?: string): Promise<ConnectError> {
-  let caught: ConnectError | undefined;
-  await assert.rejects(call, (error: unknown) => {
-    caught = ConnectError.from(error);
-    assert.equal(Code[caught.code], Code[code], caught.message);
-    if (reason !== undefined) {
-      assert.equal(errorReason(caught), reason);
-    }
-    return true;
-  });
-  return caught as ConnectError;
-}
+import { type Caller, type World, readUntil, rejects } from "./scenarios.js";
 
 type Update = ChatUpdate | ArtifactUpdate;
 
@@ -72,29 +55,21 @@ async function follow<U extends Update>(
   step: (seen: string[], update: U) => Promise<void> | void,
   done: (seen: string[]) => boolean,
 ): Promise<{ seen: string[]; updates: U[] }> {
-  const controller = new AbortController();
-  const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(BOUND_MS)]);
   const seen: string[] = [];
   const updates: U[] = [];
-  try {
-    for await (const update of open(signal)) {
-      const line = describeUpdate(update, names);
-      if (line === "HEARTBEAT") {
-        continue;
-      }
-      seen.push(line);
-      updates.push(update);
-      if (done(seen)) {
-        controller.abort();
-        break;
-      }
-      await step(seen, update);
+  await readUntil(open, async (update) => {
+    const line = describeUpdate(update, names);
+    if (line === "HEARTBEAT") {
+      return false;
     }
-  } catch (error) {
-    if (!controller.signal.aborted) {
-      throw error;
+    seen.push(line);
+    updates.push(update);
+    if (done(seen)) {
+      return true;
     }
-  }
+    await step(seen, update);
+    return false;
+  });
   return { seen, updates };
 }
 

@@ -43,37 +43,27 @@ function input(value: string) {
   return { role: "user", parts: [{ kind: { case: "text" as const, value: { text: value } } }] };
 }
 
-async function rejects(call: Promise<unknown>, code: Code, reason?: string): Promise<void> {
+/** Asserts the call fails with `code` (and `reason`); the error, for a closer look. */
+export async function rejects(call: Promise<unknown>, code: Code, reason?: string): Promise<ConnectError> {
+  let caught: ConnectError | undefined;
   await assert.rejects(call, (error: unknown) => {
-    const connectError = ConnectError.from(error);
-    assert.equal(Code[connectError.code], Code[code], connectError.message);
+    caught = ConnectError.from(error);
+    assert.equal(Code[caught.code], Code[code], caught.message);
     if (reason !== undefined) {
-      assert.equal(errorReason(connectError), reason);
+      assert.equal(errorReason(caught), reason);
     }
     return true;
   });
+  return caught as ConnectError;
 }
 
-/** What a stream delivered, in order: control kinds as "SUBSCRIBED"..., data as `case:detail`. */
-async function collect<U extends ChatUpdate | ArtifactUpdate>(
-  stream: (signal: AbortSignal) => AsyncIterable<U>,
-  until: (seen: string[]) => boolean,
-  describe: (update: U) => string,
-  afterCaughtUp?: () => Promise<void>,
-): Promise<{ seen: string[]; updates: U[] }> {
+/** Reads a stream until `each` answers true (that ends the call), within BOUND_MS. */
+export async function readUntil<U>(stream: (signal: AbortSignal) => AsyncIterable<U>, each: (update: U) => Promise<boolean> | boolean): Promise<void> {
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(BOUND_MS)]);
-  const seen: string[] = [];
-  const updates: U[] = [];
   try {
     for await (const update of stream(signal)) {
-      updates.push(update);
-      const control = update.update.case === "control" ? update.update.value.kind : undefined;
-      seen.push(control !== undefined ? StreamControl_Kind[control] : describe(update));
-      if (control === StreamControl_Kind.CAUGHT_UP && afterCaughtUp) {
-        await afterCaughtUp();
-      }
-      if (until(seen)) {
+      if (await each(update)) {
         controller.abort();
         break;
       }
@@ -83,6 +73,26 @@ async function collect<U extends ChatUpdate | ArtifactUpdate>(
       throw error;
     }
   }
+}
+
+/** What a stream delivered, in order: control kinds as "SUBSCRIBED"..., data as `case:detail`. */
+async function collect<U extends ChatUpdate | ArtifactUpdate>(
+  stream: (signal: AbortSignal) => AsyncIterable<U>,
+  until: (seen: string[]) => boolean,
+  describe: (update: U) => string,
+  afterCaughtUp?: () => Promise<void>,
+): Promise<{ seen: string[]; updates: U[] }> {
+  const seen: string[] = [];
+  const updates: U[] = [];
+  await readUntil(stream, async (update) => {
+    updates.push(update);
+    const control = update.update.case === "control" ? update.update.value.kind : undefined;
+    seen.push(control !== undefined ? StreamControl_Kind[control] : describe(update));
+    if (control === StreamControl_Kind.CAUGHT_UP && afterCaughtUp) {
+      await afterCaughtUp();
+    }
+    return until(seen);
+  });
   return { seen: seen.filter((kind) => kind !== "HEARTBEAT"), updates };
 }
 

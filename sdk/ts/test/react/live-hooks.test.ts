@@ -101,6 +101,7 @@ describe("presence in useChat and useArtifact", () => {
   });
 
   it("renews the announcement every renew_after_ms the services ask for", async () => {
+    backend.close();
     backend = new MockBackend({ heartbeatMs: 0, presenceViewingTtlMs: 60, presenceTypingTtlMs: 30 });
     const user = backend.signIn();
     const { threadsId } = await chatWith(backend.client(user.token), 1);
