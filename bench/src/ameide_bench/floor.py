@@ -89,10 +89,16 @@ async def _listen(
 async def floor_server(libpq: str, workloads: Workloads) -> AsyncIterator[Child]:
     """The floor server, serving ``workloads`` from the database at ``libpq``."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "workloads.pickle"
-        path.write_bytes(pickle.dumps(workloads))
+        path = workloads_file(Path(folder), workloads)
         async with child_server("ameide_bench.floor", "--database", libpq, "--workloads", str(path)) as child:
             yield child
+
+
+def workloads_file(folder: Path, workloads: Workloads) -> Path:
+    """``workloads`` written in (private) ``folder`` for the floor server's ``--workloads``."""
+    path = folder / "workloads.pickle"
+    path.write_bytes(pickle.dumps(workloads))
+    return path
 
 
 def floor_ops(channels: Sequence[grpc.aio.Channel], kind: str, calls: int, size: int, concurrency: int) -> list[Op]:

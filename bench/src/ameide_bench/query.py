@@ -172,11 +172,19 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def query_server(
-    database_url: str, redis_url: str, jwt_secret: str, workers: int = 1, *, read_url: str = ""
+    database_url: str,
+    redis_url: str,
+    jwt_secret: str,
+    workers: int = 1,
+    *,
+    read_url: str = "",
+    prefix: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT,
 ) -> AsyncIterator[Child]:
     """The real query deployable (``ameide serve query [--workers N]``) on a free port, until the block ends.
 
     ``read_url``: where it reads (``AMEIDE_QUERY_DATABASE_URL``, e.g. a streaming replica); default the primary.
+    ``prefix``: a command to run it under (e.g. valgrind), which may need a longer ``start_timeout``.
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
@@ -190,14 +198,14 @@ async def query_server(
     if read_url:
         env["AMEIDE_QUERY_DATABASE_URL"] = read_url
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ameide_cli", "serve", "query", "--workers", str(workers),
+        *prefix, sys.executable, "-m", "ameide_cli", "serve", "query", "--workers", str(workers),
         env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     target = f"127.0.0.1:{port}"
     listening = asyncio.Event()
     logs = asyncio.create_task(_watch_log(proc, workers, listening))
     try:
-        await _wait_serving(target, proc, listening)
+        await _wait_serving(target, proc, listening, start_timeout)
         yield Child(target, proc.pid)
     finally:
         proc.terminate()
@@ -223,8 +231,10 @@ async def _watch_log(proc: asyncio.subprocess.Process, workers: int, listening: 
             sys.stderr.write(line)
 
 
-async def _wait_serving(target: str, proc: asyncio.subprocess.Process, listening: asyncio.Event) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+async def _wait_serving(
+    target: str, proc: asyncio.subprocess.Process, listening: asyncio.Event, start_timeout: float
+) -> None:
+    deadline = time.monotonic() + start_timeout
     async with grpc.aio.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
