@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 _LENGTH_DELIMITED = 2
-_ONE_BYTE = 1 << 7
-_TWO_BYTES = 1 << 14
 
 
 def varint(value: int) -> bytes:
@@ -27,17 +25,28 @@ def varint(value: int) -> bytes:
 
 def repeated(field_number: int, encoded: Sequence[bytes]) -> bytes:
     """The records of a repeated message field holding the already encoded ``encoded`` elements, in order."""
-    tag = varint(field_number << 3 | _LENGTH_DELIMITED)
-    parts: list[bytes] = []
-    add = parts.append
-    for element in encoded:
-        size = len(element)
-        # Stored messages are mostly under 16 KiB: their length is one or two varint bytes, framed inline.
-        if size < _ONE_BYTE:
-            add(tag + bytes((size,)))
-        elif size < _TWO_BYTES:
-            add(tag + bytes((size & 0x7F | 0x80, size >> 7)))
-        else:
-            add(tag + varint(size))
-        add(element)
-    return b"".join(parts)
+    heads = _heads(field_number)
+    framed: list[bytes] = [b""] * (2 * len(encoded))
+    framed[0::2] = [heads.get(size) or _head(heads, field_number, size) for size in map(len, encoded)]
+    framed[1::2] = encoded
+    return b"".join(framed)
+
+
+# Per field number: the record head (tag and length) of each element size seen, below _CACHED_SIZES. A page's
+# messages have a few hundred distinct sizes, so its heads are looked up, not encoded, element by element.
+_HEADS: dict[int, dict[int, bytes]] = {}
+_CACHED_SIZES = 1 << 14
+
+
+def _heads(field_number: int) -> dict[int, bytes]:
+    heads = _HEADS.get(field_number)
+    if heads is None:
+        heads = _HEADS[field_number] = {}
+    return heads
+
+
+def _head(heads: dict[int, bytes], field_number: int, size: int) -> bytes:
+    head = varint(field_number << 3 | _LENGTH_DELIMITED) + varint(size)
+    if size < _CACHED_SIZES:
+        heads[size] = head
+    return head

@@ -17,9 +17,11 @@ class FakeCursor:
         self._conn = conn
         self._rows: list[Any] = []
 
-    async def execute(self, sql: str, params: Mapping[str, object], *, prepare: bool | None = None) -> Self:
-        """Run ``sql``: look its answer up."""
-        del prepare
+    async def execute(
+        self, sql: str, params: Mapping[str, object], *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Self:
+        """Run ``sql``: look its answer up (the given rows are already values, whatever the result format)."""
+        del prepare, binary
         self._rows = list(self._conn.answer(sql, params))
         return self
 

@@ -15,6 +15,7 @@ from ameide_query.views import chats, messages, search
 from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
+from ameide_query.views.rows import fill_listed_chat, listed_chat_keyset
 from ameide_readmodel.feed.names import chat_feed
 from ameide_readmodel.wire import fill_chat
 from ameide_runtime import resume
@@ -22,6 +23,8 @@ from ameide_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ameide_runtime.identity import reconcile
 from ameide_runtime.tokens import TokenCodec
 
+# No ChatFilter in the request: what validating an empty one gives.
+_NO_FILTER = ChatFilterValues()
 _MESSAGES_FIELD = svc.GetMessagesResponse.DESCRIPTOR.fields_by_name["messages"].number
 # A page token's binding is a digest of JSON (~20 us); the same few bindings recur, so they are computed once.
 _BINDINGS = 4096
@@ -69,22 +72,23 @@ class ChatReads:
     async def list_chats(self, request: svc.ListChatsRequest) -> svc.ListChatsResponse:
         """The caller's visible chats, most recently active first."""
         caller = reconcile(user_id=request.user_id, tenant_id=request.tenant_id)
-        values = chat_filter(request.filter)
+        values = chat_filter(request.filter) if request.HasField("filter") else _NO_FILTER
         limit = paging.page_size(request.page_size, paging.CHATS)
         tokens = paging.PageTokens(self._codec, caller, _list_binding(values))
-        after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID)
-        await self._waiter.wait(request.consistency_token)
+        after = keyset(tokens.position(request.page_token), dt.datetime, uuid.UUID) if request.page_token else None
+        if request.consistency_token:
+            await self._waiter.wait(request.consistency_token)
         async with self._db.connection() as conn:
             page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
         reply = svc.ListChatsResponse(total_count=page.total)
         add = reply.threads.add
         for row in page.rows:
-            row.fill(add())
-        keep = paging.fitting(reply.threads)
+            fill_listed_chat(add(), row)
+        keep = paging.fitting(reply.threads, whole=reply)
         if keep < len(reply.threads):
             del reply.threads[keep:]
         if page.has_more or keep < len(page.rows):
-            reply.next_page_token = tokens.issue(position(*page.rows[keep - 1].keyset()))
+            reply.next_page_token = tokens.issue(position(*listed_chat_keyset(page.rows[keep - 1])))
         return reply
 
     async def get_messages(self, request: svc.GetMessagesRequest) -> svc.GetMessagesResponse:
@@ -101,8 +105,9 @@ class ChatReads:
         chat_id = parse_id(request.threads_id, "threads_id")
         limit = paging.page_size(request.page_size, paging.MESSAGES)
         tokens = paging.PageTokens(self._codec, caller, _messages_binding(chat_id, request.newest_first))
-        after = keyset(tokens.position(request.page_token), int)
-        await self._waiter.wait(request.consistency_token)
+        after = keyset(tokens.position(request.page_token), int) if request.page_token else None
+        if request.consistency_token:
+            await self._waiter.wait(request.consistency_token)
         feed = chat_feed(str(chat_id))
         async with self._db.connection() as conn:
             page = await messages.messages_page(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,15 @@ class ChatFilterValues:
         }
 
 
+# A list's filter recurs (most lists have none): its bind parameters are built once (read-only, copied per call).
+_FILTERS_REMEMBERED = 1024
+
+
+@functools.lru_cache(maxsize=_FILTERS_REMEMBERED)
+def _filter_params(values: ChatFilterValues) -> dict[str, object]:
+    return values.params()
+
+
 async def get_chat(conn: Conn, caller: Identity, chat_id: uuid.UUID, feed: str) -> tuple[ChatRow, int] | None:
     """The chat and its feed's head sequence, read in one statement (one snapshot); ``None`` if not readable."""
     row = await (await conn.execute(_GET_CHAT_SQL, {"id": chat_id, "feed": feed})).fetchone()
@@ -121,15 +131,16 @@ async def list_chats(
         "k_at": k_at,
         "k_id": k_id,
         "limit": limit + 1,
-        **chat_filter.params(),
+        **_filter_params(chat_filter),
     }
     statement = _LIST_CHATS_MATCHING_SQL if chat_filter.query else _LIST_CHATS_SQL
-    # Plain tuples (total, then LISTED_CHAT_COLUMNS in ListedChat's order): cheaper than a named tuple per row.
+    # Plain tuples (total, then LISTED_CHAT_COLUMNS): cheaper than a named tuple per row. Binary results: integers,
+    # flags and the tags array arrive as values, not as text to parse.
     cursor = conn.cursor(row_factory=tuple_row)
-    rows = await (await cursor.execute(statement, params)).fetchall()
+    rows = await (await cursor.execute(statement, params, binary=True)).fetchall()
     total = int(rows[0][0]) if rows else 0
-    # No visible chat (after the position) is one row of NULLs from the outer join.
-    chats = [ListedChat(*r[1:]) for r in rows if r[1] is not None]
+    # No visible chat (after the position) is one row of NULLs from the outer join, and then the only row.
+    chats = rows if rows and rows[0][1] is not None else []
     return cut(chats, total, limit)
 
 

@@ -79,9 +79,11 @@ async def messages_page(
         "limit": limit + 1,
     }
     # Plain tuples (message_count, feed_seq, seq, payload): a named tuple per row costs more than the rest of the
-    # row handling here.
+    # row handling here. Binary results: the payloads arrive as they are stored, where text results escape each
+    # one as hex (PostgreSQL) and unescape it again (libpq), a sixth of a page's server instructions.
     cursor = conn.cursor(row_factory=tuple_row)
-    rows = await (await cursor.execute(_NEWEST_FIRST_SQL if newest_first else _OLDEST_FIRST_SQL, params)).fetchall()
+    statement = _NEWEST_FIRST_SQL if newest_first else _OLDEST_FIRST_SQL
+    rows = await (await cursor.execute(statement, params, binary=True)).fetchall()
     if not rows:
         return None
     head = rows[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from typing import Any
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_readmodel.artifacts import rm_artifacts
@@ -32,54 +32,44 @@ def epoch_micros(column: str) -> str:
     return f"(extract(epoch FROM {column}) * 1000000)::int8"
 
 
-# ListChats' columns, in ListedChat's order: CHAT_COLUMNS as plain values a page of chats loads and encodes at half
-# the cost (a text id, labels as JSON text, times as integers), instead of a UUID, three datetimes and a dict a row.
+# ListChats' columns: CHAT_COLUMNS as plain values a page of chats loads and encodes at half the cost (a text id,
+# labels as JSON text, times as integers), instead of a UUID, three datetimes and a dict a row.
 LISTED_CHAT_COLUMNS = (
     "c.id::text, c.tenant_id, c.owner, c.title, c.visibility, c.description, c.labels::text, c.tags, c.agent_id, "
     f"c.message_count, {epoch_micros('c.created_at')}, {epoch_micros('c.updated_at')}, "
     f"{epoch_micros('c.last_activity_at')}, c.deleted, c.version"
 )
 
+# A chat of a ListChats page: the row as the statement returns it, its total count first, then LISTED_CHAT_COLUMNS
+# in their order. Kept the plain tuple the driver built: a frozen dataclass made of each row (fifteen attribute
+# writes) cost about as much as writing the chat into the reply.
+ListedChat = tuple[Any, ...]
+_ID = 1
+_LAST_ACTIVITY_US = 13
 
-@dataclass(frozen=True, slots=True)
-class ListedChat:
-    """A chat of a ListChats page, as ``LISTED_CHAT_COLUMNS`` selects it."""
 
-    id: str
-    tenant_id: str
-    owner: str
-    title: str
-    visibility: int
-    description: str
-    labels_json: str
-    tags: list[str]
-    agent_id: str
-    message_count: int
-    created_us: int
-    updated_us: int
-    last_activity_us: int
-    deleted: bool
-    version: int
+def fill_listed_chat(chat: types.Chat, row: ListedChat) -> None:
+    """Write ``row`` into an empty wire Chat (the same message ``ameide_readmodel.wire.fill_chat`` writes)."""
+    (_, chat_id, tenant_id, owner, title, visibility, description, labels_json, tags, agent_id, message_count,
+     created_us, updated_us, last_activity_us, _, version) = row  # fmt: skip
+    chat.id = chat_id
+    chat.title = title
+    chat.user_id = owner
+    chat.visibility = visibility
+    chat.tenant_id = tenant_id
+    chat.agent_id = agent_id
+    chat.message_count = message_count
+    chat.version = version
+    stamp_micros(chat.created_at, created_us)
+    stamp_micros(chat.updated_at, updated_us)
+    stamp_micros(chat.last_activity_at, last_activity_us)
+    metadata = chat.metadata
+    metadata.description = description
+    metadata.tags.extend(tags)
+    if labels_json != "{}":
+        metadata.labels.update(json.loads(labels_json))
 
-    def fill(self, chat: types.Chat) -> None:
-        """Write the wire Chat into an empty ``chat`` (the same message ``ameide_readmodel.wire.fill_chat`` writes)."""
-        chat.id = self.id
-        chat.title = self.title
-        chat.user_id = self.owner
-        chat.visibility = self.visibility  # type: ignore[assignment]
-        chat.tenant_id = self.tenant_id
-        chat.agent_id = self.agent_id
-        chat.message_count = self.message_count
-        chat.version = self.version
-        stamp_micros(chat.created_at, self.created_us)
-        stamp_micros(chat.updated_at, self.updated_us)
-        stamp_micros(chat.last_activity_at, self.last_activity_us)
-        metadata = chat.metadata
-        metadata.description = self.description
-        metadata.tags.extend(self.tags)
-        if self.labels_json != "{}":
-            metadata.labels.update(json.loads(self.labels_json))
 
-    def keyset(self) -> tuple[dt.datetime, uuid.UUID]:
-        """The list's keyset position of this chat: (last activity, id)."""
-        return from_micros(self.last_activity_us), uuid.UUID(self.id)
+def listed_chat_keyset(row: ListedChat) -> tuple[dt.datetime, uuid.UUID]:
+    """The list's keyset position of a listed chat: (last activity, id)."""
+    return from_micros(row[_LAST_ACTIVITY_US]), uuid.UUID(row[_ID])
