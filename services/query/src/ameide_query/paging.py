@@ -48,14 +48,8 @@ def page_size(requested: int, limits: PageLimits, *, field: str = "page_size") -
     return min(requested, limits.maximum)
 
 
-def fitting(items: Sequence[Message], *, whole: Message | None = None) -> int:
-    """How many leading ``items`` fit in ``PAGE_BYTES`` (always at least one).
-
-    ``whole``: the reply holding them. When it fits as a whole (the usual case) so do the items, and sizing it is
-    one call instead of one per item.
-    """
-    if whole is not None and whole.ByteSize() <= PAGE_BYTES:
-        return len(items)
+def fitting(items: Sequence[Message]) -> int:
+    """How many leading ``items`` fit in ``PAGE_BYTES`` (always at least one)."""
     total = 0
     for count, item in enumerate(items):
         total += item.ByteSize()

@@ -30,11 +30,11 @@ class ChatQueryServicer(svc_grpc.ChatQueryServiceServicer):
     async def GetChat(self, request: svc.GetChatRequest, context: Context) -> svc.GetChatResponse:
         return await self._reads.get_chat(request)
 
-    async def ListChats(self, request: svc.ListChatsRequest, context: Context) -> svc.ListChatsResponse:
-        return await self._reads.list_chats(request)
+    # These two replies go out encoded (see ChatReads.encoded_chats and encoded_messages); the server's response
+    # serializer sends bytes as they are (ameide_runtime.grpc_wrap.encoded_replies).
+    async def ListChats(self, request: svc.ListChatsRequest, context: Context) -> bytes:  # type: ignore[override]
+        return await self._reads.encoded_chats(request)
 
-    # The reply goes out encoded (the stored messages spliced in, see ChatReads.encoded_messages); the server's
-    # response serializer sends bytes as they are (ameide_runtime.grpc_wrap.encoded_replies).
     async def GetMessages(self, request: svc.GetMessagesRequest, context: Context) -> bytes:  # type: ignore[override]
         return await self._reads.encoded_messages(request)
 
