@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
@@ -225,6 +226,51 @@ class TestListChats:
 
 
 class TestMessages:
+    async def test_a_page_is_the_stored_messages_as_objects(self, engine: AsyncEngine, reads: Reads) -> None:
+        """The spliced reply equals the reply built of the stored messages decoded, page after page, to the end."""
+        seeder, tenant = Seeder(engine), _tenant()
+        chat = await seeder.chat(user="me", tenant=tenant)
+        bodies = ["plain", "ünïcödé ✓ 🚀", "", "x" * 200, "y" * 20_000]
+        for body in bodies:
+            await seeder.message(chat, body, user="me", tenant=tenant)
+        await seeder.project()
+        async with engine.connect() as conn:
+            stored = (
+                await conn.execute(text("SELECT payload FROM rm_messages WHERE chat_id = :c ORDER BY seq"), {"c": chat})
+            ).scalars()
+            expected = [types.ChatMessage.FromString(payload) for payload in stored]
+        assert [m.parts[0].text.text for m in expected] == bodies
+        with caller("me", tenant):
+            token, pages = "", []
+            done = consistency.encode(CODEC, {chat: len(bodies) + 1})
+            while True:
+                request = svc.GetMessagesRequest(
+                    threads_id=str(chat), page_size=2, page_token=token, consistency_token=done
+                )
+                page = await reads.chats.get_messages(request)
+                built = svc.GetMessagesResponse(
+                    messages=expected[2 * len(pages) : 2 * len(pages) + 2],
+                    next_page_token=page.next_page_token,
+                    has_more=page.has_more,
+                    total_count=len(bodies),
+                    checkpoint_token=page.checkpoint_token,
+                )
+                assert page == built
+                pages.append(page)
+                token = page.next_page_token
+                if not token:
+                    break
+            assert [len(p.messages) for p in pages] == [2, 2, 1]
+            rest = await reads.chats.get_messages(
+                svc.GetMessagesRequest(threads_id=str(chat), page_token=pages[-2].next_page_token, page_size=5)
+            )
+            assert (list(rest.messages), rest.has_more, rest.next_page_token) == (expected[4:], False, "")
+            empty = await seeder.chat(user="me", tenant=tenant)
+            await seeder.project()
+            nothing = await reads.chats.get_messages(svc.GetMessagesRequest(threads_id=str(empty)))
+            assert (list(nothing.messages), nothing.total_count, nothing.has_more) == ([], 0, False)
+            assert nothing.checkpoint_token
+
     async def test_pages_both_ways_exactly_once_while_messages_arrive(self, engine: AsyncEngine, reads: Reads) -> None:
         """Walking pages while new messages arrive returns each old message once, in order, both directions."""
         seeder, tenant = Seeder(engine), _tenant()

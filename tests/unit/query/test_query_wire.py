@@ -30,3 +30,53 @@ class TestWire:
     def test_no_elements_add_nothing(self) -> None:
         """An empty page is the reply's own fields alone."""
         assert b"" == wire.repeated(1, [])
+
+
+def _dressed(n: int, size: int) -> types.ChatMessage:
+    """A message with every kind of part and an attachment, padded to about ``size`` encoded bytes."""
+    message = types.ChatMessage(
+        id=f"m{n}",
+        threads_id="c",
+        role="assistant",
+        tenant_id="t",
+        user_id="ü",
+        sequence=n,
+        idempotency_key="k",
+        parts=[
+            types.MessagePart(text=types.TextPart(text="héllo 🚀")),
+            types.MessagePart(image=types.ImagePart(data=b"\x00\xff", mime_type="image/png")),
+            types.MessagePart(code=types.CodePart(language="sql", content="SELECT 1")),
+            types.MessagePart(structured=types.StructuredPart(type="reasoning", json='{"a": [1]}')),
+        ],
+        attachments=[
+            types.Attachment(id="a", name="ñ.pdf", mime_type="application/pdf", uri="s3://b/k", size_bytes=-1)
+        ],
+    )
+    message.created_at.FromSeconds(1_700_000_000 + n)
+    padding = size - message.ByteSize() - 4
+    if padding > 0:
+        message.parts.add(text=types.TextPart(text="x" * padding))
+    return message
+
+
+class TestSplicedPages:
+    # Element sizes around each varint length boundary (1, 2 and 3 length bytes), and an empty element.
+    @pytest.mark.parametrize("sizes", [[], [0], [127, 128, 129], [16_383, 16_384, 16_385], [300, 70_000, 5]])
+    def test_every_element_size_decodes_as_the_message_object_reply(self, sizes: list[int]) -> None:
+        """Spliced pages of dressed messages (unicode, every part kind, attachments) equal the object-built reply."""
+        stored = [types.ChatMessage() if size == 0 else _dressed(n, size) for n, size in enumerate(sizes, 1)]
+        fields = {"has_more": bool(sizes), "total_count": 9, "checkpoint_token": "c", "next_page_token": "p" * 200}
+        built = svc.GetMessagesResponse(messages=stored, **fields)  # type: ignore[arg-type]
+        spliced = svc.GetMessagesResponse(**fields).SerializeToString() + wire.repeated(  # type: ignore[arg-type]
+            1, [m.SerializeToString() for m in stored]
+        )
+        decoded = svc.GetMessagesResponse.FromString(spliced)
+        assert decoded == built
+        assert decoded.SerializeToString(deterministic=True) == built.SerializeToString(deterministic=True)
+
+    def test_remembered_heads_are_per_field_and_size(self) -> None:
+        """Heads remembered for one field number never frame another's; each record is tag, length, element."""
+        payloads = [b"a" * 200, b"b" * 20_000, b"c" * 200, b""]
+        for field in (1, 7, 1):
+            expected = b"".join(wire.varint(field << 3 | 2) + wire.varint(len(p)) + p for p in payloads)
+            assert wire.repeated(field, payloads) == expected

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import uuid
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
+from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_pg.pool import Conn
 from ameide_query.views import artifacts, chats, messages
+from ameide_query.views import rows as rows_module
 from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.rows import PRIVATE, TEAM
 from ameide_readmodel.chats import ChatRow
+from ameide_readmodel.timestamps import to_micros
+from ameide_readmodel.wire import fill_chat
 from ameide_runtime.identity import Identity
 from tests.unit.query.views.fake_conn import FakeConn
 
@@ -188,3 +193,30 @@ class TestGetArtifact:
         """Above the current version, with no version row, or another tenant's: absent."""
         conn = _conn({artifacts._GET_VERSION_SQL: [row]})
         assert await artifacts.get_artifact(conn, OWNER, ARTIFACT_ID, "f", version=version) is None
+
+
+class TestListedChat:
+    @pytest.mark.parametrize(
+        "chat",
+        [
+            ChatRow(CHAT_ID, "t1", "owner", "Plan", TEAM, "", {}, [], "", 0, T0, T1, T1, deleted=False, version=1),
+            ChatRow(
+                CHAT_ID, "tenant-ü", "ówner", "Approvals ✓ 🚀", PRIVATE, 'with "quotes" and \\ ' * 20,
+                {"team": "core", "emoji": "🚀", "empty": ""}, ["ops", "", "bench ✓"], "general-assistant", 70_000,
+                dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC), T0 + dt.timedelta(microseconds=654_321),
+                dt.datetime(2262, 1, 1, tzinfo=dt.UTC), deleted=False, version=2**40,
+            ),
+        ],
+    )  # fmt: skip
+    def test_a_listed_row_encodes_as_the_chat_row_does(self, chat: ChatRow) -> None:
+        """A ListChats row (text id, JSON labels, microsecond times) writes the very Chat that fill_chat writes."""
+        micros = [to_micros(t) for t in (chat.created_at, chat.updated_at, chat.last_activity_at)]
+        labels = json.dumps(chat.labels) if chat.labels else "{}"
+        listed = (5, str(chat.id), chat.tenant_id, chat.owner, chat.title, chat.visibility, chat.description, labels,
+                  chat.tags, chat.agent_id, chat.message_count, *micros, chat.deleted, chat.version)  # fmt: skip
+        expected, got = types.Chat(), types.Chat()
+        fill_chat(expected, chat)
+        rows_module.fill_listed_chat(got, listed)
+        assert got == expected
+        assert got.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
+        assert rows_module.listed_chat_keyset(listed) == (chat.last_activity_at, chat.id)
