@@ -36,6 +36,7 @@ class ConnectionPool:
         size: Most connections in use at once; further callers wait for one to be returned.
         timeout: Seconds a caller waits for a connection before ``TimeoutError`` (``None``: as long as it takes).
         configure: Called once on each new connection (row factory, type adapters).
+        connection_class: The psycopg connection class to open (a subclass may keep per-connection state).
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class ConnectionPool:
         size: int,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         configure: Callable[[Conn], None] | None = None,
+        connection_class: type[Conn] = psycopg.AsyncConnection,
     ) -> None:
         if size < 1:
             raise ValueError("a connection pool needs at least one connection")
@@ -52,6 +54,7 @@ class ConnectionPool:
         self._size = size
         self._timeout = timeout
         self._configure = configure
+        self._connection_class = connection_class
         self._slots = asyncio.Semaphore(size)
         self._idle: list[Conn] = []  # a stack: the most recently used connection is the warmest
         self._closed = False
@@ -93,7 +96,7 @@ class ConnectionPool:
             self._slots.release()
 
     async def _open(self) -> Conn:
-        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        conn = await self._connection_class.connect(self._url, autocommit=True)
         if self._configure is not None:
             self._configure(conn)
         return conn

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from psycopg.rows import tuple_row
 from sqlalchemy import text
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
 from ameide_query.views.access import LISTABLE_CHAT, can_read_chat
+from ameide_query.views.db import tuple_cursor
 from ameide_query.views.fulltext import TSQUERY
 from ameide_query.views.fulltext import params as fulltext_params
 from ameide_query.views.pages import TOP_ID, TOP_TIME, Page, cut
@@ -136,7 +136,7 @@ async def list_chats(
     statement = _LIST_CHATS_MATCHING_SQL if chat_filter.query else _LIST_CHATS_SQL
     # Plain tuples (total, then LISTED_CHAT_COLUMNS): cheaper than a named tuple per row. Binary results: integers,
     # flags and the tags array arrive as values, not as text to parse.
-    cursor = conn.cursor(row_factory=tuple_row)
+    cursor = tuple_cursor(conn)
     rows = await (await cursor.execute(statement, params, binary=True)).fetchall()
     total = int(rows[0][0]) if rows else 0
     # No visible chat (after the position) is one row of NULLs from the outer join, and then the only row.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from psycopg.rows import tuple_row
 from sqlalchemy import text
 
 from ameide_pg.pool import Conn
 from ameide_pg.statements import compiled
+from ameide_query.views.db import tuple_cursor
 from ameide_runtime.identity import Identity
 
 # Readable by id: not deleted, and PUBLIC, or the caller's tenant and (TEAM or the caller's own).
@@ -81,7 +81,7 @@ async def messages_page(
     # Plain tuples (message_count, feed_seq, seq, payload): a named tuple per row costs more than the rest of the
     # row handling here. Binary results: the payloads arrive as they are stored, where text results escape each
     # one as hex (PostgreSQL) and unescape it again (libpq), a sixth of a page's server instructions.
-    cursor = conn.cursor(row_factory=tuple_row)
+    cursor = tuple_cursor(conn)
     statement = _NEWEST_FIRST_SQL if newest_first else _OLDEST_FIRST_SQL
     rows = await (await cursor.execute(statement, params, binary=True)).fetchall()
     if not rows:
