@@ -241,7 +241,7 @@ class TestMessages:
             expected = [types.ChatMessage.FromString(payload) for payload in stored]
         assert [m.parts[0].text.text for m in expected] == bodies
         with caller("me", tenant):
-            token, pages = "", []
+            token, pages = "", list[svc.GetMessagesResponse]()
             done = consistency.encode(CODEC, {chat: len(bodies) + 1})
             while True:
                 request = svc.GetMessagesRequest(
