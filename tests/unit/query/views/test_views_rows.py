@@ -17,12 +17,13 @@ import pytest
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_pg.pool import Conn
+from ameide_query.reads.common import position
 from ameide_query.views import artifacts, chats, messages
 from ameide_query.views import rows as rows_module
 from ameide_query.views.chats import ChatFilterValues
-from ameide_query.views.rows import PRIVATE, TEAM
+from ameide_query.views.rows import PRIVATE, PUBLIC, TEAM
 from ameide_readmodel.chats import ChatRow
-from ameide_readmodel.timestamps import to_micros
+from ameide_readmodel.timestamps import EPOCH, to_micros
 from ameide_readmodel.wire import fill_chat
 from ameide_runtime.identity import Identity
 from tests.unit.query.views.fake_conn import FakeConn
@@ -200,6 +201,7 @@ class TestListedChat:
         "chat",
         [
             ChatRow(CHAT_ID, "t1", "owner", "Plan", TEAM, "", {}, [], "", 0, T0, T1, T1, deleted=False, version=1),
+            ChatRow(CHAT_ID, "t1", "o", "", PUBLIC, "", {}, [""], "", 0, EPOCH, EPOCH, T1, deleted=False, version=1),
             ChatRow(
                 CHAT_ID, "tenant-ü", "ówner", "Approvals ✓ 🚀", PRIVATE, 'with "quotes" and \\ ' * 20,
                 {"team": "core", "emoji": "🚀", "empty": ""}, ["ops", "", "bench ✓"], "general-assistant", 70_000,
@@ -219,4 +221,4 @@ class TestListedChat:
         rows_module.fill_listed_chat(got, listed)
         assert got == expected
         assert got.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
-        assert rows_module.listed_chat_keyset(listed) == (chat.last_activity_at, chat.id)
+        assert rows_module.listed_chat_position(listed) == position(chat.last_activity_at, chat.id)

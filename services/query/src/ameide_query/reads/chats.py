@@ -15,7 +15,7 @@ from ameide_query.views import chats, messages, search
 from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
-from ameide_query.views.rows import fill_listed_chat, listed_chat_keyset
+from ameide_query.views.rows import fill_listed_chat, listed_chat_position
 from ameide_readmodel.feed.names import chat_feed
 from ameide_readmodel.wire import fill_chat
 from ameide_runtime import resume
@@ -89,14 +89,14 @@ class ChatReads:
         for row in page.rows:
             fill_listed_chat(add(), row)
         if page.has_more:
-            reply.next_page_token = tokens.issue(position(*listed_chat_keyset(page.rows[-1])))
+            reply.next_page_token = tokens.issue(listed_chat_position(page.rows[-1]))
         encoded = reply.SerializeToString()
         if len(encoded) <= paging.PAGE_BYTES:  # the usual case: every chat fits
             return encoded
         keep = paging.fitting(reply.threads)
         if keep < len(page.rows):
             del reply.threads[keep:]
-            reply.next_page_token = tokens.issue(position(*listed_chat_keyset(page.rows[keep - 1])))
+            reply.next_page_token = tokens.issue(listed_chat_position(page.rows[keep - 1]))
         return reply.SerializeToString()
 
     async def get_messages(self, request: svc.GetMessagesRequest) -> svc.GetMessagesResponse:
