@@ -288,9 +288,10 @@ async def test_pages_of_maximal_items_stay_under_the_grpc_limit(fleet: Fleet, cl
         for i in range(40)
     ]
     history = made[0].artifact_id
+    updated = None
     for i in range(30):
         labels = {**MAX_LABELS, "label-00": f"rev {i}"}
-        await clients.artifacts.UpdateArtifactMetadata(
+        updated = await clients.artifacts.UpdateArtifactMetadata(
             art.UpdateArtifactMetadataRequest(
                 artifact_id=history,
                 metadata=art_types.ArtifactMetadata(labels=labels),
@@ -303,6 +304,12 @@ async def test_pages_of_maximal_items_stay_under_the_grpc_limit(fleet: Fleet, cl
     )
     await clients.artifact_reads.ListArtifacts(
         art.ListArtifactsRequest(consistency_token=made[-1].consistency_token), metadata=peer.metadata
+    )
+    assert updated is not None
+    # The history's first page waits for the last revision, so the walk below sees all 30 (not the projector's pace).
+    await clients.artifact_reads.GetArtifactHistory(
+        art.GetArtifactHistoryRequest(artifact_id=history, page_size=1, consistency_token=updated.consistency_token),
+        metadata=peer.metadata,
     )
     listed = await _walk(clients.chat_reads.ListChats, chat.ListChatsRequest(page_size=100), peer, "threads")
     searched = await _walk(
