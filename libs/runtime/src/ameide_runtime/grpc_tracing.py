@@ -42,11 +42,31 @@ def trace_ids() -> TraceIds | None:
     return TraceIds(provider.id_generator if isinstance(provider, TracerProvider) else None)
 
 
+class _Fields:
+    """The metadata keys the global propagator reads, worked out again only when the propagator is replaced.
+
+    A composite propagator builds a new set of its fields on every access; this runs on every RPC.
+    """
+
+    def __init__(self) -> None:
+        self._textmap: object = None
+        self._fields: frozenset[str] = frozenset()
+
+    def current(self) -> frozenset[str]:
+        textmap = propagate.get_global_textmap()
+        if textmap is not self._textmap:
+            self._fields, self._textmap = frozenset(textmap.fields), textmap
+        return self._fields
+
+
+_fields = _Fields()
+
+
 def _parent(metadata: object) -> otel_context.Context | None:
     """The caller's trace context (W3C ``traceparent``/``tracestate``, baggage), or None when it sent none."""
     if not metadata:
         return None
-    fields = propagate.get_global_textmap().fields
+    fields = _fields.current()
     carrier = {key: value for key, value in metadata if key in fields}  # type: ignore[attr-defined]
     return propagate.extract(carrier) if carrier else None
 

@@ -140,7 +140,15 @@ def extract_trace_context(metadata: Mapping[str, str]) -> otel_context.Context:
 
 
 def current_traceparent() -> str:
-    """The W3C ``traceparent`` of the active span, or "" when there is none."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get("traceparent", "")
+    """The W3C ``traceparent`` of the active span, or "" when there is none.
+
+    Written as the W3C propagator's ``inject`` writes it, without its carrier and ``tracestate`` work: every
+    command records it in its events' metadata.
+    """
+    span_context = trace.get_current_span().get_span_context()
+    if span_context == trace.INVALID_SPAN_CONTEXT:
+        return ""
+    return (
+        f"00-{trace.format_trace_id(span_context.trace_id)}-{trace.format_span_id(span_context.span_id)}"
+        f"-{span_context.trace_flags:02x}"
+    )

@@ -24,7 +24,7 @@ from ameide_eventstore.errors import (
     IdempotencyKeyReusedError,
     TenantMismatchError,
 )
-from ameide_eventstore.events import AppendResult, ExpectedVersion, IdempotentWrite, StreamAppend
+from ameide_eventstore.events import AppendResult, ExpectedVersion, IdempotentWrite, NewEvent, StreamAppend
 from ameide_eventstore.postgres import append_sql as sql
 from ameide_eventstore.postgres.translate import EVENT_ID_CONSTRAINT, STREAM_VERSION_CONSTRAINT, key_uuid
 from ameide_eventstore.sharding import shard_of
@@ -80,8 +80,25 @@ def _kind(item: StreamAppend) -> sql.Head:
     return sql.Head.COMMUTATIVE if item.commutative else sql.Head.EXACT
 
 
+# One encoder for every append: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _json(metadata: Any) -> str:  # noqa: ANN401 - a Mapping[str, str]
-    return json.dumps(dict(metadata), separators=(",", ":"))
+    return _ENCODER.encode(metadata if type(metadata) is dict else dict(metadata))
+
+
+def _jsons(events: Sequence[NewEvent]) -> list[str]:
+    """Each event's metadata as JSON; the events of one decision share one metadata mapping, encoded once."""
+    encoded: list[str] = []
+    last: object = None
+    text = ""
+    for event in events:
+        if not encoded or event.metadata is not last:
+            text = _json(event.metadata)
+            last = event.metadata
+        encoded.append(text)
+    return encoded
 
 
 def stream_params(item: StreamAppend, shard_count: int) -> dict[str, Any]:
@@ -110,7 +127,7 @@ def stream_params(item: StreamAppend, shard_count: int) -> dict[str, Any]:
             event_types=[e.event_type for e in item.events],
             schema_versions=[e.schema_version for e in item.events],
             payloads=[e.payload for e in item.events],
-            metadatas=[_json(e.metadata) for e in item.events],
+            metadatas=_jsons(item.events),
         )
     return params
 

@@ -59,8 +59,13 @@ class ChatHandlers:
 
     async def send_message(self, context: RequestContext, command: SendMessage) -> Outcome[svc.SendMessageResponse]:
         """Append a message to a chat the caller may write."""
-        command = dataclasses.replace(
-            command, message_id=self._deps.new_id_str(), at=self._deps.clock(), idempotency_key=context.idempotency_key
+        # Built whole rather than ``dataclasses.replace``d: this runs on every send.
+        command = SendMessage(
+            chat_id=command.chat_id,
+            message=command.message,
+            idempotency_key=context.idempotency_key,
+            message_id=self._deps.new_id_str(),
+            at=self._deps.clock(),
         )
 
         def decide(loaded: Aggregates) -> Plan[svc.SendMessageResponse]:

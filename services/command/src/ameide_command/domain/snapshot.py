@@ -31,8 +31,12 @@ def _parse_links(raw: dict[str, list[Any]]) -> LinkMap:
     return LinkMap(raw)
 
 
+# One encoder for every snapshot: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dump(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(document).encode()
 
 
 def dump_chat(state: ChatState) -> bytes:

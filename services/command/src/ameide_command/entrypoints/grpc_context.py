@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeGuard, TypeVar
 
 import grpc.aio
 from google.protobuf.message import Message
@@ -37,11 +37,20 @@ def caller(request: IdentifiedRequest) -> Actor:
     return Actor(user_id=who.user_id, tenant_id=who.tenant_id)
 
 
-def _header(context: grpc.aio.ServicerContext[Any, Any], name: str) -> str:
+def _ids(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str]:
+    """The caller's request and correlation ids (the first usable value of each header; "" when none), one pass."""
+    request_id = correlation_id = ""
     for key, value in context.invocation_metadata() or ():
-        if key == name and isinstance(value, str) and 0 < len(value) <= _MAX_HEADER_ID_CHARS and value.isprintable():
-            return value
-    return ""
+        if key == REQUEST_ID_HEADER:
+            if not request_id and _usable_id(value):
+                request_id = value
+        elif key == CORRELATION_ID_HEADER and not correlation_id and _usable_id(value):
+            correlation_id = value
+    return request_id, correlation_id
+
+
+def _usable_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_HEADER_ID_CHARS and value.isprintable()
 
 
 def request_context(
@@ -53,8 +62,9 @@ def request_context(
     idempotency_key: str = "",
 ) -> RequestContext:
     """The context written into event metadata; with a key, the hash of the request as this caller sent it."""
-    request_id = _header(context, REQUEST_ID_HEADER) or str(uuid.uuid4())
-    correlation_id = _header(context, CORRELATION_ID_HEADER) or request_id
+    request_id, correlation_id = _ids(context)
+    request_id = request_id or str(uuid.uuid4())
+    correlation_id = correlation_id or request_id
     idempotency = None
     if idempotency_key and request is not None:
         idempotency = IdempotencyRequest(idempotency_key, fingerprint(method, request, actor))
