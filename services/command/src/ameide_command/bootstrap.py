@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ameide_command.adapters.outbox_hint import OutboxHint
 from ameide_command.application.artifact_handlers import ArtifactHandlers
 from ameide_command.application.chat_handlers import ChatHandlers
-from ameide_command.application.context import Clock, IdFactory, utc_now
+from ameide_command.application.context import Clock, IdFactory, random_id, utc_now
 from ameide_command.application.deps import Deps
 from ameide_command.application.ensure_handler import EnsureHandler
 from ameide_command.application.executor import AfterCommit, Executor
@@ -99,7 +98,7 @@ async def bootstrap(
             executor=executor,
             tokens=TokenCodec(settings.auth.token_key()),
             clock=clock or utc_now,
-            new_id=id_factory or uuid.uuid4,
+            new_id=id_factory or random_id,
             agents=AgentPolicy(by_kind=dict(settings.agent_by_kind), default=settings.default_agent),
             max_title_chars=settings.max_title_chars,
         )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol, TypeGuard, TypeVar
 
 import grpc.aio
 from google.protobuf.message import Message
 
-from ameide_command.application.context import IdempotencyRequest, RequestContext, request_hash
+from ameide_command.application.context import IdempotencyRequest, RequestContext, random_id, request_hash
 from ameide_command.application.executor import Outcome
 from ameide_command.domain.model import Actor
 from ameide_runtime import identity
@@ -63,7 +62,7 @@ def request_context(
 ) -> RequestContext:
     """The context written into event metadata; with a key, the hash of the request as this caller sent it."""
     request_id, correlation_id = _ids(context)
-    request_id = request_id or str(uuid.uuid4())
+    request_id = request_id or str(random_id())
     correlation_id = correlation_id or request_id
     idempotency = None
     if idempotency_key and request is not None:
