@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from ameide_command.adapters import outbox_hint
 from ameide_command.adapters.outbox_hint import CHANNEL, OutboxHint
 from ameide_eventstore import NewEvent, StreamAppend
 from ameide_eventstore.sharding import shard_of
@@ -12,20 +13,56 @@ from ameide_eventstore.sharding import shard_of
 pytestmark = pytest.mark.unit
 
 
+class FakeConnection:
+    """Records the commands written on it; can be told to fail."""
+
+    def __init__(self, client: FakeRedis) -> None:
+        self._client = client
+        self.commands: list[tuple[str, ...]] = []
+        self.disconnected = False
+
+    async def connect(self) -> None:
+        """Fail when Redis is down."""
+        if self._client.fail:
+            raise OSError("redis is down")
+
+    async def send_command(self, *args: str, check_health: bool = True) -> None:
+        """Record the command (PUBLISH also on the client), or fail."""
+        assert not check_health  # a health check would read a reply that never comes
+        if self._client.fail:
+            raise OSError("redis is down")
+        self.commands.append(args)
+        if args[0] == "PUBLISH":
+            assert self.commands[0] == ("CLIENT", "REPLY", "OFF")  # replies off before the first hint
+            self._client.published.append((args[1], args[2]))
+
+    async def disconnect(self) -> None:
+        """Record disconnecting."""
+        self.disconnected = True
+
+
+class FakePool:
+    """Hands out fake connections."""
+
+    def __init__(self, client: FakeRedis) -> None:
+        self._client = client
+
+    def make_connection(self) -> FakeConnection:
+        """A new connection, remembered on the client."""
+        connection = FakeConnection(self._client)
+        self._client.connections.append(connection)
+        return connection
+
+
 class FakeRedis:
-    """Records PUBLISH calls; can be told to fail."""
+    """Records what is PUBLISHed on its connections; can be told to fail."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.published: list[tuple[str, str]] = []
+        self.connections: list[FakeConnection] = []
+        self.connection_pool = FakePool(self)
         self.fail = fail
         self.closed = False
-
-    async def publish(self, channel: str, message: str) -> int:
-        """Record or fail."""
-        if self.fail:
-            raise OSError("redis is down")
-        self.published.append((channel, message))
-        return 1
 
     async def aclose(self) -> None:
         """Record closing."""
@@ -61,6 +98,8 @@ class TestOutboxHint:
         assert shards == {shard_of(stream, 64) for stream in streams}
         assert len(client.published) < 10
         assert client.closed
+        assert len(client.connections) == 1
+        assert client.connections[0].disconnected
 
     async def test_redis_down_never_fails_the_caller(self) -> None:
         """A failing PUBLISH is swallowed; the command's call returns normally."""
@@ -70,3 +109,19 @@ class TestOutboxHint:
         await asyncio.sleep(0.01)
         await hint.close()
         assert client.published == []
+
+    async def test_a_failed_write_reconnects_for_the_next_hint(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A hint lost to a broken connection is followed by one on a new connection (replies off again)."""
+        monkeypatch.setattr(outbox_hint, "RETRY_PAUSE_SECONDS", 0.0)
+        client = FakeRedis(fail=True)
+        hint = OutboxHint(client, shard_count=64)  # type: ignore[arg-type]
+        stream = uuid.uuid4()
+        await hint([append_for(stream)])
+        await wait_until(lambda: client.connections)
+        client.fail = False
+        await hint([append_for(stream)])
+        await wait_until(lambda: client.published)
+        await hint.close()
+        assert client.published == [(CHANNEL, str(shard_of(stream, 64)))]
+        assert len(client.connections) == 2
+        assert client.connections[0].disconnected
