@@ -228,11 +228,18 @@ async def echo_server() -> AsyncIterator[Child]:
 
 @contextlib.asynccontextmanager
 async def command_server(
-    database_url: str, redis_url: str, jwt_secret: str, workers: int = 1, *, group_commit: bool | None = None
+    database_url: str,
+    redis_url: str,
+    jwt_secret: str,
+    workers: int = 1,
+    *,
+    group_commit: bool | None = None,
+    launcher: Sequence[str] = (),
 ) -> AsyncIterator[Child]:
     """The real command deployable (``ameide serve command [--workers N]``) on a free port, until the block ends.
 
-    ``group_commit``: set ``AMEIDE_GROUP_COMMIT`` (default: the product's default).
+    ``group_commit``: set ``AMEIDE_GROUP_COMMIT`` (default: the product's default). ``launcher``: a command the
+    server runs under (``valgrind ...``; ``Child.pid`` is then the launcher's).
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMEIDE_")}
@@ -247,8 +254,9 @@ async def command_server(
     if group_commit is not None:
         env["AMEIDE_GROUP_COMMIT"] = "true" if group_commit else "false"
     argv = ["-m", "ameide_cli", "serve", "command", *(["--workers", str(workers)] if workers > 1 else [])]
+    command = [*launcher, sys.executable, *argv]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+        command[0], *command[1:], env=env, stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE if workers > 1 else None,
     )  # fmt: skip
     target = f"127.0.0.1:{port}"
