@@ -105,11 +105,20 @@ def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
         )
     if state is None:
         raise ValueError(f"{payload.DESCRIPTOR.full_name} before ArtifactCreatedEvent")
-    state = dataclasses.replace(state, version=state.version + 1, updated_at=event.at)
-    if isinstance(payload, events_pb2.ArtifactContentUpdatedEvent | events_pb2.ArtifactMetadataUpdatedEvent):
-        state = dataclasses.replace(state, content_version=state.content_version + 1)
+    # One copy of the state per event: the version bump and whatever the event changes besides.
+    if isinstance(payload, events_pb2.ArtifactContentUpdatedEvent):
+        return dataclasses.replace(
+            state, version=state.version + 1, updated_at=event.at, content_version=state.content_version + 1
+        )
     if isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
-        return dataclasses.replace(state, title=payload.title, labels=dict(payload.labels))
+        return dataclasses.replace(
+            state,
+            version=state.version + 1,
+            updated_at=event.at,
+            content_version=state.content_version + 1,
+            title=payload.title,
+            labels=dict(payload.labels),
+        )
     if isinstance(payload, events_pb2.ArtifactDeletedEvent):
-        return dataclasses.replace(state, deleted=True)
-    return state
+        return dataclasses.replace(state, version=state.version + 1, updated_at=event.at, deleted=True)
+    return dataclasses.replace(state, version=state.version + 1, updated_at=event.at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -101,53 +102,52 @@ def evolve(state: ChatState | None, event: Happened) -> ChatState:
         return _created(payload, event)
     if state is None:
         raise ValueError(f"{payload.DESCRIPTOR.full_name} before ChatCreatedEvent")
-    if type(payload) is events_pb2.MessageSentEvent:
-        # By far the commonest event, decided on every send: one copy of the state rather than two.
-        return dataclasses.replace(
-            state,
-            version=state.version + 1,
-            updated_at=event.at,
-            message_count=state.message_count + 1,
-            last_activity_at=event.at,
-        )
-    state = dataclasses.replace(state, version=state.version + 1, updated_at=event.at)
     apply = _APPLY.get(type(payload))
-    return state if apply is None else apply(state, payload, event)
+    changed = apply(state, payload, event) if apply is not None else {}
+    # One copy of the state per event (every command decides on one): the version bump and the event's changes.
+    return dataclasses.replace(state, version=state.version + 1, updated_at=event.at, **changed)
 
 
-def _associated(state: ChatState, payload: Message, event: Happened) -> ChatState:
+# What each event changes besides the version and ``updated_at`` (as ``dataclasses.replace`` arguments).
+Changed = dict[str, Any]
+
+
+def _message_sent(state: ChatState, _: Message, event: Happened) -> Changed:
+    return {"message_count": state.message_count + 1, "last_activity_at": event.at}
+
+
+def _associated(state: ChatState, payload: Message, event: Happened) -> Changed:
     assert isinstance(payload, events_pb2.ArtifactAssociatedEvent)  # noqa: S101 - guaranteed by _APPLY's key
     link = Link(relation=payload.relation_type, linked_at=event.at, linked_by=event.user_id)
-    return dataclasses.replace(state, artifacts=LinkMap.of(state.artifacts).with_link(payload.artifact_id, link))
+    return {"artifacts": LinkMap.of(state.artifacts).with_link(payload.artifact_id, link)}
 
 
-def _dissociated(state: ChatState, payload: Message, _: Happened) -> ChatState:
+def _dissociated(state: ChatState, payload: Message, _: Happened) -> Changed:
     assert isinstance(payload, events_pb2.ArtifactDissociatedEvent)  # noqa: S101 - guaranteed by _APPLY's key
-    return dataclasses.replace(state, artifacts=LinkMap.of(state.artifacts).without(payload.artifact_id))
+    return {"artifacts": LinkMap.of(state.artifacts).without(payload.artifact_id)}
 
 
-def _updated(state: ChatState, payload: Message, _: Happened) -> ChatState:
+def _updated(_: ChatState, payload: Message, __: Happened) -> Changed:
     assert isinstance(payload, events_pb2.ChatUpdatedEvent)  # noqa: S101 - guaranteed by _APPLY's key
     if payload.field == "title":
-        return dataclasses.replace(state, title=payload.new_value)
+        return {"title": payload.new_value}
     if payload.field == "metadata":
         metadata = json_format.Parse(payload.new_value, types_pb2.ChatMetadata())
-        return dataclasses.replace(
-            state, labels=dict(metadata.labels), description=metadata.description, tags=tuple(metadata.tags)
-        )
-    return state
+        return {"labels": dict(metadata.labels), "description": metadata.description, "tags": tuple(metadata.tags)}
+    return {}
 
 
-def _visibility_changed(state: ChatState, payload: Message, _: Happened) -> ChatState:
+def _visibility_changed(_: ChatState, payload: Message, __: Happened) -> Changed:
     assert isinstance(payload, events_pb2.ChatVisibilityChangedEvent)  # noqa: S101 - guaranteed by _APPLY's key
-    return dataclasses.replace(state, visibility=payload.new_visibility)
+    return {"visibility": payload.new_visibility}
 
 
-def _deleted(state: ChatState, _: Message, __: Happened) -> ChatState:
-    return dataclasses.replace(state, deleted=True)
+def _deleted(_: ChatState, __: Message, ___: Happened) -> Changed:
+    return {"deleted": True}
 
 
-_APPLY: dict[type[Message], Callable[[ChatState, Message, Happened], ChatState]] = {
+_APPLY: dict[type[Message], Callable[[ChatState, Message, Happened], Changed]] = {
+    events_pb2.MessageSentEvent: _message_sent,
     events_pb2.ArtifactAssociatedEvent: _associated,
     events_pb2.ArtifactDissociatedEvent: _dissociated,
     events_pb2.ChatUpdatedEvent: _updated,
