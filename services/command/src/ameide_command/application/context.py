@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,12 +35,14 @@ class RandomIds:
     """Random (version 4) UUIDs as ``uuid.uuid4`` makes them, from the OS's random source read in batches.
 
     A command mints several ids (message, events, request); a system call for each showed in the per-request
-    CPU profile. The batch is dropped in a forked child, so two processes never hand out the same ids.
+    CPU profile. The batch is dropped in a forked child, so two processes never hand out the same ids, and taken
+    under a lock, so two threads never do either.
     """
 
     def __init__(self) -> None:
         self._pool = b""
         self._next = 0
+        self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._drop)
 
     def _drop(self) -> None:
@@ -47,11 +50,13 @@ class RandomIds:
 
     def __call__(self) -> uuid.UUID:
         """A new random id."""
-        start = self._next
-        if start + _ID_BYTES > len(self._pool):
-            self._pool, start = os.urandom(_ID_BYTES * _IDS_PER_READ), 0
-        self._next = start + _ID_BYTES
-        value = int.from_bytes(self._pool[start : start + _ID_BYTES]) & _RANDOM_BITS | _VERSION_4
+        with self._lock:
+            start = self._next
+            if start + _ID_BYTES > len(self._pool):
+                self._pool, start = os.urandom(_ID_BYTES * _IDS_PER_READ), 0
+            self._next = start + _ID_BYTES
+            drawn = self._pool[start : start + _ID_BYTES]
+        value = int.from_bytes(drawn) & _RANDOM_BITS | _VERSION_4
         # What ``uuid.UUID.__init__`` ends with, without its argument checks (a third of the cost).
         made = _new(uuid.UUID)
         _set(made, "int", value)
