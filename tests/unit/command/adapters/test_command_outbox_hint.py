@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+import redis.exceptions
 
 from ameide_command.adapters import outbox_hint
 from ameide_command.adapters.outbox_hint import CHANNEL, OutboxHint
@@ -20,6 +21,8 @@ class FakeConnection:
         self._client = client
         self.commands: list[tuple[str, ...]] = []
         self.disconnected = False
+        # Replies Redis sent although asked not to (it refused CLIENT REPLY OFF): errors or plain values.
+        self.unread: list[object] = []
 
     async def connect(self) -> None:
         """Fail when Redis is down."""
@@ -35,6 +38,19 @@ class FakeConnection:
         if args[0] == "PUBLISH":
             assert self.commands[0] == ("CLIENT", "REPLY", "OFF")  # replies off before the first hint
             self._client.published.append((args[1], args[2]))
+
+    async def can_read(self) -> bool:
+        """Whether a reply waits to be read."""
+        return bool(self.unread)
+
+    async def read_response(self, *, disable_decoding: bool, disconnect_on_error: bool) -> object:
+        """The oldest unread reply; an error reply raises, as redis-py does."""
+        assert disable_decoding
+        assert not disconnect_on_error
+        reply = self.unread.pop(0)
+        if isinstance(reply, redis.exceptions.ResponseError):
+            raise reply
+        return reply
 
     async def disconnect(self) -> None:
         """Record disconnecting."""
@@ -125,3 +141,19 @@ class TestOutboxHint:
         assert client.published == [(CHANNEL, str(shard_of(stream, 64)))]
         assert len(client.connections) == 2
         assert client.connections[0].disconnected
+
+    async def test_replies_sent_anyway_are_read_and_dropped(self) -> None:
+        """Where Redis refused CLIENT REPLY OFF, the replies that come are drained before each hint, never piled up."""
+        client = FakeRedis()
+        hint = OutboxHint(client, shard_count=64)  # type: ignore[arg-type]
+        first, second = uuid.uuid4(), uuid.uuid4()
+        await hint([append_for(first)])
+        await wait_until(lambda: client.published)
+        connection = client.connections[0]
+        connection.unread.extend([redis.exceptions.ResponseError("NOPERM no permissions to run 'client'"), 1])
+        await hint([append_for(second)])
+        await wait_until(lambda: len(client.published) == 2)
+        await hint.close()
+        assert connection.unread == []
+        assert client.published[1] == (CHANNEL, str(shard_of(second, 64)))
+        assert len(client.connections) == 1  # the refusal is not a broken connection

@@ -8,7 +8,9 @@ CPU than the rest of a SendMessage's own work).
 Hints go out on a connection of their own that asked Redis for no replies (``CLIENT REPLY OFF``): a hint is
 written and forgotten. Awaiting each PUBLISH's reply (the client's command path, a read and a wake-up) cost
 four times the CPU of writing it, in this process and in Redis. A failed write drops the connection; the next
-hint opens a new one after ``RETRY_PAUSE_SECONDS``.
+hint opens a new one after ``RETRY_PAUSE_SECONDS``. Where Redis refuses ``CLIENT REPLY`` (an ACL without the
+``client`` command), replies do come: each hint first reads and drops whatever has arrived, so they never pile up
+in the socket or in Redis's output buffer, and hints still go out.
 """
 
 from __future__ import annotations
@@ -74,7 +76,16 @@ class OutboxHint:
             self._connection = connection
             await connection.connect()
             await connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
+        await self._discard_replies(connection)
         await connection.send_command("PUBLISH", self._channel, message, check_health=False)
+
+    async def _discard_replies(self, connection: AbstractConnection) -> None:
+        """Read and drop replies Redis sent anyway (it refused ``CLIENT REPLY OFF``); none arrive otherwise."""
+        while await connection.can_read():
+            try:
+                await connection.read_response(disable_decoding=True, disconnect_on_error=False)
+            except redis.exceptions.ResponseError as exc:  # the refusal itself: logged once per connection
+                logger.warning("Redis refused CLIENT REPLY OFF; the outbox hint reads and drops its replies: %s", exc)
 
     async def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
