@@ -56,6 +56,11 @@ def _num(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _figure(value: float | None) -> str:
+    """A figure with the digits it needs: two below 100 (so a 0.14 ms baseline is not printed as 0), none above."""
+    return _num(value, 2 if abs(value or 0) < 100 else 0)
+
+
 def _met(c: Check) -> str:
     if c.met is None:
         return "n/a"
@@ -73,8 +78,8 @@ def table_lines(result: RunResult) -> list[tuple[str, ...]]:
             checks = check(row, scenario.rows)
             first = checks[0] if checks else None
             lines.append((
-                scenario.name, row.name, _num(row.figure, 2 if abs(row.figure or 0) < 100 else 0), row.unit,
-                _num(row.p50_ms, 2), _num(row.p95_ms, 2), row.baseline_name or "", _num(row.baseline_figure),
+                scenario.name, row.name, _figure(row.figure), row.unit,
+                _num(row.p50_ms, 2), _num(row.p95_ms, 2), row.baseline_name or "", _figure(row.baseline_figure),
                 "" if row.ratio is None else f"{row.ratio:.2f}x",
                 first.target if first else "", _met(first) if first else "",
             ))  # fmt: skip
