@@ -39,15 +39,20 @@ class Child:
 
 
 @contextlib.asynccontextmanager
-async def child_server(module: str, *args: str) -> AsyncIterator[Child]:
-    """``python -m module args...`` (serving through ``serve_until_stdin_closes``) for the block."""
+async def child_server(
+    module: str, *args: str, launcher: Sequence[str] = (), start_timeout: float = START_TIMEOUT
+) -> AsyncIterator[Child]:
+    """``python -m module args...`` (serving through ``serve_until_stdin_closes``) for the block.
+
+    ``launcher``: a command the server runs under (``valgrind ...``, which keeps the process id).
+    """
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        *launcher, sys.executable, "-m", module, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
     assert proc.stdin is not None  # noqa: S101 - requested above
     assert proc.stdout is not None  # noqa: S101 - requested above
     try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
+        line = (await asyncio.wait_for(proc.stdout.readline(), start_timeout)).decode()
         if not line.startswith("PORT "):
             raise RuntimeError(f"{module} did not start: {line!r}")
         yield Child(f"127.0.0.1:{line.split()[1]}", proc.pid)

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
 import secrets
-import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ameide_bench.children import Child, Op
+from ameide_bench import callgrind
+from ameide_bench.children import Op
 from ameide_bench.eventstore import scratch_database
 from ameide_bench.floor import floor_ops, workloads_file
 from ameide_bench.query import (
@@ -43,47 +42,6 @@ from ameide_bench.report import Row, print_table
 KINDS = ("GetMessages", "ListChats")
 CALLS = 400
 WARMUP = 200
-# Valgrind runs the server tens of times slower: start-up takes minutes, not seconds.
-START_TIMEOUT = 600.0
-
-
-def callgrind_prefix(out: Path) -> list[str]:
-    """The command that runs a server under callgrind, counting nothing until switched on."""
-    return [
-        "valgrind",
-        "--tool=callgrind",
-        "--quiet",
-        "--instr-atstart=no",
-        f"--callgrind-out-file={out}",
-        "--dump-line=no",
-        "--compress-strings=no",
-    ]
-
-
-async def _control(*args: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        "callgrind_control", *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-    )
-    if await proc.wait() != 0:
-        raise RuntimeError(f"callgrind_control {' '.join(args)} failed")
-
-
-def _instructions(dump: Path) -> int:
-    for line in dump.read_text().splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    raise RuntimeError(f"no instruction total in {dump}")
-
-
-async def _drive(ops: Sequence[Op], calls: int) -> None:
-    """``calls`` requests spread over the ops (one caller each), all callers at once."""
-    per = calls // len(ops)
-
-    async def caller(op: Op) -> None:
-        for _ in range(per):
-            await op()
-
-    await asyncio.gather(*(caller(op) for op in ops))
 
 
 async def count(pid: int, out: Path, label: str, ops: Sequence[Op], *, calls: int, warmup: int) -> float:
@@ -91,15 +49,15 @@ async def count(pid: int, out: Path, label: str, ops: Sequence[Op], *, calls: in
 
     ``out``: the server's ``--callgrind-out-file``; the profile is dumped beside it, named for ``label``.
     """
-    await _drive(ops, warmup)
+    await callgrind.drive(ops, warmup)
     before = set(out.parent.glob(f"{out.name}*"))
-    await _control("--instr=on", str(pid))
-    await _control("--zero", str(pid))
-    await _drive(ops, calls)
-    await _control(f"--dump={label}", str(pid))
-    await _control("--instr=off", str(pid))
+    await callgrind.control("--instr=on", str(pid))
+    await callgrind.control("--zero", str(pid))
+    made = await callgrind.drive(ops, calls)
+    await callgrind.control(f"--dump={label}", str(pid))
+    await callgrind.control("--instr=off", str(pid))
     dumps = sorted(set(out.parent.glob(f"{out.name}*")) - before, key=lambda p: p.stat().st_mtime)
-    return _instructions(dumps[-1]) / (calls // len(ops) * len(ops))
+    return callgrind.instructions(dumps[-1]) / made
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,25 +67,6 @@ class Counted:
     kind: str
     ours: float
     floor: float
-
-
-@contextlib.asynccontextmanager
-async def floor_under(prefix: Sequence[str], libpq: str, workloads: Path) -> AsyncIterator[Child]:
-    """The floor server, run with ``prefix`` in front (as ``ameide_bench.children.child_server`` runs it)."""
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-m", "ameide_bench.floor", "--database", libpq, "--workloads", str(workloads),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdin is not None  # noqa: S101 - requested above
-    assert proc.stdout is not None  # noqa: S101 - requested above
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"the floor did not start: {line!r}")
-        yield Child(f"127.0.0.1:{line.split()[1]}", proc.pid)
-    finally:
-        proc.stdin.close()
-        await proc.wait()
 
 
 async def run(
@@ -157,9 +96,9 @@ async def run(
             path = workloads_file(Path(scratch), {k: [c.statements for c in calls] for k, calls in workloads.items()})
             async with (
                 query_server(
-                    url, redis_url, secret, prefix=callgrind_prefix(out_ours), start_timeout=START_TIMEOUT
+                    url, redis_url, secret, prefix=callgrind.prefix(out_ours), start_timeout=callgrind.START_TIMEOUT
                 ) as server,
-                floor_under(callgrind_prefix(out_floor), libpq, path) as floor,
+                callgrind.floor_under(callgrind.prefix(out_floor), libpq, path) as floor,
                 client_channels(server.target, CONCURRENCY) as channels,
                 client_channels(floor.target, CONCURRENCY) as floor_channels,
             ):
