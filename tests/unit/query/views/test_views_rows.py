@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 
+from ameide_core_proto.threads.v1 import threads_service_pb2 as svc
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_pg.pool import Conn
 from ameide_query.reads.common import position
@@ -216,9 +217,10 @@ class TestListedChat:
         labels = json.dumps(chat.labels) if chat.labels else "{}"
         listed = (5, str(chat.id), chat.tenant_id, chat.owner, chat.title, chat.visibility, chat.description, labels,
                   chat.tags, chat.agent_id, chat.message_count, *micros, chat.deleted, chat.version)  # fmt: skip
-        expected, got = types.Chat(), types.Chat()
+        expected, page = types.Chat(), svc.ListChatsResponse()
         fill_chat(expected, chat)
-        rows_module.fill_listed_chat(got, listed)
+        rows_module.fill_listed_chats(page.threads, [listed])
+        (got,) = page.threads
         assert got == expected
         assert got.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
         assert rows_module.listed_chat_position(listed) == position(chat.last_activity_at, chat.id)

@@ -15,7 +15,7 @@ from ameide_query.views import chats, messages, search
 from ameide_query.views.chats import ChatFilterValues
 from ameide_query.views.consistency import ConsistencyWaiter
 from ameide_query.views.db import ReadPool
-from ameide_query.views.rows import fill_listed_chat, listed_chat_position
+from ameide_query.views.rows import fill_listed_chats, listed_chat_position
 from ameide_readmodel.feed.names import chat_feed
 from ameide_readmodel.wire import fill_chat
 from ameide_runtime import resume
@@ -85,9 +85,7 @@ class ChatReads:
         async with self._db.connection() as conn:
             page = await chats.list_chats(conn, caller, values, after=after, limit=limit)
         reply = svc.ListChatsResponse(total_count=page.total)
-        add = reply.threads.add
-        for row in page.rows:
-            fill_listed_chat(add(), row)
+        fill_listed_chats(reply.threads, page.rows)
         if page.has_more:
             reply.next_page_token = tokens.issue(listed_chat_position(page.rows[-1]))
         encoded = reply.SerializeToString()

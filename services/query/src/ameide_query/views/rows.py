@@ -7,13 +7,17 @@ their wire messages are ``ameide_readmodel.wire``'s.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ameide_core_proto.threads.v1 import threads_types_pb2 as types
 from ameide_readmodel.artifacts import rm_artifacts
 from ameide_readmodel.base import select_list
 from ameide_readmodel.chats import rm_chats
 from ameide_readmodel.timestamps import from_micros
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
 PRIVATE = int(types.CHAT_VISIBILITY_PRIVATE)
 TEAM = int(types.CHAT_VISIBILITY_TEAM)
@@ -47,46 +51,51 @@ _LAST_ACTIVITY_US = 13
 _MICROS_PER_SECOND = 1_000_000
 
 
-def fill_listed_chat(chat: types.Chat, row: ListedChat) -> None:
-    """Write ``row`` into an empty wire Chat (the same message ``ameide_readmodel.wire.fill_chat`` writes)."""
-    (_, chat_id, tenant_id, owner, title, visibility, description, labels_json, tags, agent_id, message_count,
-     created_us, updated_us, last_activity_us, _, version) = row  # fmt: skip
-    # A field written costs the protobuf runtime far more than a Python test: defaults (empty, 0) are not written,
-    # except where writing makes the message present (the timestamps' seconds, the metadata's description), as in
-    # fill_chat.
-    chat.id = chat_id
-    if title:
-        chat.title = title
-    chat.user_id = owner
-    chat.visibility = visibility
-    chat.tenant_id = tenant_id
-    if agent_id:
-        chat.agent_id = agent_id
-    if message_count:
-        chat.message_count = message_count
-    chat.version = version
-    # ameide_readmodel.timestamps.stamp_micros written out: three calls fewer per chat.
-    seconds, micros = divmod(created_us, _MICROS_PER_SECOND)
-    stamp = chat.created_at
-    stamp.seconds = seconds
-    if micros:
-        stamp.nanos = micros * 1000
-    seconds, micros = divmod(updated_us, _MICROS_PER_SECOND)
-    stamp = chat.updated_at
-    stamp.seconds = seconds
-    if micros:
-        stamp.nanos = micros * 1000
-    seconds, micros = divmod(last_activity_us, _MICROS_PER_SECOND)
-    stamp = chat.last_activity_at
-    stamp.seconds = seconds
-    if micros:
-        stamp.nanos = micros * 1000
-    metadata = chat.metadata
-    metadata.description = description
-    if tags:
-        metadata.tags.extend(tags)
-    if labels_json != "{}":
-        metadata.labels.update(json.loads(labels_json))
+def fill_listed_chats(chats: RepeatedCompositeFieldContainer[types.Chat], rows: Iterable[ListedChat]) -> None:
+    """Append a wire Chat per row to ``chats`` (each the same message ``ameide_readmodel.wire.fill_chat`` writes).
+
+    One call per page, not per chat: the loop, its locals and the bound ``add`` stay in one frame.
+    """
+    add = chats.add
+    for (_, chat_id, tenant_id, owner, title, visibility, description, labels_json, tags, agent_id, message_count,
+         created_us, updated_us, last_activity_us, _, version) in rows:  # fmt: skip
+        chat = add()
+        # A field written costs the protobuf runtime far more than a Python test: defaults (empty, 0) are not
+        # written, except where writing makes the message present (the timestamps' seconds, the metadata's
+        # description), as in fill_chat.
+        chat.id = chat_id
+        if title:
+            chat.title = title
+        chat.user_id = owner
+        chat.visibility = visibility
+        chat.tenant_id = tenant_id
+        if agent_id:
+            chat.agent_id = agent_id
+        if message_count:
+            chat.message_count = message_count
+        chat.version = version
+        # ameide_readmodel.timestamps.stamp_micros written out: three calls fewer per chat.
+        seconds, micros = divmod(created_us, _MICROS_PER_SECOND)
+        stamp = chat.created_at
+        stamp.seconds = seconds
+        if micros:
+            stamp.nanos = micros * 1000
+        seconds, micros = divmod(updated_us, _MICROS_PER_SECOND)
+        stamp = chat.updated_at
+        stamp.seconds = seconds
+        if micros:
+            stamp.nanos = micros * 1000
+        seconds, micros = divmod(last_activity_us, _MICROS_PER_SECOND)
+        stamp = chat.last_activity_at
+        stamp.seconds = seconds
+        if micros:
+            stamp.nanos = micros * 1000
+        metadata = chat.metadata
+        metadata.description = description
+        if tags:
+            metadata.tags.extend(tags)
+        if labels_json != "{}":
+            metadata.labels.update(json.loads(labels_json))
 
 
 def listed_chat_position(row: ListedChat) -> list[str]:
