@@ -31,6 +31,7 @@ from ameide_runtime.grpc_wrap import StreamBehavior, UnaryBehavior, encoded_repl
 from ameide_runtime.metrics import InFlight, MethodMetrics
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Metadata: TypeAlias = "grpc.aio.Metadata | None"
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
@@ -77,18 +78,22 @@ def _service_of(method: str) -> str:
     return method.rpartition("/")[0].lstrip("/")
 
 
-async def _admit(authenticate: Authenticate, context: Context) -> None:
-    """Bind the caller to ``ameide_runtime.identity``, or answer UNAUTHENTICATED."""
+def _admitted(authenticate: Authenticate, metadata: Metadata) -> Unauthenticated | None:
+    """Bind the caller named in ``metadata`` to ``ameide_runtime.identity``; the refusal, if it is refused.
+
+    A plain call, not a coroutine: only a refusal has anything to await (the abort). Called in the RPC's own task,
+    so the binding lands in its context (a copy per RPC) and ends with the RPC.
+    """
     try:
-        caller = authenticate(tuple(context.invocation_metadata() or ()))
+        caller = authenticate(tuple(metadata or ()))
     except Unauthenticated as exc:
-        await abort_with(context, exc)
-    # Awaited, not a task: the binding lands in the RPC's own task context (a copy per RPC) and ends with the RPC.
+        return exc
     identity.set_current(caller)
+    return None
 
 
 class _Steps:
-    __slots__ = ("_authenticate", "_errors", "_method", "_metrics", "_trace_ids")
+    __slots__ = ("_authenticate", "_errors", "_method", "_metrics", "_reads_metadata", "_trace_ids")
 
     def __init__(
         self,
@@ -103,18 +108,21 @@ class _Steps:
         self._authenticate = authenticate
         self._trace_ids = trace_ids
         self._errors = errors
+        self._reads_metadata = trace_ids is not None or authenticate is not None
 
     def unary(self, behavior: UnaryBehavior) -> UnaryBehavior:
         metrics, method, trace_ids, authenticate = self._metrics, self._method, self._trace_ids, self._authenticate
-        table = self._errors
+        table, reads_metadata = self._errors, self._reads_metadata
 
         async def wrapped(request: object, context: Context) -> object:
+            # grpc.aio decodes the metadata anew at each invocation_metadata(): read once for both steps.
+            metadata = context.invocation_metadata() if reads_metadata else None
             if trace_ids is not None:
-                trace_ids.enter(context.invocation_metadata())
+                trace_ids.enter(metadata)
             started, code = metrics.enter(), None
             try:
-                if authenticate is not None:
-                    await _admit(authenticate, context)
+                if authenticate is not None and (refused := _admitted(authenticate, metadata)) is not None:
+                    await abort_with(context, refused)
                 try:
                     return await behavior(checked_request(request), context)
                 except grpc.aio.AbortError:
@@ -133,15 +141,17 @@ class _Steps:
 
     def stream(self, behavior: StreamBehavior) -> StreamBehavior:
         metrics, method, trace_ids, authenticate = self._metrics, self._method, self._trace_ids, self._authenticate
-        table = self._errors
+        table, reads_metadata = self._errors, self._reads_metadata
 
         async def wrapped(request: object, context: Context) -> AsyncIterator[object]:
+            # grpc.aio decodes the metadata anew at each invocation_metadata(): read once for both steps.
+            metadata = context.invocation_metadata() if reads_metadata else None
             if trace_ids is not None:
-                trace_ids.enter(context.invocation_metadata())
+                trace_ids.enter(metadata)
             started, code = metrics.enter(), None
             try:
-                if authenticate is not None:
-                    await _admit(authenticate, context)
+                if authenticate is not None and (refused := _admitted(authenticate, metadata)) is not None:
+                    await abort_with(context, refused)
                 try:
                     async for response in behavior(checked_request(request), context):
                         yield response
