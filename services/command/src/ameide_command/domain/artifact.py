@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -106,19 +107,15 @@ def evolve(state: ArtifactState | None, event: Happened) -> ArtifactState:
     if state is None:
         raise ValueError(f"{payload.DESCRIPTOR.full_name} before ArtifactCreatedEvent")
     # One copy of the state per event: the version bump and whatever the event changes besides.
+    changed: dict[str, Any] = {}
     if isinstance(payload, events_pb2.ArtifactContentUpdatedEvent):
-        return dataclasses.replace(
-            state, version=state.version + 1, updated_at=event.at, content_version=state.content_version + 1
-        )
-    if isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
-        return dataclasses.replace(
-            state,
-            version=state.version + 1,
-            updated_at=event.at,
-            content_version=state.content_version + 1,
-            title=payload.title,
-            labels=dict(payload.labels),
-        )
-    if isinstance(payload, events_pb2.ArtifactDeletedEvent):
-        return dataclasses.replace(state, version=state.version + 1, updated_at=event.at, deleted=True)
-    return dataclasses.replace(state, version=state.version + 1, updated_at=event.at)
+        changed = {"content_version": state.content_version + 1}
+    elif isinstance(payload, events_pb2.ArtifactMetadataUpdatedEvent):
+        changed = {
+            "content_version": state.content_version + 1,
+            "title": payload.title,
+            "labels": dict(payload.labels),
+        }
+    elif isinstance(payload, events_pb2.ArtifactDeletedEvent):
+        changed = {"deleted": True}
+    return dataclasses.replace(state, version=state.version + 1, updated_at=event.at, **changed)
